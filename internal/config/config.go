@@ -1,0 +1,146 @@
+// Package config is edgefront's configuration file: the YAML schema as plain
+// structs, defaults, ${ENV} expansion, and a validator that reports every
+// problem at once with its file and line. It carries no behaviour; the edge
+// package compiles a Config into runtime objects.
+package config
+
+// Config is the whole file.
+type Config struct {
+	Listen        Listen         `yaml:"listen"`
+	TLS           TLS            `yaml:"tls"`
+	Distributions []Distribution `yaml:"distributions"`
+
+	// File is the path the config was read from, for messages.
+	File string `yaml:"-"`
+	pos  positions
+}
+
+// Listen names the viewer-facing listeners.
+type Listen struct {
+	HTTP  string `yaml:"http"`
+	HTTPS string `yaml:"https"`
+}
+
+// TLS configures the HTTPS listener.
+type TLS struct {
+	Certificates           []Certificate `yaml:"certificates"`
+	MinimumProtocolVersion string        `yaml:"minimum_protocol_version"`
+}
+
+// Certificate is a PEM certificate chain and its key.
+type Certificate struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Distribution is one site: the Host names it answers, its origins and its
+// ordered behaviors.
+type Distribution struct {
+	Name                 string            `yaml:"name"`
+	Aliases              []string          `yaml:"aliases"`
+	ViewerProtocolPolicy string            `yaml:"viewer_protocol_policy"`
+	DefaultRootObject    string            `yaml:"default_root_object"`
+	Origins              map[string]Origin `yaml:"origins"`
+	Behaviors            []Behavior        `yaml:"behaviors"`
+	DefaultBehavior      *Behavior         `yaml:"default_behavior"`
+	CustomErrorResponses []ErrorResponse   `yaml:"custom_error_responses"`
+}
+
+// Origin is where a behavior's requests go.
+type Origin struct {
+	Type          string            `yaml:"type"` // http | dir
+	URL           string            `yaml:"url"`
+	Path          string            `yaml:"path"`
+	CustomHeaders map[string]string `yaml:"custom_headers"`
+	CAFile        string            `yaml:"ca_file"`
+	// Timeouts, as CloudFront's origin connection timeout, response (read)
+	// timeout and keep-alive timeout.
+	ConnectTimeout   Duration `yaml:"connect_timeout"`
+	ReadTimeout      Duration `yaml:"read_timeout"`
+	KeepaliveTimeout Duration `yaml:"keepalive_timeout"`
+	MaxIdleConns     int      `yaml:"max_idle_conns"`
+
+	Root string `yaml:"root"` // dir origins
+}
+
+// Behavior routes the requests whose path matches PathPattern.
+type Behavior struct {
+	PathPattern    string          `yaml:"path_pattern"`
+	TargetOrigin   string          `yaml:"target_origin"`
+	AllowedMethods []string        `yaml:"allowed_methods"`
+	MinTTL         *TTL            `yaml:"min_ttl"`
+	DefaultTTL     *TTL            `yaml:"default_ttl"`
+	MaxTTL         *TTL            `yaml:"max_ttl"`
+	Forward        *Forward        `yaml:"forward"`
+	CacheKey       *CacheKey       `yaml:"cache_key"`
+	StripPrefix    string          `yaml:"strip_prefix"`
+	ErrorResponses []ErrorResponse `yaml:"error_responses"`
+}
+
+// Forward says which parts of the viewer request reach the origin. When a
+// behavior has no forward block, every end-to-end header, cookie and query
+// string is forwarded.
+type Forward struct {
+	Headers      List `yaml:"headers"`
+	QueryStrings List `yaml:"query_strings"`
+	Cookies      List `yaml:"cookies"`
+}
+
+// CacheKey says which parts of the request vary the cache key.
+type CacheKey struct {
+	Headers      List `yaml:"headers"`
+	QueryStrings List `yaml:"query_strings"`
+	Cookies      List `yaml:"cookies"`
+}
+
+// ErrorResponse replaces an error answer with a page, as CloudFront's custom
+// error responses; on a behavior it may be limited to requests that accept
+// a media type.
+type ErrorResponse struct {
+	ErrorCode          int    `yaml:"error_code"`
+	WhenAccept         string `yaml:"when_accept"`
+	ResponsePagePath   string `yaml:"response_page_path"`
+	ResponseCode       int    `yaml:"response_code"`
+	ErrorCachingMinTTL *TTL   `yaml:"error_caching_min_ttl"`
+}
+
+// Defaults CloudFront applies to a behavior's TTLs, in seconds.
+const (
+	DefaultMinTTL     = 0
+	DefaultDefaultTTL = 86400
+	DefaultMaxTTL     = 31536000
+)
+
+// TTLs returns the behavior's min, default and max TTL with CloudFront's
+// defaults filled in; an unset default TTL is kept inside [min, max].
+func (b *Behavior) TTLs() (min, def, max int64) {
+	min, def, max = DefaultMinTTL, DefaultDefaultTTL, DefaultMaxTTL
+	if b.MinTTL != nil {
+		min = int64(*b.MinTTL)
+	}
+	if b.MaxTTL != nil {
+		max = int64(*b.MaxTTL)
+	}
+	if b.DefaultTTL != nil {
+		def = int64(*b.DefaultTTL)
+	} else {
+		def = clamp(def, min, max)
+	}
+	if b.MaxTTL == nil && max < def {
+		max = def
+	}
+	return min, def, max
+}
+
+func clamp(v, lo, hi int64) int64 {
+	if v > hi {
+		v = hi
+	}
+	if v < lo {
+		v = lo
+	}
+	return v
+}
+
+// Methods CloudFront lets a behavior allow.
+var KnownMethods = []string{"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}

@@ -1,0 +1,140 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBadConfigListsEveryProblem(t *testing.T) {
+	_, err := Load("testdata/bad.yaml")
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	got := err.Error()
+	for _, want := range []string{
+		`testdata/bad.yaml:3: unknown key "htps" in listen`,
+		`testdata/bad.yaml:6: viewer_protocol_policy "redirect-to-http" is not one of`,
+		`testdata/bad.yaml:8: origin "api": url "ftp://x" is not an http:// or https:// URL`,
+		`testdata/bad.yaml:10: origin "files": root testdata/does-not-exist is not a directory`,
+		`testdata/bad.yaml:11: origin "bucket": s3 origins are not supported`,
+		`testdata/bad.yaml:15: min_ttl (10) is greater than default_ttl (5)`,
+		`testdata/bad.yaml:17: method "FETCH" is not one of`,
+		`testdata/bad.yaml:18: behavior "/api/v2/*" can never match: "/api*" at line 13 comes first`,
+		`testdata/bad.yaml:19: target_origin "nowhere" is not an origin of distribution "main"`,
+		`testdata/bad.yaml:20: path pattern "/a b": character ' ' is not allowed`,
+		`testdata/bad.yaml:22: "trusted_key_groups" (signed URLs) is not supported by this version`,
+		`testdata/bad.yaml:25: strip_prefix "/api" does not begin every path that "/stac/*" matches`,
+		`testdata/bad.yaml:26: expected a number of seconds or a duration such as 1h, got "soon"`,
+		`testdata/bad.yaml:27: distribution name "main" is already used at line 5`,
+		`testdata/bad.yaml:27: distribution "main" has no default_behavior`,
+		`testdata/bad.yaml:5: distribution "main" has no default_behavior`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing problem %q in:\n%s", want, got)
+		}
+	}
+	for _, line := range strings.Split(got, "\n") {
+		if !strings.HasPrefix(line, "testdata/bad.yaml:") {
+			t.Errorf("problem without file and line: %q", line)
+		}
+	}
+}
+
+func write(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "edgefront.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestGoodConfigDefaultsAndEnv(t *testing.T) {
+	t.Setenv("VERIFY", "s3cr3t")
+	p := write(t, `
+distributions:
+  - name: main
+    origins:
+      api: {type: http, url: "http://127.0.0.1:8000", custom_headers: {X-Origin-Verify: "${VERIFY}"}, read_timeout: 5s, connect_timeout: 2}
+    behaviors:
+      - path_pattern: "/api*"
+        target_origin: api
+        forward: {headers: [Authorization], query_strings: all}
+        max_ttl: 1h
+    default_behavior:
+      target_origin: api
+`)
+	cfg, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen.HTTP != ":8080" {
+		t.Errorf("default listen.http = %q", cfg.Listen.HTTP)
+	}
+	d := cfg.Distributions[0]
+	o := d.Origins["api"]
+	if o.CustomHeaders["X-Origin-Verify"] != "s3cr3t" {
+		t.Errorf("env not expanded: %q", o.CustomHeaders["X-Origin-Verify"])
+	}
+	if o.ReadTimeout.String() != "5s" || o.ConnectTimeout.String() != "2s" {
+		t.Errorf("timeouts = %v, %v", o.ReadTimeout, o.ConnectTimeout)
+	}
+	b := d.Behaviors[0]
+	if min, def, max := b.TTLs(); min != 0 || def != 3600 || max != 3600 {
+		t.Errorf("TTLs = %d %d %d, want 0 3600 3600", min, def, max)
+	}
+	if got := b.Forward.Headers.String(); got != "[Authorization]" {
+		t.Errorf("forward headers = %s", got)
+	}
+	if b.Forward.Cookies.Or("all").Mode != "all" || b.Forward.QueryStrings.Mode != "all" {
+		t.Errorf("forward = %+v", b.Forward)
+	}
+	if got := d.DefaultBehavior.AllowedMethods; strings.Join(got, ",") != "GET,HEAD" {
+		t.Errorf("default allowed methods = %v", got)
+	}
+	if cfg.Line("distributions[0].behaviors[0].max_ttl") != 10 {
+		t.Errorf("line of max_ttl = %d", cfg.Line("distributions[0].behaviors[0].max_ttl"))
+	}
+}
+
+func TestMissingEnvAndSyntax(t *testing.T) {
+	_, err := Load(write(t, "listen:\n  http: \"${EDGEFRONT_TEST_UNSET}\"\n"))
+	if err == nil || !strings.Contains(err.Error(), ":2: environment variable EDGEFRONT_TEST_UNSET is not set") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = Load(write(t, "listen: [\n"))
+	if err == nil || !strings.Contains(err.Error(), "edgefront.yaml:") {
+		t.Errorf("syntax error = %v", err)
+	}
+	_, err = Load(write(t, "distributions: 3\n"))
+	if err == nil || !strings.Contains(err.Error(), `:1: expected a list, got "3"`) {
+		t.Errorf("type error = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"testdata/bad.yaml"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("distributions: [{name: a, origins: {o: {type: http, url: 'http://x'}}, default_behavior: {target_origin: o}}]"))
+	f.Add([]byte("listen: {http: ':1'}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data)
+		if err == nil && cfg == nil {
+			t.Fatal("no config and no error")
+		}
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "fuzz.yaml:") {
+					t.Fatalf("problem without file: %q", line)
+				}
+			}
+		}
+	})
+}

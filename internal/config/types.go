@@ -1,0 +1,112 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Duration is a Go duration ("30s", "1m30s") or an integer number of seconds.
+type Duration time.Duration
+
+// UnmarshalYAML reads either form.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseSeconds(n, "a duration such as 30s")
+	*d = Duration(v)
+	return err
+}
+
+// TTL is a time to live, in whole seconds; it may be written as an integer or
+// as a Go duration.
+type TTL int64
+
+// UnmarshalYAML reads either form.
+func (t *TTL) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parseSeconds(n, "a number of seconds or a duration such as 1h")
+	if err == nil && v%time.Second != 0 {
+		return typeError(n, "a TTL is a whole number of seconds, got %q", n.Value)
+	}
+	*t = TTL(v / time.Second)
+	return err
+}
+
+// Duration returns the TTL as a time.Duration.
+func (t TTL) Duration() time.Duration { return time.Duration(t) * time.Second }
+
+func parseSeconds(n *yaml.Node, want string) (time.Duration, error) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, typeError(n, "expected %s", want)
+	}
+	if i, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		if i < 0 || i > 1<<33 {
+			return 0, typeError(n, "%d seconds is out of range", i)
+		}
+		return time.Duration(i) * time.Second, nil
+	}
+	d, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return 0, typeError(n, "expected %s, got %q", want, n.Value)
+	}
+	if d < 0 {
+		return 0, typeError(n, "a duration cannot be negative, got %q", n.Value)
+	}
+	return d, nil
+}
+
+// List is CloudFront's "all", "none", or a whitelist of names.
+type List struct {
+	Mode  string // "" (not set), "all", "none" or "list"
+	Items []string
+}
+
+// UnmarshalYAML accepts all, none, or a sequence of names.
+func (l *List) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch v := strings.ToLower(n.Value); v {
+		case "all", "none":
+			l.Mode = v
+			return nil
+		}
+		return typeError(n, "expected all, none or a list of names, got %q", n.Value)
+	case yaml.SequenceNode:
+		l.Mode = "list"
+		l.Items = make([]string, 0, len(n.Content))
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode || c.Value == "" {
+				return typeError(c, "expected a name")
+			}
+			l.Items = append(l.Items, c.Value)
+		}
+		return nil
+	}
+	return typeError(n, "expected all, none or a list of names")
+}
+
+// Or returns l with an unset value replaced by def.
+func (l List) Or(def string) List {
+	if l.Mode == "" {
+		l.Mode = def
+	}
+	return l
+}
+
+// String renders the list as it would be written.
+func (l List) String() string {
+	if l.Mode == "list" {
+		return "[" + strings.Join(l.Items, ", ") + "]"
+	}
+	return l.Mode
+}
+
+// typeError makes an error that yaml.v3 collects with the others instead of
+// stopping at it.
+func typeError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", n.Line, fmt.Sprintf(format, args...))}}
+}
+
+// String formats the duration as Go does.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,349 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/edgefront/edgefront/internal/pathpattern"
+)
+
+// validate checks what decoding cannot: references, ranges, files, and
+// behaviors that could never match. It fills in defaults as it goes.
+func (c *Config) validate() Problems {
+	v := &validator{c: c}
+	if c.Listen.HTTP == "" && c.Listen.HTTPS == "" {
+		c.Listen.HTTP = ":8080"
+	}
+	v.addr("listen.http", c.Listen.HTTP)
+	v.addr("listen.https", c.Listen.HTTPS)
+	v.tls()
+	if len(c.Distributions) == 0 {
+		v.add("distributions", "at least one distribution is needed")
+	}
+	names := map[string]string{}
+	hosts := map[string]string{}
+	catchAll := ""
+	for i := range c.Distributions {
+		d := &c.Distributions[i]
+		at := fmt.Sprintf("distributions[%d]", i)
+		if d.Name == "" {
+			d.Name = fmt.Sprintf("distribution%d", i+1)
+		}
+		if prev, dup := names[d.Name]; dup {
+			v.add(at+".name", "distribution name %q is already used at line %d", d.Name, c.Line(prev))
+		}
+		names[d.Name] = at + ".name"
+		if len(d.Aliases) == 0 {
+			if catchAll != "" {
+				v.add(at, "distribution %q has no aliases, and neither has %q: only one distribution can take the Host names no other claims", d.Name, catchAll)
+			}
+			catchAll = d.Name
+		}
+		for j, a := range d.Aliases {
+			ap := fmt.Sprintf("%s.aliases[%d]", at, j)
+			h := strings.ToLower(a)
+			if !validHost(h) {
+				v.add(ap, "alias %q is not a host name (a leading *. wildcard is allowed)", a)
+			}
+			if prev, dup := hosts[h]; dup {
+				v.add(ap, "alias %q is already used at line %d", a, c.Line(prev))
+			}
+			hosts[h] = ap
+		}
+		v.distribution(at, d)
+	}
+	return v.probs
+}
+
+type validator struct {
+	c     *Config
+	probs Problems
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.probs = append(v.probs, Problem{v.c.File, v.c.Line(path), fmt.Sprintf(format, args...)})
+}
+
+// file resolves a path in the config against the config's directory.
+func (v *validator) file(name string) string {
+	if name == "" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(filepath.Dir(v.c.File), name)
+}
+
+func (v *validator) addr(path, addr string) {
+	if addr == "" {
+		return
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		v.add(path, "%q is not a listen address such as :8080 or 127.0.0.1:8080", addr)
+	}
+}
+
+var tlsVersions = map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}
+
+// TLSVersion returns the minimum TLS version, TLS 1.2 when not set.
+// CloudFront's dated policy names ("TLSv1.2_2021") are accepted.
+func (t TLS) TLSVersion() (uint16, bool) {
+	if t.MinimumProtocolVersion == "" {
+		return tls.VersionTLS12, true
+	}
+	name, _, _ := strings.Cut(t.MinimumProtocolVersion, "_")
+	ver, ok := tlsVersions[name]
+	return ver, ok
+}
+
+func (v *validator) tls() {
+	c := v.c
+	if _, ok := c.TLS.TLSVersion(); !ok {
+		v.add("tls.minimum_protocol_version", "minimum_protocol_version %q is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", c.TLS.MinimumProtocolVersion)
+	}
+	if c.Listen.HTTPS != "" && len(c.TLS.Certificates) == 0 {
+		v.add("listen.https", "an https listener needs tls.certificates")
+	}
+	for i := range c.TLS.Certificates {
+		cert := &c.TLS.Certificates[i]
+		at := fmt.Sprintf("tls.certificates[%d]", i)
+		if cert.CertFile == "" || cert.KeyFile == "" {
+			v.add(at, "a certificate needs cert_file and key_file")
+			continue
+		}
+		cert.CertFile, cert.KeyFile = v.file(cert.CertFile), v.file(cert.KeyFile)
+		if _, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile); err != nil {
+			v.add(at, "cannot load certificate: %v", err)
+		}
+	}
+}
+
+var policies = []string{"allow-all", "redirect-to-https", "https-only"}
+
+func (v *validator) distribution(at string, d *Distribution) {
+	if d.ViewerProtocolPolicy == "" {
+		d.ViewerProtocolPolicy = "allow-all"
+	}
+	if !contains(policies, d.ViewerProtocolPolicy) {
+		v.add(at+".viewer_protocol_policy", "viewer_protocol_policy %q is not one of %s", d.ViewerProtocolPolicy, strings.Join(policies, ", "))
+	} else if d.ViewerProtocolPolicy != "allow-all" && v.c.Listen.HTTPS == "" {
+		v.add(at+".viewer_protocol_policy", "viewer_protocol_policy %s needs an https listener (listen.https)", d.ViewerProtocolPolicy)
+	}
+	d.DefaultRootObject = strings.TrimPrefix(d.DefaultRootObject, "/")
+	if len(d.Origins) == 0 {
+		v.add(at, "distribution %q has no origins", d.Name)
+	}
+	names := make([]string, 0, len(d.Origins))
+	for name := range d.Origins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		o := d.Origins[name]
+		v.origin(at+".origins."+name, name, &o)
+		d.Origins[name] = o
+	}
+	var pats []pathpattern.Pattern
+	for i := range d.Behaviors {
+		bp := fmt.Sprintf("%s.behaviors[%d]", at, i)
+		b := &d.Behaviors[i]
+		if b.PathPattern == "" {
+			v.add(bp, "a behavior needs a path_pattern (the default_behavior has none)")
+			pats = append(pats, pathpattern.Pattern{})
+		} else {
+			p, err := pathpattern.Compile(b.PathPattern)
+			if err != nil {
+				v.add(bp+".path_pattern", "%v", err)
+			}
+			for j, q := range pats {
+				if q.Covers(p) {
+					v.add(bp+".path_pattern", "behavior %q can never match: %q at line %d comes first and matches every path it would", b.PathPattern, q.String(), v.c.Line(fmt.Sprintf("%s.behaviors[%d].path_pattern", at, j)))
+					break
+				}
+			}
+			pats = append(pats, p)
+			if b.StripPrefix != "" && err == nil {
+				lit := "/" + strings.TrimPrefix(b.PathPattern, "/")
+				if k := strings.IndexAny(lit, "*?"); k >= 0 {
+					lit = lit[:k]
+				}
+				if !strings.HasPrefix(lit, b.StripPrefix) {
+					v.add(bp+".strip_prefix", "strip_prefix %q does not begin every path that %q matches", b.StripPrefix, b.PathPattern)
+				}
+			}
+		}
+		v.behavior(bp, d, b)
+	}
+	if d.DefaultBehavior == nil {
+		v.add(at, "distribution %q has no default_behavior", d.Name)
+	} else {
+		if d.DefaultBehavior.PathPattern != "" {
+			v.add(at+".default_behavior.path_pattern", "the default_behavior matches every path and takes no path_pattern")
+		}
+		v.behavior(at+".default_behavior", d, d.DefaultBehavior)
+	}
+	v.errorResponses(at+".custom_error_responses", d.CustomErrorResponses, false)
+}
+
+func (v *validator) origin(at, name string, o *Origin) {
+	switch o.Type {
+	case "http":
+		u, err := url.Parse(o.URL)
+		switch {
+		case o.URL == "":
+			v.add(at, "origin %q needs a url", name)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			v.add(at+".url", "origin %q: url %q is not an http:// or https:// URL", name, o.URL)
+		case u.RawQuery != "" || u.Fragment != "":
+			v.add(at+".url", "origin %q: url %q may not have a query or fragment", name, o.URL)
+		}
+		if o.CAFile != "" {
+			o.CAFile = v.file(o.CAFile)
+			pem, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				v.add(at+".ca_file", "origin %q: %v", name, err)
+			} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				v.add(at+".ca_file", "origin %q: %s holds no PEM certificate", name, o.CAFile)
+			}
+		}
+		if o.Root != "" {
+			v.add(at+".root", "origin %q: root is for dir origins", name)
+		}
+	case "dir":
+		if o.Root == "" {
+			v.add(at, "origin %q needs a root directory", name)
+			break
+		}
+		o.Root = v.file(o.Root)
+		if fi, err := os.Stat(o.Root); err != nil || !fi.IsDir() {
+			v.add(at+".root", "origin %q: root %s is not a directory", name, o.Root)
+		}
+		if o.URL != "" {
+			v.add(at+".url", "origin %q: url is for http origins", name)
+		}
+	case "s3":
+		v.add(at+".type", "origin %q: s3 origins are not supported by this version of edgefront", name)
+	case "":
+		v.add(at, "origin %q needs a type (http or dir)", name)
+	default:
+		v.add(at+".type", "origin %q: type %q is not http or dir", name, o.Type)
+	}
+	if o.Path != "" && (!strings.HasPrefix(o.Path, "/") || strings.HasSuffix(o.Path, "/")) {
+		v.add(at+".path", "origin %q: path %q must begin with / and not end with one", name, o.Path)
+	}
+	for h := range o.CustomHeaders {
+		if !validToken(h) {
+			v.add(at+".custom_headers."+h, "origin %q: %q is not a header name", name, h)
+		}
+	}
+	if o.MaxIdleConns < 0 {
+		v.add(at+".max_idle_conns", "max_idle_conns cannot be negative")
+	}
+}
+
+func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
+	if b.TargetOrigin == "" {
+		v.add(at, "behavior needs a target_origin")
+	} else if _, ok := d.Origins[b.TargetOrigin]; !ok {
+		v.add(at+".target_origin", "target_origin %q is not an origin of distribution %q", b.TargetOrigin, d.Name)
+	}
+	if len(b.AllowedMethods) == 0 {
+		b.AllowedMethods = []string{"GET", "HEAD"}
+	}
+	for i, m := range b.AllowedMethods {
+		b.AllowedMethods[i] = strings.ToUpper(m)
+		if !contains(KnownMethods, b.AllowedMethods[i]) {
+			v.add(fmt.Sprintf("%s.allowed_methods[%d]", at, i), "method %q is not one of %s", m, strings.Join(KnownMethods, ", "))
+		}
+	}
+	min, def, max := b.TTLs()
+	if min > def {
+		v.add(at+".min_ttl", "min_ttl (%d) is greater than default_ttl (%d)", min, def)
+	}
+	if def > max {
+		v.add(at+".max_ttl", "default_ttl (%d) is greater than max_ttl (%d)", def, max)
+	}
+	if b.StripPrefix != "" && (!strings.HasPrefix(b.StripPrefix, "/") || b.StripPrefix == "/") {
+		v.add(at+".strip_prefix", "strip_prefix %q must begin with / and be more than /", b.StripPrefix)
+	}
+	if f := b.Forward; f != nil {
+		for i, h := range f.Headers.Items {
+			if !validToken(h) {
+				v.add(fmt.Sprintf("%s.forward.headers[%d]", at, i), "%q is not a header name", h)
+			}
+		}
+	}
+	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
+}
+
+func (v *validator) errorResponses(at string, rules []ErrorResponse, perBehavior bool) {
+	for i := range rules {
+		r := &rules[i]
+		rp := fmt.Sprintf("%s[%d]", at, i)
+		if r.ErrorCode < 400 || r.ErrorCode > 599 {
+			v.add(rp+".error_code", "error_code %d is not a 4xx or 5xx status", r.ErrorCode)
+		}
+		if r.ResponsePagePath != "" && !strings.HasPrefix(r.ResponsePagePath, "/") {
+			v.add(rp+".response_page_path", "response_page_path %q must begin with /", r.ResponsePagePath)
+		}
+		if r.ResponseCode != 0 && (r.ResponseCode < 200 || r.ResponseCode > 599) {
+			v.add(rp+".response_code", "response_code %d is not an HTTP status", r.ResponseCode)
+		}
+		if r.ResponseCode != 0 && r.ResponsePagePath == "" {
+			v.add(rp+".response_code", "response_code needs a response_page_path")
+		}
+		if r.WhenAccept != "" {
+			if !perBehavior {
+				v.add(rp+".when_accept", "when_accept is for a behavior's error_responses")
+			} else if mt, _, err := mime.ParseMediaType(r.WhenAccept); err != nil || !strings.Contains(mt, "/") {
+				v.add(rp+".when_accept", "when_accept %q is not a media type such as text/html", r.WhenAccept)
+			}
+		}
+		for j := 0; j < i; j++ {
+			if rules[j].ErrorCode == r.ErrorCode && rules[j].WhenAccept == r.WhenAccept {
+				v.add(rp+".error_code", "error_code %d already has a rule at line %d", r.ErrorCode, v.c.Line(fmt.Sprintf("%s[%d]", at, j)))
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func validHost(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validToken(s string) bool {
+	return s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	}) < 0 && http.CanonicalHeaderKey(s) != ""
+}
