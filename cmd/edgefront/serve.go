@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/server"
+)
+
+// DrainTimeout is how long SIGTERM waits for in-flight requests.
+const DrainTimeout = 30 * time.Second
+
+func newServe() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve [-c edgefront.yaml]",
+		Short: "Run the edge from a config file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(file)
+			if err != nil {
+				return configError(cmd, err)
+			}
+			srv, err := server.New(cfg, func() (*config.Config, error) { return config.Load(file) })
+			if err != nil {
+				return err
+			}
+			httpAddr, httpsAddr, err := srv.Listen(cfg.Listen)
+			if err != nil {
+				return err
+			}
+			slog.Info("edgefront serving", "config", file, "http", addrString(httpAddr), "https", addrString(httpsAddr))
+			return runUntilSignal(srv)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "config", "c", "edgefront.yaml", "config file")
+	return cmd
+}
+
+// runUntilSignal serves until SIGTERM or SIGINT, reloading on SIGHUP.
+func runUntilSignal(srv *server.Server) error {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case err := <-srv.Err():
+			srv.Shutdown(context.Background())
+			return err
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if err := srv.Reload(); err != nil {
+					slog.Error("config reload refused; the previous config keeps serving", "err", err)
+				} else {
+					slog.Info("config reloaded")
+				}
+				continue
+			}
+			slog.Info("draining", "signal", sig.String(), "timeout", DrainTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+			err := srv.Shutdown(ctx)
+			cancel()
+			return err
+		}
+	}
+}
+
+func addrString(a interface{ String() string }) string {
+	if a == nil || fmt.Sprint(a) == "<nil>" {
+		return ""
+	}
+	return a.String()
+}
+
+// configError prints a config's problems one a line and fails quietly.
+func configError(cmd *cobra.Command, err error) error {
+	var probs config.Problems
+	if errors.As(err, &probs) {
+		for _, p := range probs {
+			fmt.Fprintln(cmd.ErrOrStderr(), p.Error())
+		}
+		return silentError{err}
+	}
+	return err
+}

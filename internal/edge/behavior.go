@@ -1,0 +1,198 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/origin"
+	"github.com/edgefront/edgefront/internal/pathpattern"
+)
+
+// Behavior is a compiled cache behavior: which requests it takes and how it
+// sends them to its origin.
+type Behavior struct {
+	dist       *Distribution
+	index      int // position in the distribution; -1 for the default
+	pattern    pathpattern.Pattern
+	originName string
+	originURL  string // for explain
+	origin     origin.Origin
+	methods    methodSet
+	minTTL     int64
+	defaultTTL int64
+	maxTTL     int64
+	strip      string
+	fwd        forwardPolicy
+	errorRules []errorRule
+	proxy      *httputil.ReverseProxy
+}
+
+type namedOrigin struct {
+	origin.Origin
+	kind string
+	url  string
+}
+
+func compileOrigins(cs map[string]config.Origin) (map[string]namedOrigin, error) {
+	out := make(map[string]namedOrigin, len(cs))
+	names := make([]string, 0, len(cs))
+	for n := range cs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := cs[name]
+		switch c.Type {
+		case "http":
+			o, err := origin.NewHTTP(name, c)
+			if err != nil {
+				return out, err
+			}
+			out[name] = namedOrigin{o, "http", o.Target().String()}
+		case "dir":
+			o, err := origin.NewDir(c.Root, c.Path)
+			if err != nil {
+				return out, fmt.Errorf("origin %q: %w", name, err)
+			}
+			out[name] = namedOrigin{o, "dir", "file://" + c.Root}
+		default:
+			return out, fmt.Errorf("origin %q: type %q is not supported", name, c.Type)
+		}
+	}
+	return out, nil
+}
+
+func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin) *Behavior {
+	b := &Behavior{
+		dist:       d,
+		index:      index,
+		pattern:    p,
+		originName: c.TargetOrigin,
+		origin:     origins[c.TargetOrigin].Origin,
+		originURL:  origins[c.TargetOrigin].url,
+		methods:    newMethodSet(c.AllowedMethods),
+		strip:      c.StripPrefix,
+		fwd:        newForwardPolicy(c.Forward),
+		errorRules: compileErrorRules(c.ErrorResponses),
+	}
+	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
+	b.proxy = &httputil.ReverseProxy{
+		Rewrite:        b.rewrite,
+		Transport:      b.origin,
+		ModifyResponse: b.modifyResponse,
+		ErrorHandler:   b.originError,
+		BufferPool:     bufferPool{},
+	}
+	return b
+}
+
+// PathPattern is the behavior's pattern, "" for the default behavior.
+func (b *Behavior) PathPattern() string { return b.pattern.String() }
+
+// originPath returns the path to ask the origin for, before the origin's
+// own path prefix: the viewer's path less strip_prefix.
+func (b *Behavior) originPath(u *url.URL) (path, rawPath string) {
+	path, rawPath = u.Path, u.RawPath
+	if b.strip == "" || !strings.HasPrefix(path, b.strip) {
+		return path, rawPath
+	}
+	path = ensureSlash(path[len(b.strip):])
+	if rawPath != "" {
+		if esc := (&url.URL{Path: b.strip}).EscapedPath(); strings.HasPrefix(rawPath, esc) {
+			rawPath = ensureSlash(rawPath[len(esc):])
+		} else {
+			rawPath = ""
+		}
+	}
+	return path, rawPath
+}
+
+func ensureSlash(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return "/" + p
+	}
+	return p
+}
+
+// rewrite turns the viewer request into the origin request.
+func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	out.URL.Path, out.URL.RawPath = b.originPath(in.URL)
+	out.URL.RawQuery = b.fwd.query(in.URL.RawQuery)
+	b.fwd.filter(out.Header)
+	if b.fwd.viewerHost {
+		out.Host = in.Host
+	} else {
+		out.Host = ""
+	}
+	pr.SetXForwarded()
+	if via := in.Header.Values("Via"); len(via) > 0 {
+		out.Header["Via"] = append(via[:len(via):len(via)], "1.1 edgefront")
+	} else {
+		out.Header["Via"] = viaEdge
+	}
+	b.origin.Prepare(out)
+}
+
+var viaEdge = []string{"1.1 edgefront"}
+
+// modifyResponse stamps the origin's answer and applies the error responses.
+func (b *Behavior) modifyResponse(resp *http.Response) error {
+	h := resp.Header
+	h.Del("X-Edge-Request-Id")
+	stamp(h, xcacheMiss)
+	if resp.StatusCode >= 400 {
+		if ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
+			b.dist.replaceError(resp, ex)
+		}
+	}
+	return nil
+}
+
+// methodSet is a set of the seven methods CloudFront knows.
+type methodSet uint8
+
+func newMethodSet(methods []string) methodSet {
+	var s methodSet
+	for _, m := range methods {
+		for i, k := range config.KnownMethods {
+			if m == k {
+				s |= 1 << i
+			}
+		}
+	}
+	return s
+}
+
+func (s methodSet) has(m string) bool {
+	for i, k := range config.KnownMethods {
+		if m == k {
+			return s&(1<<i) != 0
+		}
+	}
+	return false
+}
+
+func (s methodSet) String() string {
+	var names []string
+	for i, k := range config.KnownMethods {
+		if s&(1<<i) != 0 {
+			names = append(names, k)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// bufferPool lends the proxy its copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

@@ -1,0 +1,210 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/pathpattern"
+)
+
+// Distribution is one compiled site.
+type Distribution struct {
+	Name       string
+	aliases    []string
+	policy     string
+	rootObject string
+	httpsPort  string
+	behaviors  []*Behavior
+	def        *Behavior
+	errorRules []errorRule
+}
+
+func compileDistribution(c *config.Distribution, httpsPort string, rt *Router) (*Distribution, error) {
+	d := &Distribution{
+		Name:       c.Name,
+		policy:     c.ViewerProtocolPolicy,
+		rootObject: c.DefaultRootObject,
+		httpsPort:  httpsPort,
+		errorRules: compileErrorRules(c.CustomErrorResponses),
+	}
+	for _, a := range c.Aliases {
+		d.aliases = append(d.aliases, strings.ToLower(a))
+	}
+	origins, err := compileOrigins(c.Origins)
+	for _, o := range origins {
+		rt.origins = append(rt.origins, o.Origin)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
+	}
+	for i := range c.Behaviors {
+		p, err := pathpattern.Compile(c.Behaviors[i].PathPattern)
+		if err != nil {
+			return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
+		}
+		d.behaviors = append(d.behaviors, compileBehavior(d, i, p, &c.Behaviors[i], origins))
+	}
+	if c.DefaultBehavior == nil {
+		return nil, fmt.Errorf("distribution %q has no default_behavior", c.Name)
+	}
+	d.def = compileBehavior(d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins)
+	return d, nil
+}
+
+// Match returns the first behavior whose pattern matches path, or the
+// default behavior.
+func (d *Distribution) Match(path string) *Behavior {
+	for _, b := range d.behaviors {
+		if b.pattern.Match(path) {
+			return b
+		}
+	}
+	return d.def
+}
+
+// exchange is what the stages after the origin request need to know of the
+// viewer request.
+type exchange struct {
+	id       string
+	accept   string
+	behavior *Behavior
+}
+
+type exchangeKey struct{}
+
+// ServeHTTP walks a viewer request through the distribution's stages.
+func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ex := &exchange{id: newRequestID(), accept: r.Header.Get("Accept")}
+	w.Header().Set("X-Edge-Request-Id", ex.id)
+
+	// Dot segments are resolved before matching, so "/api/../storage/x"
+	// is matched, and fetched, as "/storage/x".
+	if p, ok := cleanPath(r.URL.Path); !ok {
+		d.fail(w, r, ex, http.StatusBadRequest, "the path is not valid")
+		return
+	} else if p != r.URL.Path {
+		r = withPath(r, p)
+	}
+
+	if r.TLS == nil && d.policy != "allow-all" {
+		if d.policy == "https-only" {
+			d.fail(w, r, ex, http.StatusForbidden, "this distribution is served over HTTPS only")
+			return
+		}
+		d.redirectToHTTPS(w, r)
+		return
+	}
+	if d.rootObject != "" && r.URL.Path == "/" {
+		r = withPath(r, "/"+d.rootObject)
+	}
+	b := d.Match(r.URL.Path)
+	ex.behavior = b
+	if !b.methods.has(r.Method) {
+		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
+		return
+	}
+	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+}
+
+func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
+	host := stripPort(r.Host)
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if d.httpsPort != "" && d.httpsPort != "443" {
+		host += ":" + d.httpsPort
+	}
+	target := "https://" + host + r.URL.RequestURI()
+	h := w.Header()
+	h.Set("Location", target)
+	stamp(h, xcacheRedirect)
+	// 301 as CloudFront; a method with a body keeps it with 308.
+	code := http.StatusMovedPermanently
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		code = http.StatusPermanentRedirect
+	}
+	w.WriteHeader(code)
+}
+
+// withPath returns a shallow copy of r asking for another path.
+func withPath(r *http.Request, path string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = path, ""
+	if esc := u.EscapedPath(); esc != path {
+		u.RawPath = esc
+	}
+	r2.URL = &u
+	return r2
+}
+
+// cleanPath removes "." and ".." segments as RFC 3986 does. It refuses a
+// path that climbs above the root or holds a NUL byte.
+func cleanPath(p string) (string, bool) {
+	if p == "" {
+		return "/", true
+	}
+	if p[0] != '/' || strings.IndexByte(p, 0) >= 0 {
+		return "", false
+	}
+	if !strings.Contains(p, "/.") {
+		return p, true
+	}
+	segs := strings.Split(p[1:], "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) == 0 {
+				return "", false
+			}
+			out = out[:len(out)-1]
+			if last {
+				out = append(out, "")
+			}
+		default:
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/"), true
+}
+
+func newRequestID() string {
+	var b [21]byte
+	rand.Read(b[:])
+	return base64.URLEncoding.EncodeToString(b[:])
+}
+
+// Values of X-Cache.
+const (
+	xcacheMiss     = "Miss from edgefront"
+	xcacheError    = "Error from edgefront"
+	xcacheRedirect = "Redirect from edgefront"
+)
+
+// stamp sets the headers every answer carries.
+func stamp(h http.Header, xcache string) {
+	h.Set("X-Cache", xcache)
+	h.Add("Via", "1.1 edgefront")
+}
+
+// requestURL is the URL the viewer asked for, for messages.
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return (&url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}).String()
+}

@@ -1,0 +1,140 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Explain writes, for people, what the edge would do with r: the
+// distribution, the behavior chosen and why the earlier ones were not, the
+// origin URL, the TTLs and the error pages that could apply. It sends
+// nothing anywhere.
+func (rt *Router) Explain(w io.Writer, r *http.Request) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("request:      %s %s", r.Method, requestURL(r))
+	d := rt.Select(r.Host)
+	if d == nil {
+		p("distribution: none answers for host %q: the edge answers 404", stripPort(r.Host))
+		return
+	}
+	how := "it has no aliases and takes every other host"
+	if len(d.aliases) > 0 {
+		how = "aliases " + strings.Join(d.aliases, ", ")
+		if rt.fallback == d {
+			how += "; it also takes every other host"
+		}
+	}
+	p("distribution: %s (%s)", d.Name, how)
+	path, ok := cleanPath(r.URL.Path)
+	if !ok {
+		p("answer:       400: the path is not valid")
+		return
+	}
+	if r.TLS == nil && d.policy != "allow-all" {
+		if d.policy == "https-only" {
+			p("answer:       403: viewer_protocol_policy is https-only and the request is plain HTTP")
+		} else {
+			r2 := withPath(r, path)
+			p("answer:       301 redirect to %s (viewer_protocol_policy redirect-to-https)", redirectTarget(d, r2))
+		}
+		return
+	}
+	if d.rootObject != "" && path == "/" {
+		path = "/" + d.rootObject
+		p("root object:  / is asked for as %s (default_root_object)", path)
+	}
+	b := d.Match(path)
+	p("behaviors:")
+	for _, o := range d.behaviors {
+		if o == b {
+			p("  #%d %-20s matches %s", o.index, o.pattern.String(), path)
+			break
+		}
+		p("  #%d %-20s does not match %s", o.index, o.pattern.String(), path)
+	}
+	if b == d.def {
+		p("  default_behavior     takes %s", path)
+	}
+	if !b.methods.has(r.Method) {
+		p("answer:       403: method %s is not among the allowed methods (%s)", r.Method, b.methods)
+		return
+	}
+	p("methods:      %s allowed (%s)", r.Method, b.methods)
+	u := withPath(r, path).URL
+	out := &http.Request{Method: r.Method, URL: &url.URL{}, Header: http.Header{}}
+	out.URL.Path, out.URL.RawPath = b.originPath(u)
+	out.URL.RawQuery = b.fwd.query(u.RawQuery)
+	b.origin.Prepare(out)
+	target := out.URL.String()
+	if out.URL.Scheme == "" {
+		target = b.originURL + out.URL.String()
+	}
+	p("origin:       %s, fetching %s", b.originName, target)
+	if b.strip != "" {
+		p("strip_prefix: %s", b.strip)
+	}
+	host := "the origin's own"
+	if b.fwd.viewerHost {
+		host = "the viewer's (" + r.Host + ")"
+	}
+	p("forwarded:    headers %s; cookies %s; query strings %s; Host %s", b.fwd.headersString(), b.fwd.cookies, b.fwd.queries, host)
+	ttl := fmt.Sprintf("min %ds, default %ds, max %ds", b.minTTL, b.defaultTTL, b.maxTTL)
+	if b.maxTTL == 0 {
+		ttl += " (caching disabled)"
+	}
+	p("ttl:          %s", ttl)
+	p("signature:    not required")
+	var rules []string
+	for _, e := range b.errorRules {
+		rules = append(rules, e.describe("behavior"))
+	}
+	for _, e := range d.errorRules {
+		rules = append(rules, e.describe("distribution"))
+	}
+	if len(rules) == 0 {
+		rules = []string{"none; errors are answered as the origin sends them, edge errors with a built-in page"}
+	}
+	p("error pages:  %s", strings.Join(rules, "\n              "))
+}
+
+func (e errorRule) describe(scope string) string {
+	s := fmt.Sprintf("%d", e.code)
+	if e.whenAccept != "" {
+		s += " when Accept names " + e.whenAccept
+	}
+	if e.pagePath != "" {
+		s += fmt.Sprintf(" → %s with status %d", e.pagePath, e.respCode)
+	}
+	return s + " (" + scope + ")"
+}
+
+func (p *forwardPolicy) headersString() string {
+	if p.allHeaders {
+		return "all"
+	}
+	if len(p.headers) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(p.headers))
+	for n := range p.headers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return "[" + strings.Join(names, ", ") + "]"
+}
+
+func redirectTarget(d *Distribution, r *http.Request) string {
+	rec := &headerRecorder{h: http.Header{}}
+	d.redirectToHTTPS(rec, r)
+	return rec.h.Get("Location")
+}
+
+type headerRecorder struct{ h http.Header }
+
+func (h *headerRecorder) Header() http.Header         { return h.h }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(int)             {}

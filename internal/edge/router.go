@@ -1,0 +1,115 @@
+// Package edge is the request pipeline: a compiled config (Router) chooses a
+// distribution by Host, and each distribution walks a request through its
+// stages (viewer protocol policy, behavior match, allowed methods, origin
+// request, error responses) to an answer.
+package edge
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/origin"
+)
+
+// Router is a compiled config: immutable, safe for concurrent use, replaced
+// whole on reload.
+type Router struct {
+	dists    []*Distribution
+	byHost   map[string]*Distribution
+	wildcard map[string]*Distribution // "*.example.org" keyed by ".example.org"
+	fallback *Distribution
+	origins  []origin.Origin
+}
+
+// Compile turns a validated config into ready distributions, or returns
+// every error at once.
+func Compile(cfg *config.Config) (*Router, error) {
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}}
+	httpsPort := ""
+	if cfg.Listen.HTTPS != "" {
+		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
+	}
+	var errs []error
+	for i := range cfg.Distributions {
+		d, err := compileDistribution(&cfg.Distributions[i], httpsPort, rt)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rt.dists = append(rt.dists, d)
+		if len(d.aliases) == 0 && rt.fallback == nil {
+			rt.fallback = d
+		}
+		for _, a := range d.aliases {
+			if strings.HasPrefix(a, "*.") {
+				rt.wildcard[a[1:]] = d
+			} else {
+				rt.byHost[a] = d
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Close releases the origins' idle connections.
+func (rt *Router) Close() {
+	for _, o := range rt.origins {
+		if c, ok := o.(interface{ Close() }); ok {
+			c.Close()
+		}
+	}
+}
+
+// Distributions lists the compiled distributions in config order.
+func (rt *Router) Distributions() []*Distribution { return rt.dists }
+
+// Select returns the distribution for a Host header: an exact alias, then a
+// wildcard alias one label up, then the distribution without aliases.
+func (rt *Router) Select(host string) *Distribution {
+	host = strings.ToLower(stripPort(host))
+	if d, ok := rt.byHost[host]; ok {
+		return d
+	}
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		if d, ok := rt.wildcard[host[i:]]; ok {
+			return d
+		}
+	}
+	return rt.fallback
+}
+
+func stripPort(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// MaxURLLength is the longest request URL accepted, as CloudFront's.
+const MaxURLLength = 8192
+
+// ServeHTTP answers a viewer request.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Host == "" {
+		edgeError(w, r, http.StatusBadRequest, "the request has no Host header")
+		return
+	}
+	if len(r.RequestURI) > MaxURLLength {
+		edgeError(w, r, http.StatusRequestURITooLong, fmt.Sprintf("the URL is longer than %d bytes", MaxURLLength))
+		return
+	}
+	d := rt.Select(r.Host)
+	if d == nil {
+		edgeError(w, r, http.StatusNotFound, "no distribution answers for this host")
+		return
+	}
+	d.ServeHTTP(w, r)
+}

@@ -1,0 +1,188 @@
+// Package server runs the edge: it binds the viewer listeners (HTTP and
+// HTTPS with HTTP/2), swaps in a newly compiled config on reload without
+// dropping a request, and drains in-flight requests on shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/edge"
+)
+
+// Limits on what a viewer may send.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+)
+
+// Server is the running edge.
+type Server struct {
+	router atomic.Pointer[edge.Router]
+	tls    atomic.Pointer[tls.Config]
+	load   func() (*config.Config, error)
+
+	mu        sync.Mutex
+	servers   []*http.Server
+	listeners []net.Listener
+	wg        sync.WaitGroup
+	errs      chan error
+}
+
+// New compiles cfg. load, when not nil, reads the config again on Reload.
+func New(cfg *config.Config, load func() (*config.Config, error)) (*Server, error) {
+	s := &Server{load: load, errs: make(chan error, 2)}
+	if err := s.apply(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) apply(cfg *config.Config) error {
+	rt, err := edge.Compile(cfg)
+	if err != nil {
+		return err
+	}
+	if cfg.Listen.HTTPS != "" {
+		tc, err := tlsConfig(cfg.TLS)
+		if err != nil {
+			rt.Close()
+			return err
+		}
+		s.tls.Store(tc)
+	}
+	if old := s.router.Swap(rt); old != nil {
+		// In-flight requests finish on the old router; only its idle
+		// connections go now.
+		old.Close()
+	}
+	return nil
+}
+
+func tlsConfig(c config.TLS) (*tls.Config, error) {
+	minVer, _ := c.TLSVersion()
+	tc := &tls.Config{MinVersion: minVer}
+	for _, cert := range c.Certificates {
+		kp, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", cert.CertFile, err)
+		}
+		tc.Certificates = append(tc.Certificates, kp)
+	}
+	return tc, nil
+}
+
+// Router returns the config in force.
+func (s *Server) Router() *edge.Router { return s.router.Load() }
+
+// Reload reads and compiles the config again and swaps it in. A config with
+// problems is refused and the one in force keeps serving.
+func (s *Server) Reload() error {
+	if s.load == nil {
+		return errors.New("this server has no config file to reload")
+	}
+	cfg, err := s.load()
+	if err != nil {
+		return err
+	}
+	return s.apply(cfg)
+}
+
+// ServeHTTP hands the request to the config in force.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.Load().ServeHTTP(w, r)
+}
+
+func (s *Server) newHTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+}
+
+// Listen binds the listeners of cfg.Listen and starts serving. It returns
+// once they are bound, with their addresses.
+func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err error) {
+	if l.HTTP != "" {
+		ln, err := net.Listen("tcp", l.HTTP)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen.http: %w", err)
+		}
+		httpAddr = ln.Addr()
+		s.serve(s.newHTTPServer(), ln)
+	}
+	if l.HTTPS != "" {
+		ln, err := net.Listen("tcp", l.HTTPS)
+		if err != nil {
+			s.Shutdown(context.Background())
+			return nil, nil, fmt.Errorf("listen.https: %w", err)
+		}
+		httpsAddr = ln.Addr()
+		s.serve(s.newHTTPServer(), tls.NewListener(ln, s.tlsWithH2()))
+	}
+	return httpAddr, httpsAddr, nil
+}
+
+// tlsWithH2 is the listener's config: ALPN offers HTTP/2, and each handshake
+// takes the certificates in force.
+func (s *Server) tlsWithH2() *tls.Config {
+	return &tls.Config{
+		NextProtos: []string{"h2", "http/1.1"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := s.tls.Load().Clone()
+			c.NextProtos = []string{"h2", "http/1.1"}
+			return c, nil
+		},
+	}
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- err
+		}
+	}()
+}
+
+// Err returns a channel that receives a listener's fatal error.
+func (s *Server) Err() <-chan error { return s.errs }
+
+// Shutdown stops accepting, lets in-flight requests finish until ctx ends,
+// then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	servers := s.servers
+	s.servers = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			srv.Close()
+		}
+	}
+	s.wg.Wait()
+	if rt := s.router.Load(); rt != nil {
+		rt.Close()
+	}
+	return errors.Join(errs...)
+}
