@@ -131,6 +131,11 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	} else {
 		out.Host = ""
 	}
+	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
+	// address appended to it.
+	if xff := in.Header["X-Forwarded-For"]; xff != nil {
+		out.Header["X-Forwarded-For"] = xff
+	}
 	pr.SetXForwarded()
 	if via := in.Header.Values("Via"); len(via) > 0 {
 		out.Header["Via"] = append(via[:len(via):len(via)], "1.1 edgefront")

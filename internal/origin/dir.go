@@ -49,6 +49,10 @@ func (f *files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if r.URL.Path == "/" || r.URL.Path == "" {
+		http.Error(w, "Not Found", http.StatusNotFound)
+		return
+	}
 	name, ok := fsName(r.URL.Path)
 	if !ok {
 		http.Error(w, "Bad Request", http.StatusBadRequest)
