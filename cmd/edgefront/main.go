@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -22,19 +23,22 @@ const (
 type usageError struct{ error }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+// run executes one command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return exitOK
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintln(os.Stderr, "edgefront: "+err.Error())
+		fmt.Fprintln(stderr, "edgefront: "+err.Error())
 	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {

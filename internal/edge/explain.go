@@ -90,7 +90,15 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 	p("signature:    not required")
 	var rules []string
 	for _, e := range b.errorRules {
-		rules = append(rules, e.describe("behavior"))
+		desc := e.describe("behavior")
+		if e.whenAccept != "" {
+			if acceptsExplicitly(r.Header.Get("Accept"), e.whenAccept) {
+				desc += ": applies to this request"
+			} else {
+				desc += ": not to this request, whose Accept does not name " + e.whenAccept
+			}
+		}
+		rules = append(rules, desc)
 	}
 	for _, e := range d.errorRules {
 		rules = append(rules, e.describe("distribution"))

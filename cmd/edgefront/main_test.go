@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExplainGolden(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"api", []string{"-H", "Host: my-project.example.org", "http://my-project.example.org/api/notes/3?x=1"}},
+		{"stac", []string{"https://my-project.example.org/stac/collections?limit=2&token=x"}},
+		{"spa-deep-link", []string{"-H", "Accept: text/html", "http://my-project.example.org/docs/3"}},
+		{"root-object", []string{"http://my-project.example.org/"}},
+		{"method-refused", []string{"-X", "POST", "http://my-project.example.org/docs/3"}},
+		{"other-host", []string{"http://unknown.example.com/a/b"}},
+		{"bad-path", []string{"http://my-project.example.org/a/../../etc/passwd"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"explain", "-c", "testdata/seed.yaml"}, c.args...)
+			code, out, errOut := runCmd(args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			golden := filepath.Join("testdata", "explain", c.name+".golden")
+			if *update {
+				os.WriteFile(golden, []byte(out), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("explain %s:\n--- got\n%s--- want\n%s", c.name, out, want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	code, out, _ := runCmd("validate", "-c", "testdata/seed.yaml")
+	if code != 0 || !strings.Contains(out, "valid") {
+		t.Errorf("valid config: exit %d, %q", code, out)
+	}
+	code, _, errOut := runCmd("validate", "-c", "../../internal/config/testdata/bad.yaml")
+	if code != 1 {
+		t.Errorf("bad config: exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if len(lines) < 10 {
+		t.Errorf("want every problem, got %d lines:\n%s", len(lines), errOut)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "../../internal/config/testdata/bad.yaml:") {
+			t.Errorf("not FILE:LINE: message: %q", l)
+		}
+	}
+	code, _, errOut = runCmd("validate", "-c", "testdata/missing.yaml")
+	if code != 1 || !strings.Contains(errOut, "cannot read config") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("missing file: exit %d, %q", code, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"nope"}, {"validate", "--bogus"}, {"explain"}, {"explain", "-c", "testdata/seed.yaml", "ftp://x/"}} {
+		code, _, errOut := runCmd(args...)
+		if code != 2 || !strings.HasPrefix(errOut, "edgefront: ") {
+			t.Errorf("%v: exit %d, %q; want 2 and one sentence", args, code, errOut)
+		}
+	}
+	code, out, _ := runCmd("version")
+	if code != 0 || !strings.HasPrefix(out, "edgefront ") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/config"
+)
+
+// selfSigned writes a certificate for my-project.example.org and 127.0.0.1.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "edgefront test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"my-project.example.org"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+type testEdge struct {
+	srv        *Server
+	http       string
+	https      string
+	client     *http.Client
+	configPath string
+}
+
+func start(t *testing.T, distributions string) *testEdge {
+	t.Helper()
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	httpPort, httpsPort := freePort(t), freePort(t)
+	text := fmt.Sprintf("listen: {http: \"127.0.0.1:%s\", https: \"127.0.0.1:%s\"}\ntls:\n  certificates: [{cert_file: %s, key_file: %s}]\ndistributions:\n%s",
+		httpPort, httpsPort, certFile, keyFile, distributions)
+	p := filepath.Join(dir, "edgefront.yaml")
+	os.WriteFile(p, []byte(text), 0o644)
+	cfg, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, func() (*config.Config, error) { return config.Load(p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.Listen(cfg.Listen); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &testEdge{srv, "http://127.0.0.1:" + httpPort, "https://127.0.0.1:" + httpsPort,
+		&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, p}
+}
+
+func upstream(t *testing.T, body string) string {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", body, r.Header.Get("X-Forwarded-Proto"))
+	}))
+	t.Cleanup(o.Close)
+	return o.URL
+}
+
+func TestViewerProtocolPolicies(t *testing.T) {
+	o := upstream(t, "hello")
+	e := start(t, fmt.Sprintf(`
+  - name: redirect
+    aliases: [my-project.example.org]
+    viewer_protocol_policy: redirect-to-https
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o, allowed_methods: [GET, HEAD, POST]}
+  - name: only
+    aliases: [only.example.org]
+    viewer_protocol_policy: https-only
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+  - name: any
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, o, o, o))
+	_, httpsPort, _ := net.SplitHostPort(strings.TrimPrefix(e.https, "https://"))
+
+	req, _ := http.NewRequest("GET", e.http+"/docs/3?x=1", nil)
+	req.Host = "my-project.example.org"
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	want := "https://my-project.example.org:" + httpsPort + "/docs/3?x=1"
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+		t.Errorf("redirect: %d %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	}
+	req, _ = http.NewRequest("POST", e.http+"/form", strings.NewReader("a=1"))
+	req.Host = "my-project.example.org"
+	if resp, err := e.client.Do(req); err != nil || resp.StatusCode != 308 {
+		t.Errorf("POST redirect: %v %v", resp, err)
+	}
+
+	req, _ = http.NewRequest("GET", e.http+"/", nil)
+	req.Host = "only.example.org"
+	resp, _ = e.client.Do(req)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "HTTPS only") {
+		t.Errorf("https-only over http: %d %q", resp.StatusCode, b)
+	}
+
+	// Over HTTPS, with HTTP/2, the request goes through and the origin
+	// learns the viewer's protocol.
+	req, _ = http.NewRequest("GET", e.https+"/docs/3", nil)
+	req.Host = "my-project.example.org"
+	resp, err = e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello https" || resp.ProtoMajor != 2 {
+		t.Errorf("https: %d %q %s", resp.StatusCode, b, resp.Proto)
+	}
+	resp, err = e.client.Get(e.http + "/")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("allow-all over http: %v %v", resp, err)
+	}
+}
+
+func TestTLSMinimumVersion(t *testing.T) {
+	e := start(t, fmt.Sprintf(`
+  - name: any
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, upstream(t, "x")))
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(e.https, "https://"), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS11, MinVersion: tls.VersionTLS10})
+	if err == nil {
+		conn.Close()
+		t.Fatal("a TLS 1.1 handshake succeeded; the default minimum is TLS 1.2")
+	}
+}
+
+func TestReloadSwapsConfigWithoutDroppingRequests(t *testing.T) {
+	a, b := upstream(t, "a"), upstream(t, "b")
+	dist := `
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`
+	e := start(t, fmt.Sprintf(dist, a))
+	var failures atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := e.client.Get(e.http + "/")
+				if err != nil || resp.StatusCode != 200 {
+					failures.Add(1)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	text, _ := os.ReadFile(e.configPath)
+	os.WriteFile(e.configPath, []byte(strings.Replace(string(text), a, b, 1)), 0o644)
+	if err := e.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	// A broken config is refused and the one in force keeps serving.
+	os.WriteFile(e.configPath, []byte("distributions: [{name: x}]\n"), 0o644)
+	if err := e.srv.Reload(); err == nil || !strings.Contains(err.Error(), "edgefront.yaml:1:") {
+		t.Errorf("bad reload: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d requests failed during reload", n)
+	}
+	resp, err := e.client.Get(e.http + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "b http" {
+		t.Errorf("after reload the edge answered %q, want the new origin", body)
+	}
+}
