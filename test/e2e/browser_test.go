@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the browser; .ci/run installs Debian's chromium. There is
+// no skipping: without a browser this test fails and says what to install.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("EDGEFRONT_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("no headless browser found: install Debian's chromium (apt-get install chromium) or set EDGEFRONT_CHROMIUM")
+	return ""
+}
+
+// The seed's promise, in a real browser: a deep link into the single-page
+// app loads the app, and the app fetches its data from the API on the same
+// origin.
+func TestBrowserDeepLinkLoadsNoteFromAPI(t *testing.T) {
+	exe := chromium(t)
+	addr := freeAddr(t)
+	p := startBinary(t, "Press Ctrl-C", "demo", "--http", addr)
+	defer p.stop(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	step := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("browser, %s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		step("reading "+sel, err)
+		return v
+	}
+	step("opening /docs/3", chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/docs/3"), chromedp.WaitVisible("#note-title")))
+	title, body := text("#note-title"), text("#note-body")
+	id, err := chromedp.Run(ctx, chromedp.AttributeValue("#note", "data-id"))
+	step("reading #note", err)
+	// A note the API does not have: the app shows the API's own 404.
+	step("opening /docs/42", chromedp.Do(ctx, chromedp.Navigate("http://"+addr+"/docs/42"), chromedp.WaitVisible("#error")))
+	missing := text("#error")
+	if title != "Scoped error pages" || id.Value != "3" || !strings.Contains(body, "404 JSON") {
+		t.Errorf("deep link /docs/3 showed title %q, id %q, body %q", title, id.Value, body)
+	}
+	if !strings.Contains(missing, "404") || !strings.Contains(missing, "Record not found") {
+		t.Errorf("deep link /docs/42 showed %q", missing)
+	}
+}
