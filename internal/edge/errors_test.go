@@ -20,7 +20,7 @@ func TestErrorPagesScopedToBehaviorAndAccept(t *testing.T) {
 		w.WriteHeader(404)
 		fmt.Fprint(w, `{"detail":"Record not found"}`)
 	})
-	broken, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 503) })
+	broken, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", http.StatusServiceUnavailable) })
 	e := edgeFor(t, fmt.Sprintf(`
 distributions:
   - name: main
