@@ -71,6 +71,7 @@ func (d *Distribution) Match(path string) *Behavior {
 // exchange is what the stages after the origin request need to know of the
 // viewer request.
 type exchange struct {
+	in       *http.Request // as the viewer sent it
 	id       string
 	accept   string
 	behavior *Behavior
@@ -80,7 +81,7 @@ type exchangeKey struct{}
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{id: newRequestID(), accept: r.Header.Get("Accept")}
+	ex := &exchange{in: r, id: newRequestID(), accept: r.Header.Get("Accept")}
 	w.Header().Set("X-Edge-Request-Id", ex.id)
 
 	// Dot segments are resolved before matching, so "/api/../storage/x"

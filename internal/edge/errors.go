@@ -128,11 +128,12 @@ func (d *Distribution) fetchPage(ctx context.Context, path string) (*http.Respon
 	return resp, nil
 }
 
-// originError answers a request whose origin could not be reached.
+// originError answers a request whose origin could not be reached; r is
+// the request as it was sent to the origin.
 func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error) {
 	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	if ex == nil {
-		ex = &exchange{accept: r.Header.Get("Accept"), behavior: b}
+		ex = &exchange{in: r, accept: r.Header.Get("Accept"), behavior: b}
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the viewer went away; nobody is left to answer
@@ -142,12 +143,13 @@ func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error
 		status, why = http.StatusGatewayTimeout, "the origin did not answer in time"
 	}
 	slog.Warn("origin request failed", "distribution", b.dist.Name, "origin", b.originName,
-		"url", requestURL(r), "status", status, "request_id", ex.id, "err", err)
+		"url", requestURL(ex.in), "status", status, "request_id", ex.id, "err", err)
 	b.dist.fail(w, r, ex, status, why)
 }
 
 // fail answers with an error made by the edge itself: the page of an error
-// rule when one applies, else a short built-in page.
+// rule when one applies, else a short built-in page. r may be the origin
+// request; what the viewer sent is ex.in.
 func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange, status int, why string) {
 	if rule := d.rule(ex.behavior, status, ex.accept); rule != nil && rule.pagePath != "" {
 		if page, err := d.fetchPage(r.Context(), rule.pagePath); err == nil {
@@ -158,13 +160,13 @@ func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange
 			}
 			stamp(h, xcacheError)
 			w.WriteHeader(rule.respCode)
-			if r.Method != http.MethodHead {
+			if ex.in.Method != http.MethodHead {
 				io.Copy(w, page.Body)
 			}
 			return
 		}
 	}
-	writeErrorPage(w, r, status, why)
+	writeErrorPage(w, ex.in, status, why)
 }
 
 // edgeError answers before any distribution is chosen.

@@ -196,3 +196,58 @@ distributions:
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	settle(t, g0, f0)
 }
+
+func TestEdgeErrorsUseErrorPagesAndNegotiate(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+	e := edgeFor(t, fmt.Sprintf(`
+distributions:
+  - name: main
+    origins:
+      down: {type: http, url: %q}
+      site: {type: dir, root: ./site}
+    behaviors:
+      - {path_pattern: "/down/*", target_origin: down}
+      - {path_pattern: "/plain/*", target_origin: down}
+      - path_pattern: "/scoped/*"
+        target_origin: down
+        error_responses: [{error_code: 502, response_page_path: /errors/scoped.html, response_code: 503}]
+    default_behavior: {target_origin: site}
+    custom_error_responses:
+      - {error_code: 502, response_page_path: /errors/502.html}
+`, refused), map[string]string{"site/errors/502.html": "sorry", "site/errors/scoped.html": "scoped"})
+	r := get(t, e.URL+"/down/x")
+	wantStatus(t, r, 502)
+	if r.body != "sorry" || r.Header.Get("X-Cache") != "Error from edgefront" {
+		t.Errorf("distribution page for an edge 502: %q %v", r.body, r.Header)
+	}
+	r = get(t, e.URL+"/scoped/x")
+	wantStatus(t, r, 503)
+	if r.body != "scoped" {
+		t.Errorf("behavior page for an edge 502: %q", r.body)
+	}
+	// Without a page rule that fits, the built-in page speaks the
+	// viewer's language: HTML for a browser, a line of text otherwise.
+	e2 := edgeFor(t, fmt.Sprintf(`
+distributions:
+  - name: main
+    origins: {down: {type: http, url: %q}}
+    default_behavior: {target_origin: down}
+`, refused), nil)
+	r = do(t, "GET", e2.URL+"/", map[string]string{"Accept": "text/html"})
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, "<h1>502 Bad Gateway</h1>") || !strings.Contains(r.body, r.Header.Get("X-Edge-Request-Id")) {
+		t.Errorf("HTML error page: %v %q", r.Header, r.body)
+	}
+	r = do(t, "GET", e2.URL+"/", map[string]string{"Accept": "application/json"})
+	if r.body != "502 Bad Gateway: the origin could not be reached.\n" {
+		t.Errorf("text error page: %q", r.body)
+	}
+	r = do(t, "HEAD", e2.URL+"/", nil)
+	if r.StatusCode != 502 || r.body != "" {
+		t.Errorf("HEAD error: %d %q", r.StatusCode, r.body)
+	}
+}
