@@ -48,7 +48,7 @@ type Distribution struct {
 
 // Origin is where a behavior's requests go.
 type Origin struct {
-	Type          string            `yaml:"type"` // http | dir
+	Type          string            `yaml:"type"` // http | s3 | dir
 	URL           string            `yaml:"url"`
 	Path          string            `yaml:"path"`
 	CustomHeaders map[string]string `yaml:"custom_headers"`
@@ -61,6 +61,50 @@ type Origin struct {
 	MaxIdleConns     int      `yaml:"max_idle_conns"`
 
 	Root string `yaml:"root"` // dir origins
+
+	// s3 origins
+	Bucket          string   `yaml:"bucket"`
+	Region          string   `yaml:"region"`
+	Endpoint        string   `yaml:"endpoint"`
+	ForcePathStyle  *bool    `yaml:"force_path_style"`
+	AccessKeyID     string   `yaml:"access_key_id"`
+	SecretAccessKey string   `yaml:"secret_access_key"`
+	SessionToken    string   `yaml:"session_token"`
+	Anonymous       bool     `yaml:"anonymous"`
+	Website         *Website `yaml:"website"`
+	// ForwardErrors sends S3's own XML error bodies to viewers instead of
+	// a short text.
+	ForwardErrors bool `yaml:"forward_errors"`
+}
+
+// Website emulates S3 static website hosting over the REST API, so that a
+// private bucket can host a site.
+type Website struct {
+	IndexDocument string        `yaml:"index_document"`
+	ErrorDocument string        `yaml:"error_document"`
+	RoutingRules  []RoutingRule `yaml:"routing_rules"`
+}
+
+// RoutingRule is an S3 website routing rule. Keys are relative to the
+// origin's path prefix.
+type RoutingRule struct {
+	Condition RoutingCondition `yaml:"condition"`
+	Redirect  RoutingRedirect  `yaml:"redirect"`
+}
+
+// RoutingCondition says when a rule applies; both given means both.
+type RoutingCondition struct {
+	KeyPrefixEquals             string `yaml:"key_prefix_equals"`
+	HTTPErrorCodeReturnedEquals int    `yaml:"http_error_code_returned_equals"`
+}
+
+// RoutingRedirect says where a rule sends the viewer.
+type RoutingRedirect struct {
+	HostName             string `yaml:"host_name"`
+	Protocol             string `yaml:"protocol"`
+	HTTPRedirectCode     int    `yaml:"http_redirect_code"`
+	ReplaceKeyPrefixWith string `yaml:"replace_key_prefix_with"`
+	ReplaceKeyWith       string `yaml:"replace_key_with"`
 }
 
 // Behavior routes the requests whose path matches PathPattern.

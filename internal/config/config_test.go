@@ -18,7 +18,7 @@ func TestBadConfigListsEveryProblem(t *testing.T) {
 		`testdata/bad.yaml:6: viewer_protocol_policy "redirect-to-http" is not one of`,
 		`testdata/bad.yaml:8: origin "api": url "ftp://x" is not an http:// or https:// URL`,
 		`testdata/bad.yaml:10: origin "files": root testdata/does-not-exist is not a directory`,
-		`testdata/bad.yaml:11: origin "bucket": s3 origins are not supported`,
+		`testdata/bad.yaml:11: origin "bucket" needs a bucket`,
 		`testdata/bad.yaml:15: min_ttl (10) is greater than default_ttl (5)`,
 		`testdata/bad.yaml:17: method "FETCH" is not one of`,
 		`testdata/bad.yaml:18: behavior "/api/v2/*" can never match: "/api*" at line 13 comes first`,

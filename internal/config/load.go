@@ -164,8 +164,7 @@ var notYet = map[string]string{
 	"functions": "CloudFront Functions", "rate_limit": "rate limits",
 	"response_headers": "response headers policies", "compress": "compression",
 	"acme": "automatic certificates", "cluster": "clustering",
-	"bucket": "S3 origins", "region": "S3 origins", "endpoint": "S3 origins",
-	"anonymous": "S3 origins", "website": "S3 origins", "origin_groups": "origin groups",
+	"origin_groups": "origin groups",
 }
 
 func section(goType string) string {

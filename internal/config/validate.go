@@ -229,11 +229,19 @@ func (v *validator) origin(at, name string, o *Origin) {
 			v.add(at+".url", "origin %q: url is for http origins", name)
 		}
 	case "s3":
-		v.add(at+".type", "origin %q: s3 origins are not supported by this version of edgefront", name)
+		v.s3(at, name, o)
 	case "":
-		v.add(at, "origin %q needs a type (http or dir)", name)
+		v.add(at, "origin %q needs a type (http, s3 or dir)", name)
 	default:
-		v.add(at+".type", "origin %q: type %q is not http or dir", name, o.Type)
+		v.add(at+".type", "origin %q: type %q is not http, s3 or dir", name, o.Type)
+	}
+	if o.Type != "s3" {
+		for key, set := range map[string]bool{"bucket": o.Bucket != "", "region": o.Region != "", "endpoint": o.Endpoint != "",
+			"website": o.Website != nil, "anonymous": o.Anonymous, "access_key_id": o.AccessKeyID != "", "secret_access_key": o.SecretAccessKey != ""} {
+			if set {
+				v.add(at+"."+key, "origin %q: %s is for s3 origins", name, key)
+			}
+		}
 	}
 	if o.Path != "" && (!strings.HasPrefix(o.Path, "/") || strings.HasSuffix(o.Path, "/")) {
 		v.add(at+".path", "origin %q: path %q must begin with / and not end with one", name, o.Path)
@@ -245,6 +253,52 @@ func (v *validator) origin(at, name string, o *Origin) {
 	}
 	if o.MaxIdleConns < 0 {
 		v.add(at+".max_idle_conns", "max_idle_conns cannot be negative")
+	}
+}
+
+func (v *validator) s3(at, name string, o *Origin) {
+	if o.Bucket == "" {
+		v.add(at, "origin %q needs a bucket", name)
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Endpoint != "" {
+		u, err := url.Parse(o.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			v.add(at+".endpoint", "origin %q: endpoint %q is not an http:// or https:// URL without a path", name, o.Endpoint)
+		}
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		v.add(at, "origin %q: access_key_id and secret_access_key go together", name)
+	}
+	if o.Anonymous && o.AccessKeyID != "" {
+		v.add(at+".anonymous", "origin %q: an anonymous origin takes no credentials", name)
+	}
+	if o.URL != "" || o.Root != "" {
+		v.add(at, "origin %q: url and root are not for s3 origins (use bucket and endpoint)", name)
+	}
+	if w := o.Website; w != nil {
+		if w.IndexDocument == "" {
+			v.add(at+".website", "origin %q: website needs an index_document", name)
+		} else if strings.Contains(w.IndexDocument, "/") {
+			v.add(at+".website.index_document", "origin %q: index_document is a file name without /", name)
+		}
+		for i, r := range w.RoutingRules {
+			rp := fmt.Sprintf("%s.website.routing_rules[%d]", at, i)
+			if r.Redirect.ReplaceKeyPrefixWith != "" && r.Redirect.ReplaceKeyWith != "" {
+				v.add(rp+".redirect", "a redirect takes replace_key_prefix_with or replace_key_with, not both")
+			}
+			if c := r.Redirect.HTTPRedirectCode; c != 0 && (c < 300 || c > 399) {
+				v.add(rp+".redirect.http_redirect_code", "http_redirect_code %d is not a 3xx status", c)
+			}
+			if p := r.Redirect.Protocol; p != "" && p != "http" && p != "https" {
+				v.add(rp+".redirect.protocol", "protocol %q is not http or https", p)
+			}
+			if c := r.Condition.HTTPErrorCodeReturnedEquals; c != 0 && (c < 400 || c > 599) {
+				v.add(rp+".condition.http_error_code_returned_equals", "http_error_code_returned_equals %d is not a 4xx or 5xx status", c)
+			}
+		}
 	}
 }
 

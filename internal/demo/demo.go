@@ -1,21 +1,27 @@
 // Package demo runs the single-domain layout with nothing installed: a
-// sample JSON API on its own loopback port, a single-page app, a public
-// thumbnails folder and a private storage folder, and the edge in front.
+// sample JSON API on its own loopback port, an in-process S3 server holding
+// a website bucket (a single-page app), a private storage bucket and a
+// public thumbnails bucket, and the edge in front.
 package demo
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	"mime"
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"text/template"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
@@ -29,10 +35,18 @@ type Demo struct {
 	Edge       *server.Server
 	EdgeURL    string
 	APIURL     string
+	S3URL      string
 	ConfigPath string
 	dir        string
 	api        *http.Server
+	s3         *http.Server
 }
+
+// The demo's S3 server takes any credentials; the edge signs with these.
+const (
+	demoAccessKey = "EDGEFRONTDEMOKEY"
+	demoSecretKey = "edgefront-demo-secret"
+)
 
 var configTemplate = template.Must(template.New("config").Parse(`# The edgefront demo: the seed's single-domain layout.
 listen:
@@ -43,9 +57,9 @@ distributions:
     origins:
       api:        {type: http, url: "{{.API}}", custom_headers: {X-Origin-Verify: demo}}
       stac:       {type: http, url: "{{.API}}"}
-      thumbnails: {type: dir, root: ./data/thumbnails}
-      storage:    {type: dir, root: ./data/storage}
-      website:    {type: dir, root: ./data/website}
+      storage:    {type: s3, bucket: private-data, endpoint: "{{.S3}}", access_key_id: {{.Key}}, secret_access_key: {{.Secret}}}
+      thumbnails: {type: s3, bucket: thumbnails, endpoint: "{{.S3}}", anonymous: true}
+      website:    {type: s3, bucket: website, endpoint: "{{.S3}}", access_key_id: {{.Key}}, secret_access_key: {{.Secret}}, website: {index_document: index.html}}
     behaviors:
       - path_pattern: "/api*"
         target_origin: api
@@ -60,10 +74,8 @@ distributions:
         default_ttl: 0
       - path_pattern: "/storage/*"
         target_origin: storage
-        strip_prefix: /storage
       - path_pattern: "/thumbnails/*"
         target_origin: thumbnails
-        strip_prefix: /thumbnails
     default_behavior:
       target_origin: website
       error_responses:
@@ -87,10 +99,10 @@ func Start(listen string) (*Demo, error) {
 	d.api = &http.Server{Handler: API(), ReadHeaderTimeout: 10 * time.Second}
 	go d.api.Serve(ln)
 
-	if d.dir, err = os.MkdirTemp("", "edgefront-demo-"); err != nil {
-		return nil, err
+	if err := d.startS3(); err != nil {
+		return nil, fmt.Errorf("in-process S3: %w", err)
 	}
-	if err := extract(d.dir); err != nil {
+	if d.dir, err = os.MkdirTemp("", "edgefront-demo-"); err != nil {
 		return nil, err
 	}
 	d.ConfigPath = filepath.Join(d.dir, "edgefront.yaml")
@@ -98,7 +110,7 @@ func Start(listen string) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "API": d.APIURL})
+	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "API": d.APIURL, "S3": d.S3URL, "Key": demoAccessKey, "Secret": demoSecretKey})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -121,22 +133,43 @@ func Start(listen string) (*Demo, error) {
 	return d, nil
 }
 
-// extract writes the embedded sample data below dir/data.
-func extract(dir string) error {
-	return fs.WalkDir(data, "data", func(p string, e fs.DirEntry, err error) error {
+// startS3 serves the sample buckets from memory, as the seed lays them out:
+// the app at the root of the website bucket, and keys under storage/ and
+// thumbnails/ in theirs, so that no prefix needs stripping.
+func (d *Demo) startS3() error {
+	backend := s3mem.New()
+	buckets := map[string]struct{ dir, prefix string }{
+		"website":      {"data/website", ""},
+		"private-data": {"data/storage", "storage/"},
+		"thumbnails":   {"data/thumbnails", "thumbnails/"},
+	}
+	for bucket, src := range buckets {
+		if err := backend.CreateBucket(bucket); err != nil {
+			return err
+		}
+		entries, err := data.ReadDir(src.dir)
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(p))
-		if e.IsDir() {
-			return os.MkdirAll(dst, 0o755)
+		for _, e := range entries {
+			b, err := data.ReadFile(src.dir + "/" + e.Name())
+			if err != nil {
+				return err
+			}
+			meta := map[string]string{"Content-Type": mime.TypeByExtension(path.Ext(e.Name()))}
+			if _, err := backend.PutObject(bucket, src.prefix+e.Name(), meta, bytes.NewReader(b), int64(len(b)), nil); err != nil {
+				return err
+			}
 		}
-		b, err := data.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.S3URL = "http://" + ln.Addr().String()
+	d.s3 = &http.Server{Handler: gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server(), ReadHeaderTimeout: 10 * time.Second}
+	go d.s3.Serve(ln)
+	return nil
 }
 
 // PrintURLs writes the URLs worth trying.
@@ -149,8 +182,8 @@ func (d *Demo) PrintURLs(w io.Writer) {
   %s/api/notes/3               the sample API through /api*
   %s/api/notes/42              the API's own 404 JSON, untouched
   %s/stac/collections          strip_prefix: the API is asked for /collections
-  %s/thumbnails/note-1.svg     a public image
-  %s/storage/report.csv        a private file (signed URLs come with a later version)
+  %s/thumbnails/note-1.svg     a public bucket
+  %s/storage/report.csv        a private bucket, read by the edge with SigV4 (signed URLs come with a later version)
 
 The config is %s; try:
   go run ./cmd/edgefront explain -c %s %s/docs/3
@@ -169,6 +202,9 @@ func (d *Demo) Close() error {
 	}
 	if d.api != nil {
 		errs = append(errs, d.api.Shutdown(ctx))
+	}
+	if d.s3 != nil {
+		errs = append(errs, d.s3.Shutdown(ctx))
 	}
 	if d.dir != "" {
 		errs = append(errs, os.RemoveAll(d.dir))

@@ -55,6 +55,12 @@ func compileOrigins(cs map[string]config.Origin) (map[string]namedOrigin, error)
 				return out, err
 			}
 			out[name] = namedOrigin{o, "http", o.Target().String()}
+		case "s3":
+			o, err := origin.NewS3(name, c)
+			if err != nil {
+				return out, err
+			}
+			out[name] = namedOrigin{o, "s3", o.Target()}
 		case "dir":
 			o, err := origin.NewDir(c.Root, c.Path)
 			if err != nil {
