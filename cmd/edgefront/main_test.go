@@ -29,6 +29,8 @@ func TestExplainGolden(t *testing.T) {
 		{"method-refused", []string{"-X", "POST", "http://my-project.example.org/docs/3"}},
 		{"other-host", []string{"http://unknown.example.com/a/b"}},
 		{"bad-path", []string{"http://my-project.example.org/a/../../etc/passwd"}},
+		{"s3-private", []string{"http://my-project.example.org/storage/a b/report.csv?x=1"}},
+		{"s3-website", []string{"http://my-project.example.org/site/docs/"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -158,12 +159,42 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 	h := resp.Header
 	h.Del("X-Edge-Request-Id")
 	stamp(h, xcacheMiss)
+	ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	if !ok {
+		return nil
+	}
 	if resp.StatusCode >= 400 {
-		if ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
-			b.dist.replaceError(resp, ex)
+		b.dist.replaceError(resp, ex)
+	} else if resp.ContentLength >= spliceMin {
+		if wt, ok := resp.Body.(io.WriterTo); ok && ex.in.TLS == nil && ex.in.ProtoMajor == 1 {
+			resp.Body = &directBody{ReadCloser: resp.Body, to: wt, w: ex.w}
 		}
 	}
 	return nil
+}
+
+// spliceMin is the body size from which handing the copy to the kernel pays.
+const spliceMin = 64 << 10
+
+// directBody lets a body that can write itself (an origin connection that
+// the kernel can splice) do so into the viewer's connection. The proxy asks
+// it to Read; the first Read does the whole copy and reports EOF.
+type directBody struct {
+	io.ReadCloser
+	to   io.WriterTo
+	w    http.ResponseWriter
+	done bool
+}
+
+func (d *directBody) Read(p []byte) (int, error) {
+	if d.done {
+		return 0, io.EOF
+	}
+	d.done = true
+	if _, err := d.to.WriteTo(d.w); err != nil {
+		return 0, err
+	}
+	return 0, io.EOF
 }
 
 // methodSet is a set of the seven methods CloudFront knows.
@@ -203,7 +234,7 @@ func (s methodSet) String() string {
 // bufferPool lends the proxy its copy buffers.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+var buffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }

@@ -72,6 +72,7 @@ func (d *Distribution) Match(path string) *Behavior {
 // viewer request.
 type exchange struct {
 	in       *http.Request // as the viewer sent it
+	w        http.ResponseWriter
 	id       string
 	accept   string
 	behavior *Behavior
@@ -81,7 +82,7 @@ type exchangeKey struct{}
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, id: newRequestID(), accept: r.Header.Get("Accept")}
+	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept")}
 	w.Header().Set("X-Edge-Request-Id", ex.id)
 
 	// Dot segments are resolved before matching, so "/api/../storage/x"

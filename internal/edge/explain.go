@@ -74,6 +74,9 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		target = b.originURL + out.URL.String()
 	}
 	p("origin:       %s, fetching %s", b.originName, target)
+	if d, ok := b.origin.(interface{ Describe() string }); ok {
+		p("              %s", d.Describe())
+	}
 	if b.strip != "" {
 		p("strip_prefix: %s", b.strip)
 	}

@@ -84,8 +84,8 @@ func NewTransport(c config.Origin) (*http.Transport, error) {
 		// origin's encoding comes back untouched.
 		DisableCompression: true,
 		ForceAttemptHTTP2:  true,
-		WriteBufferSize:    16 << 10,
-		ReadBufferSize:     16 << 10,
+		WriteBufferSize:    64 << 10,
+		ReadBufferSize:     64 << 10,
 	}, nil
 }
 

@@ -72,7 +72,8 @@ func NewS3(name string, c config.Origin) (*S3, error) {
 	o := &S3{
 		name: name, bucket: c.Bucket, region: region, endpoint: u, prefix: strings.TrimPrefix(c.Path, "/"),
 		signer:    v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
-		transport: t, rawErrors: c.ForwardErrors,
+		transport: splitTransport{newH1Client(t.TLSHandshakeTimeout, t.ResponseHeaderTimeout, t.IdleConnTimeout, t.MaxIdleConnsPerHost), t},
+		rawErrors: c.ForwardErrors,
 	}
 	// Virtual-hosted addressing needs a host name the bucket can go in front
 	// of; an IP address or localhost endpoint means path style.
@@ -107,6 +108,23 @@ func (o *S3) Target() string {
 		return o.endpoint.String() + "/" + o.bucket
 	}
 	return o.endpoint.Scheme + "://" + o.bucket + "." + o.endpoint.Host
+}
+
+// Describe says how requests reach the bucket, for explain.
+func (o *S3) Describe() string {
+	auth := "signed with SigV4"
+	if o.creds == nil {
+		auth = "anonymous (unsigned)"
+	}
+	s := fmt.Sprintf("bucket %s in %s, %s; only range, conditional and upload headers and no query string reach it", o.bucket, o.region, auth)
+	if o.website != nil {
+		s += fmt.Sprintf("; website hosting emulated (index document %s", o.website.index)
+		if o.website.errorDoc != "" {
+			s += ", error document " + o.website.errorDoc
+		}
+		s += fmt.Sprintf(", %d routing rules)", len(o.website.rules))
+	}
+	return s
 }
 
 // s3RequestHeaders are the viewer headers an S3 origin receives: the

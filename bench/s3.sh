@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Streaming a 1 GiB object from an S3 server through edgefront, against
+# downloading it directly from the same server, in the same run. Prints
+# throughput for each, the ratio, and the edge's peak RSS.
+#
+#   bash bench/s3.sh            # SIZE_MIB=1024 ROUNDS=3 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB=${SIZE_MIB:-1024}
+ROUNDS=${ROUNDS:-3}
+VERSITYGW_VERSION=v1.8.0
+export PATH="$(go env GOPATH)/bin:$PATH"
+command -v versitygw >/dev/null 2>&1 || go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+command -v curl >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+S3=127.0.0.1:18200 EDGE=127.0.0.1:18201
+KEY=benchroot SECRET=bench-root-secret
+mkdir -p "$work/s3"
+ROOT_ACCESS_KEY=$KEY ROOT_SECRET_KEY=$SECRET versitygw --port $S3 posix "$work/s3" >"$work/versitygw.log" 2>&1 & pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://$S3/" && break; sleep 0.1; done
+
+s3curl() { curl -sS --fail --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"; }
+s3curl -X PUT "http://$S3/bench" >/dev/null
+head -c "$((SIZE_MIB << 20))" /dev/urandom >"$work/object.bin"
+s3curl -T "$work/object.bin" "http://$S3/bench/object.bin" >/dev/null
+rm "$work/object.bin"
+
+cat >"$work/edgefront.yaml" <<CONF
+listen: {http: "$EDGE"}
+distributions:
+  - name: bench
+    origins: {bucket: {type: s3, bucket: bench, endpoint: "http://$S3", access_key_id: $KEY, secret_access_key: $SECRET}}
+    default_behavior: {target_origin: bucket, min_ttl: 0, default_ttl: 0, max_ttl: 0}
+CONF
+go build -o "$work/edgefront" ./cmd/edgefront
+"$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
+for _ in $(seq 100); do curl -s -o /dev/null "http://$EDGE/" && break; sleep 0.1; done
+
+best() { # command...; prints the best speed in MiB/s over ROUNDS
+  local b=0 s
+  for _ in $(seq "$ROUNDS"); do
+    s=$("$@" -o /dev/null -w '%{speed_download}')
+    b=$(awk -v a="$s" -v b="$b" 'BEGIN { print (a > b ? a : b) }')
+  done
+  awk -v s="$b" 'BEGIN { printf "%.1f", s / 1048576 }'
+}
+direct=$(best s3curl "http://$S3/bench/object.bin")
+edge=$(best curl -sS --fail "http://$EDGE/object.bin")
+rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$edge_pid/status")
+
+echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null, best of $ROUNDS"
+printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront" "$edge"
+echo "edgefront / direct throughput: $(awk -v a="$edge" -v b="$direct" 'BEGIN { printf "%.2f", a / b }')x"
+echo "edgefront peak RSS: $rss MiB"

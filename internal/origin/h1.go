@@ -1,0 +1,289 @@
+package origin
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// h1Client is a small HTTP/1.1 client for plain-HTTP origins whose bodies
+// have a known length. Its bodies can hand the origin's TCP connection to
+// the viewer's with WriteTo, so that on Linux the kernel splices the bytes
+// from one socket to the other without copying them through the edge.
+// Requests it does not fit (with a body, or a TLS origin) go to the
+// standard transport instead.
+type h1Client struct {
+	dialer          net.Dialer
+	responseTimeout time.Duration
+	idleTimeout     time.Duration
+	maxIdle         int
+	mu              sync.Mutex
+	idle            map[string][]*h1Conn
+}
+
+type h1Conn struct {
+	tcp       *net.TCPConn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
+}
+
+func newH1Client(connect, response, idle time.Duration, maxIdle int) *h1Client {
+	return &h1Client{
+		dialer:          net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second},
+		responseTimeout: response,
+		idleTimeout:     idle,
+		maxIdle:         maxIdle,
+		idle:            map[string][]*h1Conn{},
+	}
+}
+
+// fits reports whether the client can send req.
+func (c *h1Client) fits(req *http.Request) bool {
+	return req.URL.Scheme == "http" && (req.Body == nil || req.Body == http.NoBody) &&
+		(req.Method == http.MethodGet || req.Method == http.MethodHead) && req.Header.Get("Upgrade") == ""
+}
+
+func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+	c.mu.Lock()
+	for list := c.idle[addr]; len(list) > 0; list = c.idle[addr] {
+		pc := list[len(list)-1]
+		c.idle[addr] = list[:len(list)-1]
+		if time.Since(pc.idleSince) < c.idleTimeout {
+			c.mu.Unlock()
+			return pc, true, nil
+		}
+		pc.tcp.Close()
+	}
+	c.mu.Unlock()
+	conn, err := c.dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	tcp := conn.(*net.TCPConn)
+	return &h1Conn{tcp: tcp, br: bufio.NewReaderSize(tcp, 16<<10), bw: bufio.NewWriterSize(tcp, 4<<10)}, false, nil
+}
+
+func (c *h1Client) put(addr string, pc *h1Conn) {
+	pc.idleSince = time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle[addr]) >= c.maxIdle {
+		pc.tcp.Close()
+		return
+	}
+	c.idle[addr] = append(c.idle[addr], pc)
+}
+
+// CloseIdleConnections closes the pooled connections.
+func (c *h1Client) CloseIdleConnections() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for addr, list := range c.idle {
+		for _, pc := range list {
+			pc.tcp.Close()
+		}
+		delete(c.idle, addr)
+	}
+}
+
+func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
+	addr := req.URL.Host
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "80")
+	}
+	for attempt := 0; ; attempt++ {
+		pc, reused, err := c.get(req.Context(), addr)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.exchange(req, addr, pc)
+		if err == nil {
+			return resp, nil
+		}
+		pc.tcp.Close()
+		// A pooled connection the origin closed while it was idle fails at
+		// once; the request is safe to send again on a new one.
+		if reused && attempt == 0 && req.Context().Err() == nil && !isTimeoutErr(err) {
+			continue
+		}
+		return nil, err
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.Response, error) {
+	stop := context.AfterFunc(req.Context(), func() { pc.tcp.SetDeadline(time.Unix(1, 0)) })
+	if c.responseTimeout > 0 {
+		pc.tcp.SetReadDeadline(time.Now().Add(c.responseTimeout))
+	}
+	if err := req.Write(pc.bw); err != nil {
+		stop()
+		return nil, err
+	}
+	if err := pc.bw.Flush(); err != nil {
+		stop()
+		return nil, err
+	}
+	resp, err := http.ReadResponse(pc.br, req)
+	if err != nil {
+		stop()
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	pc.tcp.SetReadDeadline(time.Time{})
+	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, orig: resp.Body}
+	body.reusable = !resp.Close
+	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {
+		body.remaining = resp.ContentLength
+		body.fixed = true
+	}
+	if req.Method == http.MethodHead || resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusNoContent {
+		body.fixed, body.remaining = true, 0
+	}
+	resp.Body = body
+	if body.fixed && body.remaining == 0 {
+		body.finish(nil)
+	}
+	return resp, nil
+}
+
+// h1Body is a response body read straight from the origin's connection.
+type h1Body struct {
+	client    *h1Client
+	addr      string
+	pc        *h1Conn
+	stop      func() bool
+	orig      io.ReadCloser // for bodies without a known length
+	fixed     bool // the length is known: the body is read from the socket
+	reusable  bool // the origin keeps the connection open after it
+	remaining int64
+	done      bool
+	mu        sync.Mutex
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	if !b.fixed {
+		n, err := b.orig.Read(p)
+		if err != nil {
+			b.finish(err)
+		}
+		return n, err
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	var n int
+	var err error
+	if b.pc.br.Buffered() > 0 {
+		n, err = b.pc.br.Read(p)
+	} else {
+		n, err = b.pc.tcp.Read(p)
+	}
+	b.remaining -= int64(n)
+	if b.remaining == 0 {
+		b.finish(nil)
+		return n, io.EOF
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		b.finish(err)
+	}
+	return n, err
+}
+
+// WriteTo copies the rest of the body to w. When w can read from a TCP
+// connection (the viewer's, through http.ResponseWriter), the bytes go
+// from socket to socket in the kernel.
+func (b *h1Body) WriteTo(w io.Writer) (int64, error) {
+	if b.done {
+		return 0, nil
+	}
+	if !b.fixed {
+		n, err := io.Copy(w, onlyReader{b.orig})
+		b.finish(err)
+		return n, err
+	}
+	var total int64
+	if k := b.pc.br.Buffered(); k > 0 {
+		if int64(k) > b.remaining {
+			k = int(b.remaining)
+		}
+		buf, _ := b.pc.br.Peek(k)
+		n, err := w.Write(buf)
+		b.pc.br.Discard(n)
+		total += int64(n)
+		b.remaining -= int64(n)
+		if err != nil {
+			b.finish(err)
+			return total, err
+		}
+	}
+	n, err := io.Copy(w, &io.LimitedReader{R: b.pc.tcp, N: b.remaining})
+	total += n
+	b.remaining -= n
+	if err == nil && b.remaining > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	b.finish(err)
+	return total, err
+}
+
+type onlyReader struct{ io.Reader }
+
+// finish returns the connection to the pool when the whole body was read,
+// and closes it otherwise.
+func (b *h1Body) finish(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done = true
+	stopped := b.stop()
+	if err == nil && b.fixed && b.reusable && b.remaining == 0 && stopped {
+		b.client.put(b.addr, b.pc)
+		return
+	}
+	b.pc.tcp.Close()
+}
+
+func (b *h1Body) Close() error {
+	b.finish(errors.New("closed early"))
+	return nil
+}
+
+// splitTransport sends what the h1 client fits through it, the rest
+// through the standard transport.
+type splitTransport struct {
+	h1  *h1Client
+	std *http.Transport
+}
+
+func (t splitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.h1.fits(req) {
+		return t.h1.RoundTrip(req)
+	}
+	return t.std.RoundTrip(req)
+}
+
+func (t splitTransport) CloseIdleConnections() {
+	t.h1.CloseIdleConnections()
+	t.std.CloseIdleConnections()
+}

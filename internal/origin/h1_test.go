@@ -1,0 +1,168 @@
+package origin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func h1Origin(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+func h1Get(t *testing.T, c *h1Client, method, url string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	resp, err := c.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+func TestH1ClientBodiesAndReuse(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	srv, conns := h1Origin(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Write([]byte("a"))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("b"))
+		case "/big":
+			w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+			io.WriteString(w, big)
+		case "/304":
+			w.WriteHeader(http.StatusNotModified)
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "closing")
+		default:
+			io.WriteString(w, "hello "+r.Method)
+		}
+	})
+	c := newH1Client(time.Second, time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	for i := 0; i < 10; i++ {
+		if _, body := h1Get(t, c, "GET", srv.URL+"/"); body != "hello GET" {
+			t.Fatalf("body %q", body)
+		}
+	}
+	if resp, body := h1Get(t, c, "HEAD", srv.URL+"/"); resp.StatusCode != 200 || body != "" {
+		t.Errorf("HEAD: %d %q", resp.StatusCode, body)
+	}
+	if _, body := h1Get(t, c, "GET", srv.URL+"/chunked"); body != "ab" {
+		t.Errorf("chunked: %q", body)
+	}
+	if _, body := h1Get(t, c, "GET", srv.URL+"/big"); body != big {
+		t.Errorf("big body: %d bytes", len(body))
+	}
+	if resp, _ := h1Get(t, c, "GET", srv.URL+"/304"); resp.StatusCode != 304 {
+		t.Errorf("304: %d", resp.StatusCode)
+	}
+	if _, body := h1Get(t, c, "GET", srv.URL+"/close"); body != "closing" {
+		t.Errorf("close: %q", body)
+	}
+	// Ten plain requests, HEAD, the big body and the 304 share one
+	// connection; the chunked answer and the closing one do not.
+	if n := conns.Load(); n > 3 {
+		t.Errorf("%d connections, want reuse", n)
+	}
+}
+
+func TestH1ClientWriteToSplicesIntoATCPConn(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	srv, _ := h1Origin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(big)))
+		w.Write(big)
+	})
+	c := newH1Client(time.Second, time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	got := make(chan []byte)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		b, _ := io.ReadAll(conn)
+		got <- b
+	}()
+	dst, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	resp, err := c.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := resp.Body.(io.WriterTo).WriteTo(dst)
+	resp.Body.Close()
+	dst.Close()
+	if err != nil || n != int64(len(big)) || !bytes.Equal(<-got, big) {
+		t.Errorf("WriteTo: %d bytes, %v", n, err)
+	}
+}
+
+func TestH1ClientTimeoutsAndCancel(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := h1Origin(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	c := newH1Client(time.Second, 100*time.Millisecond, time.Minute, 4)
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	if _, err := c.RoundTrip(req); err == nil || !IsTimeout(err) {
+		t.Errorf("slow origin: %v, want a timeout", err)
+	}
+	c = newH1Client(time.Second, 0, time.Minute, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, "GET", srv.URL+"/", nil)
+	if _, err := c.RoundTrip(req); err == nil {
+		t.Error("a cancelled request succeeded")
+	}
+}
+
+func TestH1ClientRetriesAStalePooledConnection(t *testing.T) {
+	srv, conns := h1Origin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	c := newH1Client(time.Second, time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	h1Get(t, c, "GET", srv.URL+"/")
+	srv.CloseClientConnections() // the origin drops the idle connection
+	time.Sleep(20 * time.Millisecond)
+	if _, body := h1Get(t, c, "GET", srv.URL+"/"); body != "ok" {
+		t.Errorf("after the origin closed the idle connection: %q", body)
+	}
+	if conns.Load() != 2 {
+		t.Errorf("%d connections, want 2", conns.Load())
+	}
+}
