@@ -124,14 +124,14 @@ func seedBuckets(t *testing.T, g *versitygw, keys map[string]string) {
 func TestSeedAgainstVersitygw(t *testing.T) {
 	g := startVersitygw(t)
 	keys := map[string]string{
-		"/private-data/storage/report.csv":                 "a,b\n1,2\n",
+		"/private-data/storage/report.csv":                "a,b\n1,2\n",
 		"/private-data/storage/a%20b%2Bc%25d~e%C3%A9.txt": "odd key",
-		"/private-data/storage/x//y.txt":                   "double slash",
-		"/private-data/storage/%E6%97%A5%E6%9C%AC.txt":     "unicode",
-		"/thumbnails/thumbnails/one.svg":                   "<svg/>",
-		"/website/index.html":                              "<html>app</html>",
-		"/website/docs/index.html":                         "<html>docs</html>",
-		"/website/app.js":                                  "js",
+		"/private-data/storage/x//y.txt":                  "double slash",
+		"/private-data/storage/%E6%97%A5%E6%9C%AC.txt":    "unicode",
+		"/thumbnails/thumbnails/one.svg":                  "<svg/>",
+		"/website/index.html":                             "<html>app</html>",
+		"/website/docs/index.html":                        "<html>docs</html>",
+		"/website/app.js":                                 "js",
 	}
 	seedBuckets(t, g, keys)
 

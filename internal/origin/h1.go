@@ -166,8 +166,8 @@ type h1Body struct {
 	pc        *h1Conn
 	stop      func() bool
 	orig      io.ReadCloser // for bodies without a known length
-	fixed     bool // the length is known: the body is read from the socket
-	reusable  bool // the origin keeps the connection open after it
+	fixed     bool          // the length is known: the body is read from the socket
+	reusable  bool          // the origin keeps the connection open after it
 	remaining int64
 	done      bool
 	mu        sync.Mutex
