@@ -51,7 +51,7 @@ func Load(path string) (*Config, error) {
 // directory relative paths in it are resolved against.
 func Parse(file string, data []byte) (*Config, error) {
 	var probs Problems
-	add := func(line int, msg string) { probs = append(probs, Problem{file, line, msg}) }
+	add := func(line int, msg string) { probs = append(probs, Problem{file, line, oneLine(msg)}) }
 
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -93,6 +93,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// oneLine keeps a message on its line: values quoted from the file may hold
+// line breaks.
+func oneLine(msg string) string {
+	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(msg)
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // expandEnv replaces ${NAME} in every scalar with the environment variable,
@@ -122,7 +128,7 @@ type yamlError struct {
 var (
 	lineMsg      = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
-	cannotDecode = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
+	cannotDecode = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (.+)$")
 )
 
 // yamlErrors turns yaml.v3's errors into lines and short sentences.

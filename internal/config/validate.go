@@ -70,7 +70,7 @@ type validator struct {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.probs = append(v.probs, Problem{v.c.File, v.c.Line(path), fmt.Sprintf(format, args...)})
+	v.probs = append(v.probs, Problem{v.c.File, v.c.Line(path), oneLine(fmt.Sprintf(format, args...))})
 }
 
 // file resolves a path in the config against the config's directory.
