@@ -6,9 +6,10 @@ package config
 
 // Config is the whole file.
 type Config struct {
-	Listen        Listen         `yaml:"listen"`
-	TLS           TLS            `yaml:"tls"`
-	Distributions []Distribution `yaml:"distributions"`
+	Listen        Listen              `yaml:"listen"`
+	TLS           TLS                 `yaml:"tls"`
+	KeyGroups     map[string][]Signer `yaml:"key_groups"`
+	Distributions []Distribution      `yaml:"distributions"`
 
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`
@@ -31,6 +32,12 @@ type TLS struct {
 type Certificate struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+}
+
+// Signer is a public key that may sign URLs and cookies, by its key pair id.
+type Signer struct {
+	ID            string `yaml:"id"`
+	PublicKeyFile string `yaml:"public_key_file"`
 }
 
 // Distribution is one site: the Host names it answers, its origins and its
@@ -119,6 +126,9 @@ type Behavior struct {
 	CacheKey       *CacheKey       `yaml:"cache_key"`
 	StripPrefix    string          `yaml:"strip_prefix"`
 	ErrorResponses []ErrorResponse `yaml:"error_responses"`
+	// TrustedKeyGroups requires a signed URL or signed cookies made with a
+	// key of one of these groups.
+	TrustedKeyGroups []string `yaml:"trusted_key_groups"`
 }
 
 // Forward says which parts of the viewer request reach the origin. When a

@@ -24,7 +24,7 @@ func TestBadConfigListsEveryProblem(t *testing.T) {
 		`testdata/bad.yaml:18: behavior "/api/v2/*" can never match: "/api*" at line 13 comes first`,
 		`testdata/bad.yaml:19: target_origin "nowhere" is not an origin of distribution "main"`,
 		`testdata/bad.yaml:20: path pattern "/a b": character ' ' is not allowed`,
-		`testdata/bad.yaml:22: "trusted_key_groups" (signed URLs) is not supported by this version`,
+		`testdata/bad.yaml:22: trusted key group "signers" is not in key_groups`,
 		`testdata/bad.yaml:25: strip_prefix "/api" does not begin every path that "/stac/*" matches`,
 		`testdata/bad.yaml:26: expected a number of seconds or a duration such as 1h, got "soon"`,
 		`testdata/bad.yaml:27: distribution name "main" is already used at line 5`,

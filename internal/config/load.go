@@ -166,7 +166,6 @@ func yamlErrors(err error) []yamlError {
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
 	"admin": "admin listener", "access_log": "access logs", "cache": "edge cache",
-	"key_groups": "signed URLs", "trusted_key_groups": "signed URLs",
 	"functions": "CloudFront Functions", "rate_limit": "rate limits",
 	"response_headers": "response headers policies", "compress": "compression",
 	"acme": "automatic certificates", "cluster": "clustering",

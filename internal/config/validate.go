@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/edgefront/edgefront/internal/pathpattern"
+	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
 // validate checks what decoding cannot: references, ranges, files, and
@@ -26,6 +27,7 @@ func (c *Config) validate() Problems {
 	v.addr("listen.http", c.Listen.HTTP)
 	v.addr("listen.https", c.Listen.HTTPS)
 	v.tls()
+	v.keyGroups()
 	if len(c.Distributions) == 0 {
 		v.add("distributions", "at least one distribution is needed")
 	}
@@ -121,6 +123,37 @@ func (v *validator) tls() {
 		cert.CertFile, cert.KeyFile = v.file(cert.CertFile), v.file(cert.KeyFile)
 		if _, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile); err != nil {
 			v.add(at, "cannot load certificate: %v", err)
+		}
+	}
+}
+
+func (v *validator) keyGroups() {
+	ids := map[string]string{}
+	names := make([]string, 0, len(v.c.KeyGroups))
+	for name := range v.c.KeyGroups {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		group := v.c.KeyGroups[name]
+		if len(group) == 0 {
+			v.add("key_groups."+name, "key group %q has no keys", name)
+		}
+		for i := range group {
+			s := &group[i]
+			at := fmt.Sprintf("key_groups.%s[%d]", name, i)
+			if s.ID == "" || s.PublicKeyFile == "" {
+				v.add(at, "a key needs an id and a public_key_file")
+				continue
+			}
+			if prev, dup := ids[s.ID]; dup && prev != name {
+				v.add(at+".id", "key id %q is also in key group %q", s.ID, prev)
+			}
+			ids[s.ID] = name
+			s.PublicKeyFile = v.file(s.PublicKeyFile)
+			if _, err := signedurl.LoadPublicKey(s.PublicKeyFile); err != nil {
+				v.add(at+".public_key_file", "key %q: %v", s.ID, err)
+			}
 		}
 	}
 }
@@ -335,6 +368,11 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 		}
 	}
 	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
+	for i, g := range b.TrustedKeyGroups {
+		if _, ok := v.c.KeyGroups[g]; !ok {
+			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups", g)
+		}
+	}
 }
 
 func (v *validator) errorResponses(at string, rules []ErrorResponse, perBehavior bool) {

@@ -13,6 +13,7 @@ import (
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/origin"
 	"github.com/edgefront/edgefront/internal/pathpattern"
+	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
 // Behavior is a compiled cache behavior: which requests it takes and how it
@@ -31,6 +32,8 @@ type Behavior struct {
 	strip      string
 	fwd        forwardPolicy
 	errorRules []errorRule
+	verifier   *signedurl.Verifier // nil when no signature is required
+	trusted    []string
 	proxy      *httputil.ReverseProxy
 }
 
@@ -75,7 +78,7 @@ func compileOrigins(cs map[string]config.Origin) (map[string]namedOrigin, error)
 	return out, nil
 }
 
-func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin) *Behavior {
+func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin, groups keyGroups) *Behavior {
 	b := &Behavior{
 		dist:       d,
 		index:      index,
@@ -87,6 +90,8 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		strip:      c.StripPrefix,
 		fwd:        newForwardPolicy(c.Forward),
 		errorRules: compileErrorRules(c.ErrorResponses),
+		verifier:   groups.verifier(c.TrustedKeyGroups),
+		trusted:    c.TrustedKeyGroups,
 	}
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
 	b.proxy = &httputil.ReverseProxy{
@@ -131,7 +136,13 @@ func ensureSlash(p string) string {
 func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	out.URL.Path, out.URL.RawPath = b.originPath(in.URL)
-	out.URL.RawQuery = b.fwd.query(in.URL.RawQuery)
+	rawQuery := in.URL.RawQuery
+	if b.verifier != nil {
+		// The signing parameters are the edge's business, not the origin's.
+		rawQuery = signedurl.StripQuery(rawQuery)
+		signedurl.StripCookies(out.Header)
+	}
+	out.URL.RawQuery = b.fwd.query(rawQuery)
 	b.fwd.filter(out.Header)
 	if b.fwd.viewerHost {
 		out.Host = in.Host

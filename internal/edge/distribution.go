@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,7 +26,7 @@ type Distribution struct {
 	errorRules []errorRule
 }
 
-func compileDistribution(c *config.Distribution, httpsPort string, rt *Router) (*Distribution, error) {
+func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
 	d := &Distribution{
 		Name:       c.Name,
 		policy:     c.ViewerProtocolPolicy,
@@ -48,12 +49,12 @@ func compileDistribution(c *config.Distribution, httpsPort string, rt *Router) (
 		if err != nil {
 			return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
 		}
-		d.behaviors = append(d.behaviors, compileBehavior(d, i, p, &c.Behaviors[i], origins))
+		d.behaviors = append(d.behaviors, compileBehavior(d, i, p, &c.Behaviors[i], origins, groups))
 	}
 	if c.DefaultBehavior == nil {
 		return nil, fmt.Errorf("distribution %q has no default_behavior", c.Name)
 	}
-	d.def = compileBehavior(d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins)
+	d.def = compileBehavior(d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins, groups)
 	return d, nil
 }
 
@@ -110,6 +111,14 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !b.methods.has(r.Method) {
 		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
 		return
+	}
+	if b.verifier != nil {
+		if err := b.verifier.Verify(ex.in); err != nil {
+			slog.Info("signature refused", "distribution", d.Name, "behavior", b.pattern.String(), "url", requestURL(ex.in),
+				"client", ex.in.RemoteAddr, "request_id", ex.id, "reason", err)
+			d.fail(w, r, ex, http.StatusForbidden, err.Error())
+			return
+		}
 	}
 	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }

@@ -90,7 +90,11 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		ttl += " (caching disabled)"
 	}
 	p("ttl:          %s", ttl)
-	p("signature:    not required")
+	if b.verifier != nil {
+		p("signature:    required: a signed URL or signed cookies from key group %s; the signing parameters are not forwarded", strings.Join(b.trusted, ", "))
+	} else {
+		p("signature:    not required")
+	}
 	var rules []string
 	for _, e := range b.errorRules {
 		desc := e.describe("behavior")

@@ -5,6 +5,7 @@
 package edge
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/origin"
+	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
 // Router is a compiled config: immutable, safe for concurrent use, replaced
@@ -34,8 +36,12 @@ func Compile(cfg *config.Config) (*Router, error) {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
 	}
 	var errs []error
+	groups, err := loadKeyGroups(cfg.KeyGroups)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	for i := range cfg.Distributions {
-		d, err := compileDistribution(&cfg.Distributions[i], httpsPort, rt)
+		d, err := compileDistribution(&cfg.Distributions[i], httpsPort, groups, rt)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -57,6 +63,41 @@ func Compile(cfg *config.Config) (*Router, error) {
 		return nil, err
 	}
 	return rt, nil
+}
+
+// keyGroups maps a key group's name to its keys by key pair id.
+type keyGroups map[string]map[string]*rsa.PublicKey
+
+func loadKeyGroups(c map[string][]config.Signer) (keyGroups, error) {
+	groups := keyGroups{}
+	var errs []error
+	for name, signers := range c {
+		groups[name] = map[string]*rsa.PublicKey{}
+		for _, s := range signers {
+			key, err := signedurl.LoadPublicKey(s.PublicKeyFile)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("key group %q: %w", name, err))
+				continue
+			}
+			groups[name][s.ID] = key
+		}
+	}
+	return groups, errors.Join(errs...)
+}
+
+// verifier returns a verifier trusting the keys of the named groups, or nil
+// when there are none to trust.
+func (g keyGroups) verifier(names []string) *signedurl.Verifier {
+	if len(names) == 0 {
+		return nil
+	}
+	keys := map[string]*rsa.PublicKey{}
+	for _, n := range names {
+		for id, k := range g[n] {
+			keys[id] = k
+		}
+	}
+	return signedurl.NewVerifier(keys, nil)
 }
 
 // Close releases the origins' idle connections.

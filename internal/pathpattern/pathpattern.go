@@ -90,6 +90,11 @@ func (p Pattern) Match(path string) bool {
 	return glob(p.norm, path)
 }
 
+// Wildcard matches s against a pattern in the same wildcard language,
+// without a path's leading-slash rule: CloudFront's signed-URL policies use
+// it for their Resource.
+func Wildcard(pattern, s string) bool { return glob(pattern, s) }
+
 // glob matches with the classic linear backtracking algorithm: on a mismatch
 // it resumes from the most recent '*', which is enough because '*' matches
 // anything. It runs in O(len(pattern)*len(name)) at worst and never recurses.
