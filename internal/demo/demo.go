@@ -20,11 +20,13 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/cloudfront/sign"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
+	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
 //go:embed data
@@ -37,7 +39,10 @@ type Demo struct {
 	APIURL     string
 	S3URL      string
 	ConfigPath string
-	dir        string
+	// SignedURL is a URL of the private bucket signed for an hour.
+	SignedURL      string
+	PrivateKeyFile string
+	dir            string
 	api        *http.Server
 	s3         *http.Server
 }
@@ -48,9 +53,14 @@ const (
 	demoSecretKey = "edgefront-demo-secret"
 )
 
+// DemoKeyPairID names the demo's signing key.
+const DemoKeyPairID = "K2DEMOEDGEFRONT"
+
 var configTemplate = template.Must(template.New("config").Parse(`# The edgefront demo: the seed's single-domain layout.
 listen:
   http: "{{.Listen}}"
+key_groups:
+  signers: [{id: {{.KeyID}}, public_key_file: ./public_key.pem}]
 distributions:
   - name: demo
     default_root_object: index.html
@@ -74,6 +84,7 @@ distributions:
         default_ttl: 0
       - path_pattern: "/storage/*"
         target_origin: storage
+        trusted_key_groups: [signers]
       - path_pattern: "/thumbnails/*"
         target_origin: thumbnails
     default_behavior:
@@ -105,12 +116,15 @@ func Start(listen string) (*Demo, error) {
 	if d.dir, err = os.MkdirTemp("", "edgefront-demo-"); err != nil {
 		return nil, err
 	}
+	if d.PrivateKeyFile, _, err = signedurl.WriteKeyPair(d.dir); err != nil {
+		return nil, err
+	}
 	d.ConfigPath = filepath.Join(d.dir, "edgefront.yaml")
 	f, err := os.Create(d.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "API": d.APIURL, "S3": d.S3URL, "Key": demoAccessKey, "Secret": demoSecretKey})
+	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "API": d.APIURL, "S3": d.S3URL, "Key": demoAccessKey, "Secret": demoSecretKey, "KeyID": DemoKeyPairID})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -129,6 +143,13 @@ func Start(listen string) (*Demo, error) {
 		return nil, err
 	}
 	d.EdgeURL = "http://" + httpAddr.String()
+	key, err := sign.LoadPEMPrivKeyFile(d.PrivateKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	if d.SignedURL, err = sign.NewURLSigner(DemoKeyPairID, key).Sign(d.EdgeURL+"/storage/report.csv", time.Now().Add(time.Hour)); err != nil {
+		return nil, err
+	}
 	ok = true
 	return d, nil
 }
@@ -183,13 +204,19 @@ func (d *Demo) PrintURLs(w io.Writer) {
   %s/api/notes/42              the API's own 404 JSON, untouched
   %s/stac/collections          strip_prefix: the API is asked for /collections
   %s/thumbnails/note-1.svg     a public bucket
-  %s/storage/report.csv        a private bucket, read by the edge with SigV4 (signed URLs come with a later version)
+  %s/storage/report.csv        a private bucket: 403 without a signature
+
+A signed URL for the private bucket, valid for one hour:
+  %s
+
+Signed cookies for the whole /storage/ folder:
+  go run ./cmd/edgefront sign --cookies --url '%s/storage/*' --key-pair-id %s --private-key %s --expires 1h
 
 The config is %s; try:
   go run ./cmd/edgefront explain -c %s %s/docs/3
 
 Press Ctrl-C to stop.
-`, u, u, u, u, u, u, u, u, d.ConfigPath, d.ConfigPath, u)
+`, u, u, u, u, u, u, u, u, d.SignedURL, u, DemoKeyPairID, d.PrivateKeyFile, d.ConfigPath, d.ConfigPath, u)
 }
 
 // Close stops the edge and the API and removes the sample data.

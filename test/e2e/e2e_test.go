@@ -53,6 +53,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	stdout *bufio.Reader
 	done   chan error
+	output string // what it printed until it was ready
 }
 
 // startBinary runs edgefront with args and waits for a line of its output
@@ -98,6 +99,7 @@ func startBinary(t *testing.T, ready string, args ...string) *proc {
 			}
 			seen.WriteString(line)
 			if strings.Contains(line, ready) {
+				p.output = seen.String()
 				go func() {
 					for range lines {
 					}
@@ -159,7 +161,7 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 		{"/stac/collections", "", 200, "application/json", `"collections"`},
 		{"/stac/", "", 200, "application/json", `"stac_version"`},
 		{"/thumbnails/note-1.svg", "", 200, "image/svg+xml", "<svg"},
-		{"/storage/report.csv", "", 200, "text/csv", "quarter,orders,revenue"},
+		{"/storage/report.csv", "", 403, "text/plain", "missing Key-Pair-Id"},
 		{"/thumbnails/missing.png", "*/*", 404, "", ""},
 	}
 	for _, c := range cases {
@@ -170,6 +172,16 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 		if resp.Header.Get("Via") != "1.1 edgefront" || resp.Header.Get("X-Edge-Request-Id") == "" || !strings.HasSuffix(resp.Header.Get("X-Cache"), "from edgefront") {
 			t.Errorf("%s: edge headers missing: %v", c.path, resp.Header)
 		}
+	}
+	// The demo prints a signed URL for the private bucket.
+	var signed string
+	for _, f := range strings.Fields(p.output) {
+		if strings.HasPrefix(f, base+"/storage/report.csv?Expires=") {
+			signed = f
+		}
+	}
+	if resp, body := fetch(t, signed, ""); resp.StatusCode != 200 || !strings.Contains(body, "quarter,orders,revenue") {
+		t.Errorf("the demo's signed URL %q: %d %q", signed, resp.StatusCode, body)
 	}
 	p.stop(t)
 }

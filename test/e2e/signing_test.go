@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// signingEdge runs `edgefront serve` with /storage/* requiring signatures
+// from a key made by `edgefront keygen`.
+func signingEdge(t *testing.T) (base, keyFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command(binary, "keygen", "--out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("keygen: %v %s", err, out)
+	}
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "object %s?%s", r.URL.Path, r.URL.RawQuery)
+	}))
+	t.Cleanup(origin.Close)
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "edgefront.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q}
+key_groups:
+  signers: [{id: K2JCJMDEHXQW5F, public_key_file: public_key.pem}]
+distributions:
+  - name: main
+    origins: {storage: {type: http, url: %q}}
+    behaviors:
+      - {path_pattern: "/storage/*", target_origin: storage, trusted_key_groups: [signers]}
+    default_behavior: {target_origin: storage}
+`, addr, origin.URL)), 0o644)
+	p := startBinary(t, "edgefront serving", "serve", "-c", cfg)
+	t.Cleanup(func() { p.stop(t) })
+	return "http://" + addr, filepath.Join(dir, "private_key.pem")
+}
+
+func TestSignCommandMakesURLsAndCookiesTheEdgeAccepts(t *testing.T) {
+	base, keyFile := signingEdge(t)
+	out, err := exec.Command(binary, "sign", "--url", base+"/storage/a.csv?x=1", "--key-pair-id", "K2JCJMDEHXQW5F",
+		"--private-key", keyFile, "--expires", "1h").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := strings.TrimSpace(string(out))
+	if resp, body := fetch(t, signed, ""); resp.StatusCode != 200 || body != "object /storage/a.csv?x=1" {
+		t.Errorf("canned URL from sign: %d %q", resp.StatusCode, body)
+	}
+	out, err = exec.Command(binary, "sign", "--url", base+"/storage/*", "--key-pair-id", "K2JCJMDEHXQW5F",
+		"--private-key", keyFile, "--expires", "1h", "--ip", "127.0.0.0/8", "--cookies").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookie string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cookie: "); ok {
+			cookie = v
+		}
+	}
+	req, _ := http.NewRequest("GET", base+"/storage/b.csv", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("cookies from sign: %d", resp.StatusCode)
+	}
+	if resp, _ := fetch(t, base+"/storage/b.csv", ""); resp.StatusCode != 403 {
+		t.Errorf("unsigned: %d", resp.StatusCode)
+	}
+}
+
+// AWS's JavaScript signer (@aws-sdk/cloudfront-signer from npm, run with
+// the machine's node) must make URLs and cookies the edge accepts. .ci/run
+// installs it; without it this test fails and says how.
+func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node not found: install Node.js to run AWS's JavaScript signer")
+	}
+	if _, err := os.Stat("jssigner/node_modules/@aws-sdk/cloudfront-signer"); err != nil {
+		t.Fatal("AWS's JavaScript signer is not installed: npm install --no-package-lock --prefix test/e2e/jssigner")
+	}
+	base, keyFile := signingEdge(t)
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	js := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(node, append([]string{"jssigner/sign.mjs"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("node sign.mjs %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	for _, c := range []struct{ name, url string }{
+		{"canned URL", js("url", base+"/storage/js.csv?v=2", "K2JCJMDEHXQW5F", keyFile, exp)},
+		{"custom-policy URL", js("custom-url", base+"/storage/js2.csv", "K2JCJMDEHXQW5F", keyFile, exp, base+"/storage/*")},
+	} {
+		if resp, body := fetch(t, c.url, ""); resp.StatusCode != 200 || !strings.HasPrefix(body, "object /storage/js") {
+			t.Errorf("%s from the JavaScript signer: %d %q\n%s", c.name, resp.StatusCode, body, c.url)
+		}
+	}
+	cookie := js("cookies", base+"/storage/", "K2JCJMDEHXQW5F", keyFile, exp, base+"/storage/*")
+	req, _ := http.NewRequest("GET", base+"/storage/js3.csv", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("cookies from the JavaScript signer: %d (%s)", resp.StatusCode, cookie)
+	}
+	// A URL the JavaScript signer signed, tampered with, is refused.
+	bad := js("url", base+"/storage/js.csv", "K2JCJMDEHXQW5F", keyFile, exp)
+	if resp, _ := fetch(t, strings.Replace(bad, "js.csv", "other.csv", 1), ""); resp.StatusCode != 403 {
+		t.Errorf("tampered JavaScript-signed URL: %d", resp.StatusCode)
+	}
+}
