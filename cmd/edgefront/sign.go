@@ -150,4 +150,3 @@ func newKeygen() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "out", "", "directory to write private_key.pem and public_key.pem to")
 	return cmd
 }
-

@@ -43,8 +43,8 @@ type Demo struct {
 	SignedURL      string
 	PrivateKeyFile string
 	dir            string
-	api        *http.Server
-	s3         *http.Server
+	api            *http.Server
+	s3             *http.Server
 }
 
 // The demo's S3 server takes any credentials; the edge signs with these.
