@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Streaming a 1 GiB object from an S3 server through edgefront, against
-# downloading it directly from the same server, in the same run. Prints
-# throughput for each, the ratio, and the edge's peak RSS.
+# downloading it directly from the same server and through nginx
+# (proxy_pass, the bucket made readable for it), in the same run. Prints
+# throughput for each, the ratios, and the edge's peak RSS.
 #
 #   bash bench/s3.sh            # SIZE_MIB=1024 ROUNDS=3 by default
 set -euo pipefail
@@ -12,7 +13,13 @@ ROUNDS=${ROUNDS:-3}
 VERSITYGW_VERSION=v1.8.0
 export PATH="$(go env GOPATH)/bin:$PATH"
 command -v versitygw >/dev/null 2>&1 || go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-command -v curl >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
+need=()
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v nginx >/dev/null 2>&1 || need+=(nginx)
+if ((${#need[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -23,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-S3=127.0.0.1:18200 EDGE=127.0.0.1:18201
+S3=127.0.0.1:18200 EDGE=127.0.0.1:18201 NGINX=127.0.0.1:18202
 KEY=benchroot SECRET=bench-root-secret
 mkdir -p "$work/s3"
 ROOT_ACCESS_KEY=$KEY ROOT_SECRET_KEY=$SECRET versitygw --port $S3 posix "$work/s3" >"$work/versitygw.log" 2>&1 & pids+=($!)
@@ -34,6 +41,20 @@ s3curl -X PUT "http://$S3/bench" >/dev/null
 head -c "$((SIZE_MIB << 20))" /dev/urandom >"$work/object.bin"
 s3curl -T "$work/object.bin" "http://$S3/bench/object.bin" >/dev/null
 rm "$work/object.bin"
+# nginx cannot sign: a bucket policy lets it read anonymously.
+printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}' >"$work/policy.json"
+s3curl -T "$work/policy.json" "http://$S3/bench?policy=" >/dev/null
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<CONF
+daemon off; worker_processes 1; error_log stderr error; pid $work/nginx/pid;
+events { worker_connections 1024; }
+http { access_log off;
+  upstream s3 { server $S3; keepalive 16; }
+  server { listen $NGINX;
+    location / { proxy_pass http://s3/bench/; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_buffering on; proxy_buffer_size 256k; proxy_buffers 8 256k; proxy_busy_buffers_size 512k; proxy_max_temp_file_size 0; } } }
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
 
 cat >"$work/edgefront.yaml" <<CONF
 listen: {http: "$EDGE"}
@@ -56,9 +77,12 @@ best() { # command...; prints the best speed in MiB/s over ROUNDS
 }
 direct=$(best s3curl "http://$S3/bench/object.bin")
 edge=$(best curl -sS --fail "http://$EDGE/object.bin")
+nginx=$(best curl -sS --fail "http://$NGINX/object.bin")
 rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$edge_pid/status")
 
 echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null, best of $ROUNDS"
-printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront" "$edge"
+printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront" "$edge" "through nginx proxy_pass" "$nginx"
 echo "edgefront / direct throughput: $(awk -v a="$edge" -v b="$direct" 'BEGIN { printf "%.2f", a / b }')x"
+echo "nginx / direct throughput:     $(awk -v a="$nginx" -v b="$direct" 'BEGIN { printf "%.2f", a / b }')x"
+echo "edgefront / nginx throughput:  $(awk -v a="$edge" -v b="$nginx" 'BEGIN { printf "%.2f", a / b }')x"
 echo "edgefront peak RSS: $rss MiB"
