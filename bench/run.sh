@@ -8,30 +8,14 @@
 #   DURATION=30s CONNS=128 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-2}
 
-need=()
-command -v nginx >/dev/null 2>&1 || need+=(nginx)
-command -v caddy >/dev/null 2>&1 || need+=(caddy)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-if ((${#need[@]})); then
-  echo "installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+need nginx caddy wrk curl
 
 ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103
 
@@ -128,7 +112,6 @@ load "nginx proxy_pass" $NGINX
 load "caddy reverse_proxy" $CADDY
 load "edgefront" $EDGE
 echo
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "edgefront / nginx  requests/s: $(ratio "${rps[edgefront]}" "${rps[nginx proxy_pass]}")x   p99: $(ratio "${p99[edgefront]}" "${p99[nginx proxy_pass]}")x"
 echo "edgefront / caddy  requests/s: $(ratio "${rps[edgefront]}" "${rps[caddy reverse_proxy]}")x   p99: $(ratio "${p99[edgefront]}" "${p99[caddy reverse_proxy]}")x"
 echo "caddy / nginx      requests/s: $(ratio "${rps[caddy reverse_proxy]}" "${rps[nginx proxy_pass]}")x"

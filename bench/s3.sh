@@ -7,28 +7,14 @@
 #   bash bench/s3.sh            # SIZE_MIB=1024 ROUNDS=3 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 SIZE_MIB=${SIZE_MIB:-1024}
 ROUNDS=${ROUNDS:-3}
 VERSITYGW_VERSION=v1.8.0
 export PATH="$(go env GOPATH)/bin:$PATH"
 command -v versitygw >/dev/null 2>&1 || go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
-need=()
-command -v curl >/dev/null 2>&1 || need+=(curl)
-command -v nginx >/dev/null 2>&1 || need+=(nginx)
-if ((${#need[@]})); then
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+need curl nginx
 
 S3=127.0.0.1:18200 EDGE=127.0.0.1:18201 NGINX=127.0.0.1:18202
 KEY=benchroot SECRET=bench-root-secret
@@ -82,7 +68,7 @@ rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$edge_pid/status")
 
 echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null, best of $ROUNDS"
 printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront" "$edge" "through nginx proxy_pass" "$nginx"
-echo "edgefront / direct throughput: $(awk -v a="$edge" -v b="$direct" 'BEGIN { printf "%.2f", a / b }')x"
-echo "nginx / direct throughput:     $(awk -v a="$nginx" -v b="$direct" 'BEGIN { printf "%.2f", a / b }')x"
-echo "edgefront / nginx throughput:  $(awk -v a="$edge" -v b="$nginx" 'BEGIN { printf "%.2f", a / b }')x"
+echo "edgefront / direct throughput: $(ratio "$edge" "$direct")x"
+echo "nginx / direct throughput:     $(ratio "$nginx" "$direct")x"
+echo "edgefront / nginx throughput:  $(ratio "$edge" "$nginx")x"
 echo "edgefront peak RSS: $rss MiB"

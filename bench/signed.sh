@@ -6,27 +6,13 @@
 #   bash bench/signed.sh             # 10 s per run, 64 connections
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 
-need=()
-command -v nginx >/dev/null 2>&1 || need+=(nginx)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-if ((${#need[@]})); then
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+need nginx wrk curl
 
 NGINX=127.0.0.1:18401 EDGE=127.0.0.1:18402
 mkdir -p "$work/files" "$work/nginx"
@@ -75,6 +61,5 @@ echo "machine: $(nproc) cores, $(uname -sr); wrk -t$THREADS -c$CONNS -d$DURATION
 load "nginx static" "http://$NGINX/public/report.csv"
 load "edgefront unsigned" "http://$EDGE/public/report.csv"
 load "edgefront signed URL" "$signed"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "signed / unsigned requests/s: $(ratio "${rps[edgefront signed URL]}" "${rps[edgefront unsigned]}")x"
 echo "edgefront unsigned / nginx:   $(ratio "${rps[edgefront unsigned]}" "${rps[nginx static]}")x"

@@ -122,30 +122,40 @@ func settle(t *testing.T, goroutines, fds int) {
 	}
 }
 
-func TestOriginFailuresAnswerCleanlyAndLeakNothing(t *testing.T) {
-	// A port with nothing listening: connection refused.
+// refusedURL is an http:// URL with nothing listening behind it.
+func refusedURL(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
-	// A server that accepts and never answers.
-	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// hangingAddr is the address of a server that accepts connections and never
+// answers; it closes each when the other side gives up.
+func hangingAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer hang.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
-			c, err := hang.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			// Never answer; close only when the edge gives up.
 			go func() { io.Copy(io.Discard, c); c.Close() }()
 		}
 	}()
+	return ln.Addr().String()
+}
+
+func TestOriginFailuresAnswerCleanlyAndLeakNothing(t *testing.T) {
+	refused, hang := refusedURL(t), hangingAddr(t)
 	// A server that sends half a body, then hangs up.
 	cut, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1000")
@@ -164,7 +174,7 @@ distributions:
       - {path_pattern: "/refused*", target_origin: refused}
       - {path_pattern: "/hang*", target_origin: hang}
     default_behavior: {target_origin: cut}
-`, refused, hang.Addr(), cut.URL), nil)
+`, refused, hang, cut.URL), nil)
 	http.DefaultClient.Get(e.URL + "/refused") // warm up the client's pools
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	g0, f0 := runtime.NumGoroutine(), openFDs(t)
@@ -198,12 +208,7 @@ distributions:
 }
 
 func TestEdgeErrorsUseErrorPagesAndNegotiate(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
+	refused := refusedURL(t)
 	e := edgeFor(t, fmt.Sprintf(`
 distributions:
   - name: main

@@ -155,20 +155,7 @@ func TestSeedAgainstVersitygw(t *testing.T) {
 	}
 
 	// A port with nothing behind it, and one that never answers.
-	down, _ := net.Listen("tcp", "127.0.0.1:0")
-	downURL := "http://" + down.Addr().String()
-	down.Close()
-	hang, _ := net.Listen("tcp", "127.0.0.1:0")
-	defer hang.Close()
-	go func() {
-		for {
-			c, err := hang.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(io.Discard, c); c.Close() }()
-		}
-	}()
+	downURL, hang := refusedURL(t), hangingAddr(t)
 
 	e := edgeFor(t, fmt.Sprintf(`
 distributions:
@@ -194,7 +181,7 @@ distributions:
       target_origin: website
       error_responses:
         - {error_code: 404, when_accept: text/html, response_page_path: /index.html, response_code: 200}
-`, g.url, g.access, g.secret, downURL, hang.Addr()), nil)
+`, g.url, g.access, g.secret, downURL, hang), nil)
 
 	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	g0, f0 := runtime.NumGoroutine(), openFDs(t)

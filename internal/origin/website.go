@@ -59,7 +59,7 @@ func (w *website) roundTrip(o *S3, out *http.Request) (*http.Response, error) {
 			return w.redirect(out, rel, r), nil
 		}
 		if w.errorDoc != "" && out.Method == http.MethodGet {
-			if page := o.fetch(out, o.key(w.errorDoc)); page != nil {
+			if page := o.fetch(out, http.MethodGet, o.key(w.errorDoc)); page != nil {
 				resp.Body.Close()
 				page.StatusCode, page.Status = status, resp.Status
 				return page, nil
@@ -80,22 +80,17 @@ func (o *S3) relative(key string) string {
 
 // exists asks whether an object is there, with a HEAD.
 func (o *S3) exists(like *http.Request, key string) bool {
-	req, err := http.NewRequestWithContext(like.Context(), http.MethodHead, "http://s3/", nil)
-	if err != nil {
-		return false
+	resp := o.fetch(like, http.MethodHead, key)
+	if resp != nil {
+		resp.Body.Close()
 	}
-	o.address(req, key)
-	resp, err := o.send(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp != nil
 }
 
-// fetch GETs an object, returning nil unless it answers 200.
-func (o *S3) fetch(like *http.Request, key string) *http.Response {
-	req, err := http.NewRequestWithContext(like.Context(), http.MethodGet, "http://s3/", nil)
+// fetch sends a request for key on its own, returning nil unless the
+// bucket answers 200.
+func (o *S3) fetch(like *http.Request, method, key string) *http.Response {
+	req, err := http.NewRequestWithContext(like.Context(), method, "http://s3/", nil)
 	if err != nil {
 		return nil
 	}

@@ -64,15 +64,8 @@ func TestSignCommandMakesURLsAndCookiesTheEdgeAccepts(t *testing.T) {
 			cookie = v
 		}
 	}
-	req, _ := http.NewRequest("GET", base+"/storage/b.csv", nil)
-	req.Header.Set("Cookie", cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("cookies from sign: %d", resp.StatusCode)
+	if status := getWithCookie(t, base+"/storage/b.csv", cookie); status != 200 {
+		t.Errorf("cookies from sign: %d", status)
 	}
 	if resp, _ := fetch(t, base+"/storage/b.csv", ""); resp.StatusCode != 403 {
 		t.Errorf("unsigned: %d", resp.StatusCode)
@@ -109,19 +102,25 @@ func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
 		}
 	}
 	cookie := js("cookies", base+"/storage/", "K2JCJMDEHXQW5F", keyFile, exp, base+"/storage/*")
-	req, _ := http.NewRequest("GET", base+"/storage/js3.csv", nil)
-	req.Header.Set("Cookie", cookie)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Errorf("cookies from the JavaScript signer: %d (%s)", resp.StatusCode, cookie)
+	if status := getWithCookie(t, base+"/storage/js3.csv", cookie); status != 200 {
+		t.Errorf("cookies from the JavaScript signer: %d (%s)", status, cookie)
 	}
 	// A URL the JavaScript signer signed, tampered with, is refused.
 	bad := js("url", base+"/storage/js.csv", "K2JCJMDEHXQW5F", keyFile, exp)
 	if resp, _ := fetch(t, strings.Replace(bad, "js.csv", "other.csv", 1), ""); resp.StatusCode != 403 {
 		t.Errorf("tampered JavaScript-signed URL: %d", resp.StatusCode)
 	}
+}
+
+// getWithCookie GETs url with a Cookie header and returns the status.
+func getWithCookie(t *testing.T, url, cookie string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
