@@ -4,13 +4,13 @@
 # (proxy_pass, the bucket made readable for it), in the same run. Prints
 # throughput for each, the ratios, and the edge's peak RSS.
 #
-#   bash bench/s3.sh            # SIZE_MIB=1024 ROUNDS=3 by default
+#   bash bench/s3.sh            # SIZE_MIB=1024 ROUNDS=5 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 
 SIZE_MIB=${SIZE_MIB:-1024}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 VERSITYGW_VERSION=v1.8.0
 export PATH="$(go env GOPATH)/bin:$PATH"
 command -v versitygw >/dev/null 2>&1 || go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
@@ -53,22 +53,29 @@ go build -o "$work/edgefront" ./cmd/edgefront
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
 for _ in $(seq 100); do curl -s -o /dev/null "http://$EDGE/" && break; sleep 0.1; done
 
-best() { # command...; prints the best speed in MiB/s over ROUNDS
-  local b=0 s
-  for _ in $(seq "$ROUNDS"); do
-    s=$("$@" -o /dev/null -w '%{speed_download}')
-    b=$(awk -v a="$s" -v b="$b" 'BEGIN { print (a > b ? a : b) }')
-  done
-  awk -v s="$b" 'BEGIN { printf "%.1f", s / 1048576 }'
+speed() { # command...: MiB/s of one download
+  awk -v s="$("$@" -o /dev/null -w '%{speed_download}')" 'BEGIN { printf "%.1f", s / 1048576 }'
 }
-direct=$(best s3curl "http://$S3/bench/object.bin")
-edge=$(best curl -sS --fail "http://$EDGE/object.bin")
-nginx=$(best curl -sS --fail "http://$NGINX/object.bin")
+median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# Rounds interleave the three paths, so that drift in the machine's speed
+# touches them alike; each ratio is taken within its round.
+: >"$work/rounds"
+for _ in $(seq "$ROUNDS"); do
+  d=$(speed s3curl "http://$S3/bench/object.bin")
+  e=$(speed curl -sS --fail "http://$EDGE/object.bin")
+  n=$(speed curl -sS --fail "http://$NGINX/object.bin")
+  echo "$d $e $n" >>"$work/rounds"
+done
+direct=$(awk '{print $1}' "$work/rounds" | median)
+edge=$(awk '{print $2}' "$work/rounds" | median)
+nginx=$(awk '{print $3}' "$work/rounds" | median)
+edge_ratio=$(awk '{printf "%.4f\n", $2 / $1}' "$work/rounds" | median)
+nginx_ratio=$(awk '{printf "%.4f\n", $3 / $1}' "$work/rounds" | median)
 rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$edge_pid/status")
 
-echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null, best of $ROUNDS"
+echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null; medians of $ROUNDS interleaved rounds"
 printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront" "$edge" "through nginx proxy_pass" "$nginx"
-echo "edgefront / direct throughput: $(ratio "$edge" "$direct")x"
-echo "nginx / direct throughput:     $(ratio "$nginx" "$direct")x"
+echo "edgefront / direct throughput: ${edge_ratio}x (median of the rounds' ratios)"
+echo "nginx / direct throughput:     ${nginx_ratio}x"
 echo "edgefront / nginx throughput:  $(ratio "$edge" "$nginx")x"
 echo "edgefront peak RSS: $rss MiB"
