@@ -27,10 +27,10 @@ type h1Client struct {
 }
 
 type h1Conn struct {
-	tcp       *net.TCPConn
-	br        *bufio.Reader
-	bw        *bufio.Writer
-	idleSince time.Time
+	tcp  *net.TCPConn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	idle *time.Timer // closes the connection when it has been idle too long
 }
 
 func newH1Client(connect, response, idle time.Duration, maxIdle int) *h1Client {
@@ -51,14 +51,12 @@ func (c *h1Client) fits(req *http.Request) bool {
 
 func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
 	c.mu.Lock()
-	for list := c.idle[addr]; len(list) > 0; list = c.idle[addr] {
+	if list := c.idle[addr]; len(list) > 0 {
 		pc := list[len(list)-1]
 		c.idle[addr] = list[:len(list)-1]
-		if time.Since(pc.idleSince) < c.idleTimeout {
-			c.mu.Unlock()
-			return pc, true, nil
-		}
-		pc.tcp.Close()
+		c.mu.Unlock()
+		pc.idle.Stop() // if it already fired, it no longer finds pc in the list
+		return pc, true, nil
 	}
 	c.mu.Unlock()
 	conn, err := c.dialer.DialContext(ctx, "tcp", addr)
@@ -70,7 +68,6 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 }
 
 func (c *h1Client) put(addr string, pc *h1Conn) {
-	pc.idleSince = time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.idle[addr]) >= c.maxIdle {
@@ -78,6 +75,22 @@ func (c *h1Client) put(addr string, pc *h1Conn) {
 		return
 	}
 	c.idle[addr] = append(c.idle[addr], pc)
+	pc.idle = time.AfterFunc(c.idleTimeout, func() { c.expire(addr, pc) })
+}
+
+// expire closes a connection that stayed idle for idleTimeout, unless a
+// request took it meanwhile.
+func (c *h1Client) expire(addr string, pc *h1Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := c.idle[addr]
+	for i, x := range list {
+		if x == pc {
+			c.idle[addr] = append(list[:i], list[i+1:]...)
+			pc.tcp.Close()
+			return
+		}
+	}
 }
 
 // CloseIdleConnections closes the pooled connections.
@@ -86,6 +99,7 @@ func (c *h1Client) CloseIdleConnections() {
 	defer c.mu.Unlock()
 	for addr, list := range c.idle {
 		for _, pc := range list {
+			pc.idle.Stop()
 			pc.tcp.Close()
 		}
 		delete(c.idle, addr)

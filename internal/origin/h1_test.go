@@ -166,3 +166,28 @@ func TestH1ClientRetriesAStalePooledConnection(t *testing.T) {
 		t.Errorf("%d connections, want 2", conns.Load())
 	}
 }
+
+func TestH1ClientClosesIdleConnections(t *testing.T) {
+	closed := make(chan struct{}, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newH1Client(time.Second, time.Second, 100*time.Millisecond, 4)
+	h1Get(t, c, "GET", srv.URL+"/")
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("an idle origin connection outlived keepalive_timeout")
+	}
+	c.mu.Lock()
+	n := len(c.idle[strings.TrimPrefix(srv.URL, "http://")])
+	c.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d connections still pooled", n)
+	}
+}
