@@ -283,11 +283,16 @@ func (b *h1Body) Close() error {
 	return nil
 }
 
-// splitTransport sends what the h1 client fits through it, the rest
-// through the standard transport.
+// splitTransport sends what the h1 client fits through it (plain-HTTP GET
+// and HEAD without a body or an upgrade), the rest through the standard
+// transport, with the same timeouts and pool size.
 type splitTransport struct {
 	h1  *h1Client
 	std *http.Transport
+}
+
+func newSplitTransport(t *http.Transport) splitTransport {
+	return splitTransport{newH1Client(t.TLSHandshakeTimeout, t.ResponseHeaderTimeout, t.IdleConnTimeout, t.MaxIdleConnsPerHost), t}
 }
 
 func (t splitTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -48,12 +48,13 @@ func NewHTTP(name string, c config.Origin) (*HTTP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", name, err)
 	}
-	return &HTTP{target: u, headers: h, transport: t}, nil
+	return &HTTP{target: u, headers: h, transport: newSplitTransport(t)}, nil
 }
 
-// NewTransport builds the pooled keep-alive transport an http origin uses.
-// It is kept behind http.RoundTripper so that another HTTP/1.1 client can
-// replace it without touching the edge.
+// NewTransport builds the standard pooled keep-alive transport an origin
+// uses for HTTPS, bodies and upgrades; plain-HTTP GET and HEAD go through
+// the smaller h1 client in front of it. Both sit behind http.RoundTripper,
+// so the edge does not know which answered.
 func NewTransport(c config.Origin) (*http.Transport, error) {
 	connect := or(time.Duration(c.ConnectTimeout), DefaultConnectTimeout)
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -72,7 +72,7 @@ func NewS3(name string, c config.Origin) (*S3, error) {
 	o := &S3{
 		name: name, bucket: c.Bucket, region: region, endpoint: u, prefix: strings.TrimPrefix(c.Path, "/"),
 		signer:    v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
-		transport: splitTransport{newH1Client(t.TLSHandshakeTimeout, t.ResponseHeaderTimeout, t.IdleConnTimeout, t.MaxIdleConnsPerHost), t},
+		transport: newSplitTransport(t),
 		rawErrors: c.ForwardErrors,
 	}
 	// Virtual-hosted addressing needs a host name the bucket can go in front
