@@ -242,10 +242,12 @@ func (s methodSet) String() string {
 	return strings.Join(names, ", ")
 }
 
-// bufferPool lends the proxy its copy buffers.
+// bufferPool lends the proxy its copy buffers. They stay small: one is held
+// by every response in flight, and large bodies from plain-HTTP origins
+// bypass them by splicing.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+var buffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
 func (bufferPool) Put(b []byte) { buffers.Put(&b) }

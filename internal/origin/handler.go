@@ -71,11 +71,8 @@ func (w *pipeWriter) WriteHeader(code int) {
 				resp.ContentLength = n
 			}
 		}
-		if w.req.Method == http.MethodHead || code == http.StatusNotModified || code == http.StatusNoContent {
+		if code == http.StatusNotModified || code == http.StatusNoContent {
 			resp.ContentLength = 0
-			if code != http.StatusNotModified && w.req.Method == http.MethodHead {
-				resp.ContentLength = -1
-			}
 		}
 		w.ready <- resp
 	})
