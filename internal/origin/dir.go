@@ -20,6 +20,7 @@ import (
 // range requests work; nothing outside the root can be reached.
 type Dir struct {
 	handler
+	files  *files
 	prefix string
 }
 
@@ -35,7 +36,65 @@ func NewDir(root, prefix string) (*Dir, error) {
 
 // NewFS serves the files of fsys; prefix is a path inside it to serve from.
 func NewFS(fsys fs.FS, prefix string) *Dir {
-	return &Dir{handler: handler{h: &files{fsys: fsys}}, prefix: prefix}
+	f := &files{fsys: fsys}
+	return &Dir{handler: handler{h: f}, files: f, prefix: prefix}
+}
+
+// conditionalHeaders make a request ask for more than the whole file.
+var conditionalHeaders = []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since"}
+
+// RoundTrip answers a plain GET or HEAD of a file directly, its body the
+// open file (which the kernel can send to a viewer's socket with sendfile).
+// Everything else, conditional and range requests and errors included, is
+// answered by http.ServeContent through the handler.
+func (d *Dir) RoundTrip(req *http.Request) (*http.Response, error) {
+	if resp := d.files.direct(req); resp != nil {
+		return resp, nil
+	}
+	return d.handler.RoundTrip(req)
+}
+
+func (f *files) direct(r *http.Request) *http.Response {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return nil
+	}
+	for _, h := range conditionalHeaders {
+		if r.Header.Get(h) != "" {
+			return nil
+		}
+	}
+	name, ok := fsName(r.URL.Path)
+	if !ok {
+		return nil
+	}
+	ctype := contentType(name)
+	if ctype == "" {
+		return nil // ServeContent sniffs the type
+	}
+	file, err := f.fsys.Open(name)
+	if err != nil {
+		return nil
+	}
+	fi, err := file.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		file.Close()
+		return nil
+	}
+	h := make(http.Header, 6)
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	h.Set("Etag", etag(fi))
+	h.Set("Last-Modified", fi.ModTime().UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	var body io.ReadCloser = file
+	if r.Method == http.MethodHead {
+		file.Close()
+		body = http.NoBody
+	}
+	return &http.Response{
+		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: body, ContentLength: fi.Size(), Request: r,
+	}
 }
 
 // Prepare puts the request below the origin's path prefix.
