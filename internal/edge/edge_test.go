@@ -418,3 +418,29 @@ distributions:
 		t.Errorf("through the tunnel: %q %v", line, err)
 	}
 }
+
+// A large file from a dir origin goes to the viewer whole, with and without
+// a range, and HEAD gets its length without a body.
+func TestDirOriginLargeFile(t *testing.T) {
+	big := make([]byte, 2<<20+7)
+	for i := range big {
+		big[i] = byte(i % 251)
+	}
+	e := edgeFor(t, `
+distributions:
+  - name: main
+    origins: {files: {type: dir, root: ./files}}
+    default_behavior: {target_origin: files}
+`, map[string]string{"files/big.bin": string(big)})
+	for i := 0; i < 3; i++ {
+		if r := get(t, e.URL+"/big.bin"); r.StatusCode != 200 || r.body != string(big) || r.Header.Get("ETag") == "" {
+			t.Fatalf("round %d: %d, %d bytes", i, r.StatusCode, len(r.body))
+		}
+	}
+	if r := do(t, "GET", e.URL+"/big.bin", map[string]string{"Range": "bytes=1000-1009"}); r.StatusCode != 206 || r.body != string(big[1000:1010]) {
+		t.Errorf("range: %d %q", r.StatusCode, r.body)
+	}
+	if r := do(t, "HEAD", e.URL+"/big.bin", nil); r.StatusCode != 200 || r.body != "" || r.Header.Get("Content-Length") != fmt.Sprint(len(big)) {
+		t.Errorf("HEAD: %d %q %v", r.StatusCode, r.body, r.Header)
+	}
+}
