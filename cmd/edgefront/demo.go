@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os/signal"
+
 	"github.com/spf13/cobra"
 
 	"github.com/edgefront/edgefront/internal/demo"
@@ -13,13 +15,15 @@ func newDemo() *cobra.Command {
 		Short: "Run the single-domain layout (SPA, API, buckets) in one process with nothing installed",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sigs := notifySignals()
+			defer signal.Stop(sigs)
 			d, err := demo.Start(listen)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
 			d.PrintURLs(cmd.OutOrStdout())
-			return runUntilSignal(d.Edge)
+			return runUntilSignal(d.Edge, sigs)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "http", "127.0.0.1:8080", "address the edge listens on")

@@ -26,6 +26,8 @@ func newServe() *cobra.Command {
 		Short: "Run the edge from a config file",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sigs := notifySignals()
+			defer signal.Stop(sigs)
 			cfg, err := config.Load(file)
 			if err != nil {
 				return configError(cmd, err)
@@ -39,18 +41,24 @@ func newServe() *cobra.Command {
 				return err
 			}
 			slog.Info("edgefront serving", "config", file, "http", addrString(httpAddr), "https", addrString(httpsAddr))
-			return runUntilSignal(srv)
+			return runUntilSignal(srv, sigs)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "edgefront.yaml", "config file")
 	return cmd
 }
 
-// runUntilSignal serves until SIGTERM or SIGINT, reloading on SIGHUP.
-func runUntilSignal(srv *server.Server) error {
+// notifySignals starts catching the signals the server answers. It is
+// called before the listeners open: a SIGHUP that arrives as soon as the
+// server says it is serving must reload it, not kill it.
+func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	return sigs
+}
+
+// runUntilSignal serves until SIGTERM or SIGINT, reloading on SIGHUP.
+func runUntilSignal(srv *server.Server, sigs <-chan os.Signal) error {
 	for {
 		select {
 		case err := <-srv.Err():
