@@ -71,7 +71,7 @@ func (s *Server) apply(cfg *config.Config) error {
 
 func tlsConfig(c config.TLS) (*tls.Config, error) {
 	minVer, _ := c.TLSVersion()
-	tc := &tls.Config{MinVersion: minVer}
+	tc := &tls.Config{MinVersion: minVer, NextProtos: []string{"h2", "http/1.1"}}
 	for _, cert := range c.Certificates {
 		kp, err := tls.LoadX509KeyPair(cert.CertFile, cert.KeyFile)
 		if err != nil {
@@ -140,12 +140,8 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 // takes the certificates in force.
 func (s *Server) tlsWithH2() *tls.Config {
 	return &tls.Config{
-		NextProtos: []string{"h2", "http/1.1"},
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			c := s.tls.Load().Clone()
-			c.NextProtos = []string{"h2", "http/1.1"}
-			return c, nil
-		},
+		NextProtos:         []string{"h2", "http/1.1"},
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tls.Load(), nil },
 	}
 }
 
