@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -82,8 +83,8 @@ func runUntilSignal(srv *server.Server, sigs <-chan os.Signal) error {
 	}
 }
 
-func addrString(a interface{ String() string }) string {
-	if a == nil || fmt.Sprint(a) == "<nil>" {
+func addrString(a net.Addr) string {
+	if a == nil {
 		return ""
 	}
 	return a.String()

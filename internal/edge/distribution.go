@@ -124,16 +124,8 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
-	host := stripPort(r.Host)
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	if d.httpsPort != "" && d.httpsPort != "443" {
-		host += ":" + d.httpsPort
-	}
-	target := "https://" + host + r.URL.RequestURI()
 	h := w.Header()
-	h.Set("Location", target)
+	h.Set("Location", d.httpsURL(r))
 	stamp(h, xcacheRedirect)
 	// 301 as CloudFront; a method with a body keeps it with 308.
 	code := http.StatusMovedPermanently
@@ -141,6 +133,18 @@ func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusPermanentRedirect
 	}
 	w.WriteHeader(code)
+}
+
+// httpsURL is r's URL on the distribution's HTTPS listener.
+func (d *Distribution) httpsURL(r *http.Request) string {
+	host := stripPort(r.Host)
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if d.httpsPort != "" && d.httpsPort != "443" {
+		host += ":" + d.httpsPort
+	}
+	return "https://" + host + r.URL.RequestURI()
 }
 
 // withPath returns a shallow copy of r asking for another path.

@@ -169,11 +169,6 @@ func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange
 	writeErrorPage(w, ex.in, status, why)
 }
 
-// edgeError answers before any distribution is chosen.
-func edgeError(w http.ResponseWriter, r *http.Request, status int, why string) {
-	writeErrorPage(w, r, status, why)
-}
-
 // writeErrorPage writes the small built-in error page: HTML for browsers,
 // one line of text for everything else.
 func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, why string) {

@@ -39,7 +39,7 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 			p("answer:       403: viewer_protocol_policy is https-only and the request is plain HTTP")
 		} else {
 			r2 := withPath(r, path)
-			p("answer:       301 redirect to %s (viewer_protocol_policy redirect-to-https)", redirectTarget(d, r2))
+			p("answer:       301 redirect to %s (viewer_protocol_policy redirect-to-https)", d.httpsURL(r2))
 		}
 		return
 	}
@@ -141,15 +141,3 @@ func (p *forwardPolicy) headersString() string {
 	sort.Strings(names)
 	return "[" + strings.Join(names, ", ") + "]"
 }
-
-func redirectTarget(d *Distribution, r *http.Request) string {
-	rec := &headerRecorder{h: http.Header{}}
-	d.redirectToHTTPS(rec, r)
-	return rec.h.Get("Location")
-}
-
-type headerRecorder struct{ h http.Header }
-
-func (h *headerRecorder) Header() http.Header         { return h.h }
-func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
-func (h *headerRecorder) WriteHeader(int)             {}

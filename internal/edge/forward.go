@@ -19,7 +19,6 @@ type forwardPolicy struct {
 	cookieSet  map[string]bool
 	queries    config.List
 	querySet   map[string]bool
-	spec       *config.Forward
 }
 
 // keptHeaders reach the origin whatever the list says: without them a body
@@ -35,7 +34,7 @@ var keptHeaders = map[string]bool{
 // everything end-to-end is forwarded, with the origin's own Host; inside
 // one, a part left out is forwarded whole.
 func newForwardPolicy(f *config.Forward) forwardPolicy {
-	p := forwardPolicy{spec: f, allHeaders: true, cookies: config.List{Mode: "all"}, queries: config.List{Mode: "all"}}
+	p := forwardPolicy{allHeaders: true, cookies: config.List{Mode: "all"}, queries: config.List{Mode: "all"}}
 	if f == nil {
 		return p
 	}
@@ -55,17 +54,14 @@ func newForwardPolicy(f *config.Forward) forwardPolicy {
 			p.headers[name] = true
 		}
 	}
-	p.cookies, p.cookieSet = f.Cookies.Or("all"), set(f.Cookies.Items, false)
-	p.queries, p.querySet = f.QueryStrings.Or("all"), set(f.QueryStrings.Items, false)
+	p.cookies, p.cookieSet = f.Cookies.Or("all"), set(f.Cookies.Items)
+	p.queries, p.querySet = f.QueryStrings.Or("all"), set(f.QueryStrings.Items)
 	return p
 }
 
-func set(items []string, fold bool) map[string]bool {
+func set(items []string) map[string]bool {
 	m := make(map[string]bool, len(items))
 	for _, it := range items {
-		if fold {
-			it = strings.ToLower(it)
-		}
 		m[it] = true
 	}
 	return m

@@ -140,16 +140,16 @@ const MaxURLLength = 8192
 // ServeHTTP answers a viewer request.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Host == "" {
-		edgeError(w, r, http.StatusBadRequest, "the request has no Host header")
+		writeErrorPage(w, r, http.StatusBadRequest, "the request has no Host header")
 		return
 	}
 	if len(r.RequestURI) > MaxURLLength {
-		edgeError(w, r, http.StatusRequestURITooLong, fmt.Sprintf("the URL is longer than %d bytes", MaxURLLength))
+		writeErrorPage(w, r, http.StatusRequestURITooLong, fmt.Sprintf("the URL is longer than %d bytes", MaxURLLength))
 		return
 	}
 	d := rt.Select(r.Host)
 	if d == nil {
-		edgeError(w, r, http.StatusNotFound, "no distribution answers for this host")
+		writeErrorPage(w, r, http.StatusNotFound, "no distribution answers for this host")
 		return
 	}
 	d.ServeHTTP(w, r)

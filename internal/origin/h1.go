@@ -123,16 +123,11 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc.tcp.Close()
 		// A pooled connection the origin closed while it was idle fails at
 		// once; the request is safe to send again on a new one.
-		if reused && attempt == 0 && req.Context().Err() == nil && !isTimeoutErr(err) {
+		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) {
 			continue
 		}
 		return nil, err
 	}
-}
-
-func isTimeoutErr(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.Response, error) {

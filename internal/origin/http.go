@@ -29,7 +29,7 @@ const (
 type HTTP struct {
 	target    *url.URL
 	headers   http.Header
-	transport http.RoundTripper
+	transport splitTransport
 }
 
 // NewHTTP builds an http origin from its configuration.
@@ -118,7 +118,5 @@ func (o *HTTP) RoundTrip(out *http.Request) (*http.Response, error) {
 
 // Close closes the idle connections, for a reload or shutdown.
 func (o *HTTP) Close() {
-	if t, ok := o.transport.(interface{ CloseIdleConnections() }); ok {
-		t.CloseIdleConnections()
-	}
+	o.transport.CloseIdleConnections()
 }

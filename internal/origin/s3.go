@@ -42,7 +42,7 @@ type S3 struct {
 	prefix    string
 	creds     aws.CredentialsProvider // nil when anonymous
 	signer    *v4.Signer
-	transport http.RoundTripper
+	transport splitTransport
 	website   *website
 	rawErrors bool
 }
@@ -329,7 +329,5 @@ func textResponse(req *http.Request, status int, why string) *http.Response {
 
 // Close closes the idle connections.
 func (o *S3) Close() {
-	if t, ok := o.transport.(interface{ CloseIdleConnections() }); ok {
-		t.CloseIdleConnections()
-	}
+	o.transport.CloseIdleConnections()
 }

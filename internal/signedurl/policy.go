@@ -20,14 +20,12 @@ import (
 
 // Policy is a parsed CloudFront policy statement.
 type Policy struct {
-	Resource   string // "" means any resource (custom policies on URLs only)
-	HasRes     bool
-	Expires    time.Time
-	Starts     time.Time // zero when not set
-	SourceIP   netip.Prefix
-	HasIP      bool
-	rawJSON    []byte
-	customJSON bool
+	Resource string // "" means any resource (custom policies on URLs only)
+	HasRes   bool
+	Expires  time.Time
+	Starts   time.Time // zero when not set
+	SourceIP netip.Prefix
+	HasIP    bool
 }
 
 // MaxPolicySize bounds what is decoded and parsed.
@@ -53,7 +51,7 @@ func ParsePolicy(raw []byte) (*Policy, error) {
 	if !ok {
 		return nil, errors.New("the policy's statement is not an object")
 	}
-	p := &Policy{rawJSON: raw, customJSON: true}
+	p := &Policy{}
 	if res, present := st["Resource"]; present {
 		if p.Resource, ok = res.(string); !ok {
 			return nil, errors.New("the policy's Resource is not a string")
