@@ -40,9 +40,9 @@ duration from now (1h, 30m). A custom policy's URL may use * and ? wildcards.`,
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "http*" && u.Scheme != "*") {
 				return usageError{fmt.Errorf("--url %q is not an http:// or https:// URL", rawURL)}
 			}
-			key, err := sign.LoadPEMPrivKeyFile(keyFile)
+			key, err := signedurl.LoadPrivateKey(keyFile)
 			if err != nil {
-				return fmt.Errorf("private key %s: %w", keyFile, err)
+				return err
 			}
 			now := time.Now()
 			var policy *sign.Policy

@@ -135,7 +135,7 @@ func Start(listen string) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Edge, err = server.New(cfg, func() (*config.Config, error) { return config.Load(d.ConfigPath) }); err != nil {
+	if d.Edge, err = server.New(cfg, func() (*config.Config, error) { return config.Load(d.ConfigPath) }, nil); err != nil {
 		return nil, err
 	}
 	httpAddr, _, err := d.Edge.Listen(cfg.Listen)
@@ -143,7 +143,7 @@ func Start(listen string) (*Demo, error) {
 		return nil, err
 	}
 	d.EdgeURL = "http://" + httpAddr.String()
-	key, err := sign.LoadPEMPrivKeyFile(d.PrivateKeyFile)
+	key, err := signedurl.LoadPrivateKey(d.PrivateKeyFile)
 	if err != nil {
 		return nil, err
 	}

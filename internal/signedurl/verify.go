@@ -4,15 +4,12 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha1"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,42 +41,6 @@ var (
 	ErrWrongIP          = errors.New("access denied: the policy does not allow this IP address")
 	ErrWrongResource    = errors.New("access denied: the policy does not cover this URL")
 )
-
-// LoadPublicKey reads an RSA public key from a PEM file: PKIX ("PUBLIC
-// KEY", as CloudFront's console takes), PKCS#1 ("RSA PUBLIC KEY"), or a
-// certificate.
-func LoadPublicKey(file string) (*rsa.PublicKey, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s holds no PEM block", file)
-	}
-	var key any
-	switch block.Type {
-	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-	case "CERTIFICATE":
-		var cert *x509.Certificate
-		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-			key = cert.PublicKey
-		}
-	default:
-		return nil, fmt.Errorf("%s holds a %q, not a public key", file, block.Type)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	rk, ok := key.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: CloudFront signatures need an RSA key", file)
-	}
-	return rk, nil
-}
 
 // Verifier checks signed requests against a set of trusted public keys.
 // It caches verified signatures until they expire, so that a URL used many

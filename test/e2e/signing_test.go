@@ -14,12 +14,18 @@ import (
 )
 
 // signingEdge runs `edgefront serve` with /storage/* requiring signatures
-// from a key made by `edgefront keygen`.
-func signingEdge(t *testing.T) (base, keyFile string) {
+// from the key pair that makeKeys writes to dir as private_key.pem and
+// public_key.pem (by default `edgefront keygen`).
+func signingEdge(t *testing.T, makeKeys ...func(dir string)) (base, keyFile string) {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command(binary, "keygen", "--out", dir).CombinedOutput(); err != nil {
-		t.Fatalf("keygen: %v %s", err, out)
+	if len(makeKeys) == 0 {
+		if out, err := exec.Command(binary, "keygen", "--out", dir).CombinedOutput(); err != nil {
+			t.Fatalf("keygen: %v %s", err, out)
+		}
+	}
+	for _, mk := range makeKeys {
+		mk(dir)
 	}
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "object %s?%s", r.URL.Path, r.URL.RawQuery)
@@ -72,16 +78,60 @@ func TestSignCommandMakesURLsAndCookiesTheEdgeAccepts(t *testing.T) {
 	}
 }
 
+// Keys as CloudFront's documentation has users make them with OpenSSL 3
+// (PKCS#8 private key, PKIX public key) sign and verify; a key of the wrong
+// kind is refused by `sign` in one sentence.
+func TestSignWithKeysMadeByOpenSSL(t *testing.T) {
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("openssl", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	var keyDir string
+	base, keyFile := signingEdge(t, func(dir string) {
+		keyDir = dir
+		run(dir, "genrsa", "-out", "private_key.pem", "2048")
+		run(dir, "rsa", "-pubout", "-in", "private_key.pem", "-out", "public_key.pem")
+	})
+	if head, _ := os.ReadFile(keyFile); !strings.HasPrefix(string(head), "-----BEGIN PRIVATE KEY-----") {
+		t.Fatalf("openssl genrsa wrote %.40q, want PKCS#8", head)
+	}
+	out, err := exec.Command(binary, "sign", "--url", base+"/storage/o.csv", "--key-pair-id", "K2JCJMDEHXQW5F",
+		"--private-key", keyFile, "--expires", "1h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("sign with a PKCS#8 key: %v\n%s", err, out)
+	}
+	if resp, body := fetch(t, strings.TrimSpace(string(out)), ""); resp.StatusCode != 200 || body != "object /storage/o.csv?" {
+		t.Errorf("URL signed with openssl's key: %d %q", resp.StatusCode, body)
+	}
+
+	run(keyDir, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem")
+	cmd := exec.Command(binary, "sign", "--url", base+"/storage/o.csv", "--key-pair-id", "K2JCJMDEHXQW5F",
+		"--private-key", filepath.Join(keyDir, "ec.pem"), "--expires", "1h")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || err == nil {
+		t.Errorf("sign with an EC key: exit %d, want 1", code)
+	}
+	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "ec.pem holds an EC private key") {
+		t.Errorf("sign with an EC key said %q, want one sentence naming the file and the kind of key", msg)
+	}
+}
+
 // AWS's JavaScript signer (@aws-sdk/cloudfront-signer from npm, run with
-// the machine's node) must make URLs and cookies the edge accepts. .ci/run
-// installs it; without it this test fails and says how.
+// the machine's node) must make URLs and cookies the edge accepts.
+// ./test.sh installs it; without it this test fails and names that command.
 func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatal("node not found: install Node.js to run AWS's JavaScript signer")
+		t.Fatal("node not found: run ./test.sh, which installs Node.js for AWS's JavaScript signer")
 	}
 	if _, err := os.Stat("jssigner/node_modules/@aws-sdk/cloudfront-signer"); err != nil {
-		t.Fatal("AWS's JavaScript signer is not installed: npm install --no-package-lock --prefix test/e2e/jssigner")
+		t.Fatal("AWS's JavaScript signer is not installed: run ./test.sh, which installs it")
 	}
 	base, keyFile := signingEdge(t)
 	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
