@@ -31,7 +31,7 @@ func newExplain() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
-			rt, err := edge.Compile(cfg)
+			rt, err := edge.Compile(cfg, nil)
 			if err != nil {
 				return err
 			}

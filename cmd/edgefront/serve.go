@@ -33,7 +33,7 @@ func newServe() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
-			srv, err := server.New(cfg, func() (*config.Config, error) { return config.Load(file) })
+			srv, err := server.New(cfg, func() (*config.Config, error) { return config.Load(file) }, nil)
 			if err != nil {
 				return err
 			}

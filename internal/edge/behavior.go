@@ -3,6 +3,7 @@ package edge
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -43,7 +44,7 @@ type namedOrigin struct {
 	url  string
 }
 
-func compileOrigins(cs map[string]config.Origin) (map[string]namedOrigin, error) {
+func compileOrigins(cs map[string]config.Origin, log *slog.Logger) (map[string]namedOrigin, error) {
 	out := make(map[string]namedOrigin, len(cs))
 	names := make([]string, 0, len(cs))
 	for n := range cs {
@@ -60,7 +61,7 @@ func compileOrigins(cs map[string]config.Origin) (map[string]namedOrigin, error)
 			}
 			out[name] = namedOrigin{o, "http", o.Target().String()}
 		case "s3":
-			o, err := origin.NewS3(name, c)
+			o, err := origin.NewS3(name, c, log)
 			if err != nil {
 				return out, err
 			}
@@ -100,6 +101,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.originError,
 		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
 	return b
 }

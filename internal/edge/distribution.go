@@ -24,6 +24,7 @@ type Distribution struct {
 	behaviors  []*Behavior
 	def        *Behavior
 	errorRules []errorRule
+	log        *slog.Logger
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -33,11 +34,12 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		rootObject: c.DefaultRootObject,
 		httpsPort:  httpsPort,
 		errorRules: compileErrorRules(c.CustomErrorResponses),
+		log:        rt.log,
 	}
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
 	}
-	origins, err := compileOrigins(c.Origins)
+	origins, err := compileOrigins(c.Origins, rt.log)
 	for _, o := range origins {
 		rt.origins = append(rt.origins, o.Origin)
 	}
@@ -114,7 +116,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if b.verifier != nil {
 		if err := b.verifier.Verify(ex.in); err != nil {
-			slog.Info("signature refused", "distribution", d.Name, "behavior", b.pattern.String(), "url", requestURL(ex.in),
+			d.log.Info("signature refused", "distribution", d.Name, "behavior", b.pattern.String(), "url", requestURL(ex.in),
 				"client", ex.in.RemoteAddr, "request_id", ex.id, "reason", err)
 			d.fail(w, r, ex, http.StatusForbidden, err.Error())
 			return

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/logtest"
 )
 
 // seen records what an origin received.
@@ -77,11 +79,14 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rt, err := Compile(cfg)
+	log := logtest.New(t)
+	rt, err := Compile(cfg, log)
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	srv := httptest.NewServer(rt)
+	srv := httptest.NewUnstartedServer(rt)
+	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); rt.Close() })
 	return srv
 }

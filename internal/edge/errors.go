@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -94,7 +93,7 @@ func (d *Distribution) replaceError(resp *http.Response, ex *exchange) {
 	}
 	page, err := d.fetchPage(resp.Request.Context(), r.pagePath)
 	if err != nil {
-		slog.Warn("error page not served", "distribution", d.Name, "page", r.pagePath, "status", resp.StatusCode, "err", err)
+		d.log.Warn("error page not served", "distribution", d.Name, "page", r.pagePath, "status", resp.StatusCode, "err", err)
 		return
 	}
 	resp.Body.Close()
@@ -142,7 +141,7 @@ func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error
 	if origin.IsTimeout(err) {
 		status, why = http.StatusGatewayTimeout, "the origin did not answer in time"
 	}
-	slog.Warn("origin request failed", "distribution", b.dist.Name, "origin", b.originName,
+	b.dist.log.Warn("origin request failed", "distribution", b.dist.Name, "origin", b.originName,
 		"url", requestURL(ex.in), "status", status, "request_id", ex.id, "err", err)
 	b.dist.fail(w, r, ex, status, why)
 }

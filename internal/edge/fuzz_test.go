@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/logtest"
 )
 
 // FuzzServeHTTP sends whatever parses as an HTTP request through a
@@ -47,7 +48,7 @@ distributions:
 	if err != nil {
 		f.Fatal(err)
 	}
-	rt, err := Compile(cfg)
+	rt, err := Compile(cfg, logtest.Discard())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,10 +11,14 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/edgefront/edgefront/internal/logtest"
 )
 
 func TestHTTPSOriginVerifiesCertificates(t *testing.T) {
-	tlsOrigin := httptest.NewTLSServer(text("secure"))
+	tlsOrigin := httptest.NewUnstartedServer(text("secure"))
+	tlsOrigin.Config.ErrorLog = slog.NewLogLogger(logtest.New(t).Handler(), slog.LevelWarn)
+	tlsOrigin.StartTLS()
 	defer tlsOrigin.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsOrigin.Certificate().Raw})

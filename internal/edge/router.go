@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -25,12 +26,16 @@ type Router struct {
 	wildcard map[string]*Distribution // "*.example.org" keyed by ".example.org"
 	fallback *Distribution
 	origins  []origin.Origin
+	log      *slog.Logger
 }
 
 // Compile turns a validated config into ready distributions, or returns
-// every error at once.
-func Compile(cfg *config.Config) (*Router, error) {
-	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}}
+// every error at once. The edge logs to log (slog.Default() when nil).
+func Compile(cfg *config.Config, log *slog.Logger) (*Router, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: log}
 	httpsPort := ""
 	if cfg.Listen.HTTPS != "" {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)

@@ -20,8 +20,8 @@ import (
 )
 
 // versitygw is an S3 server that enforces SigV4 and bucket policies, run as
-// its own process. .ci/run installs it; without it these tests fail and say
-// how to install it.
+// its own process. ./test.sh installs it; without it these tests fail and
+// name that command.
 type versitygw struct {
 	url    string
 	access string
@@ -37,13 +37,13 @@ func startVersitygw(t *testing.T) *versitygw {
 		bin, _ = exec.LookPath("versitygw")
 	}
 	if bin == "" {
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		if p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "versitygw"); fileExists(p) {
+		// Where ./test.sh installs it: .tools/bin at the module's root.
+		if p, err := filepath.Abs("../../.tools/bin/versitygw"); err == nil && fileExists(p) {
 			bin = p
 		}
 	}
 	if bin == "" {
-		t.Fatal("versitygw not found: go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 (or set VERSITYGW)")
+		t.Fatal("versitygw not found: run ./test.sh, which installs it (or set VERSITYGW to its path)")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -44,7 +44,7 @@ func TestConnectTimeout(t *testing.T) {
 	addr := fullListener(t)
 	for name, o := range map[string]Origin{
 		"http": must2(NewHTTP("slow", config.Origin{Type: "http", URL: "http://" + addr, ConnectTimeout: config.Duration(300 * time.Millisecond)})),
-		"s3":   must2(NewS3("slow", config.Origin{Type: "s3", Bucket: "bkt", Endpoint: "http://" + addr, Anonymous: true, ConnectTimeout: config.Duration(300 * time.Millisecond)})),
+		"s3":   must2(NewS3("slow", config.Origin{Type: "s3", Bucket: "bkt", Endpoint: "http://" + addr, Anonymous: true, ConnectTimeout: config.Duration(300 * time.Millisecond)}, nil)),
 	} {
 		req, _ := http.NewRequest("GET", "http://edge/x", nil)
 		o.Prepare(req)

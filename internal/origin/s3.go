@@ -34,6 +34,7 @@ var emptySHA256 = hex.EncodeToString(func() []byte { s := sha256.Sum256(nil); re
 // speaks it. Requests to a bucket that is not anonymous are signed with
 // SigV4, as CloudFront's origin access control does.
 type S3 struct {
+	log       *slog.Logger
 	name      string
 	bucket    string
 	region    string
@@ -50,8 +51,8 @@ type S3 struct {
 // NewS3 builds an s3 origin. Credentials come from access_key_id and
 // secret_access_key when set, else from the AWS default chain
 // (environment, shared files, web identity, instance role), looked up
-// lazily on the first request.
-func NewS3(name string, c config.Origin) (*S3, error) {
+// lazily on the first request. It logs to log (slog.Default() when nil).
+func NewS3(name string, c config.Origin, log *slog.Logger) (*S3, error) {
 	region := c.Region
 	if region == "" {
 		region = "us-east-1"
@@ -69,8 +70,11 @@ func NewS3(name string, c config.Origin) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("origin %q: %w", name, err)
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	o := &S3{
-		name: name, bucket: c.Bucket, region: region, endpoint: u, prefix: strings.TrimPrefix(c.Path, "/"),
+		log: log, name: name, bucket: c.Bucket, region: region, endpoint: u, prefix: strings.TrimPrefix(c.Path, "/"),
 		signer:    v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
 		transport: newSplitTransport(t),
 		rawErrors: c.ForwardErrors,
@@ -289,7 +293,7 @@ func (o *S3) answer(out *http.Request, resp *http.Response) *http.Response {
 // operator must act on.
 func (o *S3) classify(status int, e s3Error, out *http.Request) (int, string) {
 	log := func(msg string) {
-		slog.Error(msg, "origin", o.name, "bucket", o.bucket, "key", o.keyOf(out), "s3_code", e.Code, "s3_message", e.Message)
+		o.log.Error(msg, "origin", o.name, "bucket", o.bucket, "key", o.keyOf(out), "s3_code", e.Code, "s3_message", e.Message)
 	}
 	switch {
 	case e.Code == "NoSuchKey" || (e.Code == "" && status == http.StatusNotFound && out.Method == http.MethodHead):

@@ -37,11 +37,16 @@ type Server struct {
 	listeners []net.Listener
 	wg        sync.WaitGroup
 	errs      chan error
+	log       *slog.Logger
 }
 
 // New compiles cfg. load, when not nil, reads the config again on Reload.
-func New(cfg *config.Config, load func() (*config.Config, error)) (*Server, error) {
-	s := &Server{load: load, errs: make(chan error, 2)}
+// The server and its edge log to log (slog.Default() when nil).
+func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{load: load, errs: make(chan error, 2), log: log}
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -49,7 +54,7 @@ func New(cfg *config.Config, load func() (*config.Config, error)) (*Server, erro
 }
 
 func (s *Server) apply(cfg *config.Config) error {
-	rt, err := edge.Compile(cfg)
+	rt, err := edge.Compile(cfg, s.log)
 	if err != nil {
 		return err
 	}
@@ -109,7 +114,7 @@ func (s *Server) newHTTPServer() *http.Server {
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/logtest"
 )
 
 // selfSigned writes a certificate for my-project.example.org and 127.0.0.1.
@@ -85,7 +86,7 @@ func start(t *testing.T, distributions string) *testEdge {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(cfg, func() (*config.Config, error) { return config.Load(p) })
+	srv, err := New(cfg, func() (*config.Config, error) { return config.Load(p) }, logtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
