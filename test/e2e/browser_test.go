@@ -11,8 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromium finds the browser; .ci/run installs Debian's chromium. There is
-// no skipping: without a browser this test fails and says what to install.
+// chromium finds the browser; ./test.sh installs Debian's chromium. There is
+// no skipping: without a browser this test fails and names that command.
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("EDGEFRONT_CHROMIUM"); p != "" {
@@ -23,7 +23,7 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Fatal("no headless browser found: install Debian's chromium (apt-get install chromium) or set EDGEFRONT_CHROMIUM")
+	t.Fatal("no headless browser found: run ./test.sh, which installs Debian's chromium (or set EDGEFRONT_CHROMIUM to a browser)")
 	return ""
 }
 
