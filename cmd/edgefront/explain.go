@@ -31,7 +31,7 @@ func newExplain() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
-			rt, err := edge.Compile(cfg, nil)
+			rt, err := edge.Compile(cfg, edge.Options{})
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ func newValidate() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
-			rt, err := edge.Compile(cfg, nil)
+			rt, err := edge.Compile(cfg, edge.Options{})
 			if err != nil {
 				return fmt.Errorf("%s: %w", file, err)
 			}

@@ -8,6 +8,7 @@ package config
 type Config struct {
 	Listen        Listen              `yaml:"listen"`
 	TLS           TLS                 `yaml:"tls"`
+	Cache         Cache               `yaml:"cache"`
 	KeyGroups     map[string][]Signer `yaml:"key_groups"`
 	Distributions []Distribution      `yaml:"distributions"`
 
@@ -32,6 +33,32 @@ type TLS struct {
 type Certificate struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+}
+
+// Cache sizes the edge cache.
+type Cache struct {
+	// Memory is the memory tier's size (256MiB when unset).
+	Memory *Size `yaml:"memory"`
+	// MaxObjectSize is the largest body the cache stores (an eighth of
+	// Memory when unset); larger answers stream through uncached.
+	MaxObjectSize *Size `yaml:"max_object_size"`
+}
+
+// Default cache sizes.
+const DefaultCacheMemory = 256 << 20
+
+// Sizes returns the memory tier's size and the largest object, with
+// defaults filled in.
+func (c Cache) Sizes() (memory, maxObject int64) {
+	memory = DefaultCacheMemory
+	if c.Memory != nil {
+		memory = int64(*c.Memory)
+	}
+	maxObject = memory / 8
+	if c.MaxObjectSize != nil {
+		maxObject = int64(*c.MaxObjectSize)
+	}
+	return memory, maxObject
 }
 
 // Signer is a public key that may sign URLs and cookies, by its key pair id.

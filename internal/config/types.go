@@ -56,6 +56,34 @@ func parseSeconds(n *yaml.Node, want string) (time.Duration, error) {
 	return d, nil
 }
 
+// Size is a number of bytes, written as an integer or with a unit: KiB,
+// MiB, GiB (or KB, MB, GB, also taken as powers of 1024).
+type Size int64
+
+// UnmarshalYAML reads a size.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return typeError(n, "expected a size such as 256MiB")
+	}
+	v := strings.TrimSpace(n.Value)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if num, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(num), u.mult
+			break
+		}
+	}
+	i, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || i < 0 || i > (1<<50)/mult {
+		return typeError(n, "expected a size such as 256MiB, got %q", n.Value)
+	}
+	*s = Size(i * mult)
+	return nil
+}
+
 // List is CloudFront's "all", "none", or a whitelist of names.
 type List struct {
 	Mode  string // "" (not set), "all", "none" or "list"

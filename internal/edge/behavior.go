@@ -10,7 +10,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/origin"
 	"github.com/edgefront/edgefront/internal/pathpattern"
@@ -36,6 +38,9 @@ type Behavior struct {
 	verifier   *signedurl.Verifier // nil when no signature is required
 	trusted    []string
 	proxy      *httputil.ReverseProxy
+	cache      *cache.Cache // nil when the behavior does not cache
+	ttls       cache.TTLs
+	key        keyPolicy
 }
 
 type namedOrigin struct {
@@ -95,6 +100,11 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		trusted:    c.TrustedKeyGroups,
 	}
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
+	b.ttls = cache.TTLs{Min: time.Duration(b.minTTL) * time.Second, Default: time.Duration(b.defaultTTL) * time.Second, Max: time.Duration(b.maxTTL) * time.Second}
+	b.key = newKeyPolicy(c.CacheKey)
+	if b.maxTTL > 0 || b.minTTL > 0 {
+		b.cache = d.cache
+	}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
 		Transport:      b.origin,
@@ -175,6 +185,15 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 	ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange)
 	if !ok {
 		return nil
+	}
+	if ex.fill != nil {
+		// A cache fill keeps the origin's answer as it is; error pages are
+		// chosen per viewer when it is served.
+		ex.fill.length = resp.ContentLength
+		return nil
+	}
+	if b.cache != nil && isUnsafe(ex.in.Method) && resp.StatusCode < 400 {
+		b.invalidateAfterUnsafe(ex.in, resp)
 	}
 	if resp.StatusCode >= 400 {
 		b.dist.replaceError(resp, ex)

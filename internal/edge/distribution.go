@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/pathpattern"
 )
@@ -25,6 +26,7 @@ type Distribution struct {
 	def        *Behavior
 	errorRules []errorRule
 	log        *slog.Logger
+	cache      *cache.Cache
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -35,6 +37,7 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		httpsPort:  httpsPort,
 		errorRules: compileErrorRules(c.CustomErrorResponses),
 		log:        rt.log,
+		cache:      rt.cache,
 	}
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
@@ -79,6 +82,7 @@ type exchange struct {
 	id       string
 	accept   string
 	behavior *Behavior
+	fill     *fillWriter // set on the origin request of a cache fill
 }
 
 type exchangeKey struct{}
@@ -121,6 +125,10 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.fail(w, r, ex, http.StatusForbidden, err.Error())
 			return
 		}
+	}
+	if b.cacheable(r) {
+		b.serveCached(w, r, ex)
+		return
 	}
 	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }

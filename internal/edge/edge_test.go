@@ -80,7 +80,7 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 		t.Fatalf("config: %v", err)
 	}
 	log := logtest.New(t)
-	rt, err := Compile(cfg, log)
+	rt, err := Compile(cfg, Options{Log: log})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

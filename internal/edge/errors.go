@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/internal/config"
-	"github.com/edgefront/edgefront/internal/origin"
 )
 
 // errorRule is a compiled error response.
@@ -22,7 +21,7 @@ type errorRule struct {
 	whenAccept string // "" for any request
 	pagePath   string
 	respCode   int
-	minTTL     time.Duration
+	minTTL     time.Duration // error_caching_min_ttl, -1 when not set
 }
 
 func compileErrorRules(cs []config.ErrorResponse) []errorRule {
@@ -32,6 +31,7 @@ func compileErrorRules(cs []config.ErrorResponse) []errorRule {
 		if r.respCode == 0 {
 			r.respCode = r.code
 		}
+		r.minTTL = -1
 		if c.ErrorCachingMinTTL != nil {
 			r.minTTL = c.ErrorCachingMinTTL.Duration()
 		}
@@ -137,13 +137,19 @@ func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the viewer went away; nobody is left to answer
 	}
-	status, why := http.StatusBadGateway, "the origin could not be reached"
-	if origin.IsTimeout(err) {
-		status, why = http.StatusGatewayTimeout, "the origin did not answer in time"
+	if ex.fill != nil {
+		ex.fill.originErr = err // each viewer of the fill answers for itself
+		return
 	}
+	b.reportOriginError(r, ex, err)
+	status, why := originErrorStatus(err)
+	b.dist.fail(w, r, ex, status, why)
+}
+
+func (b *Behavior) reportOriginError(r *http.Request, ex *exchange, err error) {
+	status, _ := originErrorStatus(err)
 	b.dist.log.Warn("origin request failed", "distribution", b.dist.Name, "origin", b.originName,
 		"url", requestURL(ex.in), "status", status, "request_id", ex.id, "err", err)
-	b.dist.fail(w, r, ex, status, why)
 }
 
 // fail answers with an error made by the edge itself: the page of an error

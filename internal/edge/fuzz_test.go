@@ -48,7 +48,7 @@ distributions:
 	if err != nil {
 		f.Fatal(err)
 	}
-	rt, err := Compile(cfg, logtest.Discard())
+	rt, err := Compile(cfg, Options{Log: logtest.Discard()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/origin"
 	"github.com/edgefront/edgefront/internal/signedurl"
@@ -27,15 +28,34 @@ type Router struct {
 	fallback *Distribution
 	origins  []origin.Origin
 	log      *slog.Logger
+	cache    *cache.Cache
+}
+
+// Options are what a compiled config takes from outside it.
+type Options struct {
+	// Log is where the edge logs (slog.Default() when nil).
+	Log *slog.Logger
+	// Cache is the edge cache to use, so that it outlives a reload; when
+	// nil, Compile makes one sized by the config.
+	Cache *cache.Cache
+}
+
+// NewCache makes the edge cache a config asks for.
+func NewCache(cfg *config.Config) *cache.Cache {
+	memory, maxObject := cfg.Cache.Sizes()
+	return cache.New(cache.NewMemory(uint64(memory)), maxObject, nil)
 }
 
 // Compile turns a validated config into ready distributions, or returns
-// every error at once. The edge logs to log (slog.Default() when nil).
-func Compile(cfg *config.Config, log *slog.Logger) (*Router, error) {
-	if log == nil {
-		log = slog.Default()
+// every error at once.
+func Compile(cfg *config.Config, opts Options) (*Router, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
-	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: log}
+	if opts.Cache == nil {
+		opts.Cache = NewCache(cfg)
+	}
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache}
 	httpsPort := ""
 	if cfg.Listen.HTTPS != "" {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
@@ -113,6 +133,9 @@ func (rt *Router) Close() {
 		}
 	}
 }
+
+// Cache is the edge cache the router uses.
+func (rt *Router) Cache() *cache.Cache { return rt.cache }
 
 // Distributions lists the compiled distributions in config order.
 func (rt *Router) Distributions() []*Distribution { return rt.dists }

@@ -38,6 +38,13 @@ type Server struct {
 	wg        sync.WaitGroup
 	errs      chan error
 	log       *slog.Logger
+	// cacheSizes are the sizes the router's cache was made with.
+	cacheSizes [2]int64
+}
+
+func cacheSizes(cfg *config.Config) [2]int64 {
+	m, o := cfg.Cache.Sizes()
+	return [2]int64{m, o}
 }
 
 // New compiles cfg. load, when not nil, reads the config again on Reload.
@@ -54,7 +61,11 @@ func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logg
 }
 
 func (s *Server) apply(cfg *config.Config) error {
-	rt, err := edge.Compile(cfg, s.log)
+	opts := edge.Options{Log: s.log}
+	if old := s.router.Load(); old != nil && s.cacheSizes == cacheSizes(cfg) {
+		opts.Cache = old.Cache() // the cache outlives a reload that keeps its size
+	}
+	rt, err := edge.Compile(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -66,6 +77,7 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		s.tls.Store(tc)
 	}
+	s.cacheSizes = cacheSizes(cfg)
 	if old := s.router.Swap(rt); old != nil {
 		// In-flight requests finish on the old router; only its idle
 		// connections go now.

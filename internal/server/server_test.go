@@ -190,7 +190,7 @@ func TestReloadSwapsConfigWithoutDroppingRequests(t *testing.T) {
 	dist := `
   - name: main
     origins: {o: {type: http, url: %q}}
-    default_behavior: {target_origin: o}
+    default_behavior: {target_origin: o, default_ttl: 0}
 `
 	e := start(t, fmt.Sprintf(dist, a))
 	var failures atomic.Int64

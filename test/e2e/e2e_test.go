@@ -189,6 +189,7 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 func TestServeValidateAndSignals(t *testing.T) {
 	dir := t.TempDir()
 	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store") // each answer tells which config served it
 		fmt.Fprintf(w, "origin saw %s", r.URL.Path)
 	})}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,186 @@
+package cache
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Cache is the edge cache shared by every distribution of a config: a
+// store, the fills in flight and the invalidations.
+type Cache struct {
+	store Store
+	now   func() time.Time
+	// MaxObject is the largest body stored, in bytes.
+	MaxObject int64
+
+	mu    sync.Mutex
+	fills map[string]*Fill
+
+	invSeq atomic.Uint64 // sequence number of the newest invalidation
+	invMu  sync.RWMutex
+	invs   []invalidation
+}
+
+type invalidation struct {
+	seq     uint64
+	dist    string
+	pattern string // an exact path, or a prefix ending in *
+}
+
+// New returns a cache over store. now may be nil for time.Now.
+func New(store Store, maxObject int64, now func() time.Time) *Cache {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache{store: store, now: now, MaxObject: maxObject, fills: map[string]*Fill{}}
+}
+
+// Now is the cache's clock.
+func (c *Cache) Now() time.Time { return c.now() }
+
+// Store is the cache's store.
+func (c *Cache) Store() Store { return c.store }
+
+// Get returns the object stored for a request with header h at primary,
+// following the variant index when the stored response varied, and the
+// key it was found at. Invalidated objects are never returned.
+func (c *Cache) Get(primary string, h http.Header) (*Object, string) {
+	o, ok := c.store.Get(primary)
+	if !ok {
+		return nil, primary
+	}
+	key := primary
+	if o.Variants != nil {
+		key = VariantKey(primary, o.Variants, h)
+		if o, ok = c.store.Get(key); !ok {
+			return nil, key
+		}
+	}
+	if !c.valid(o) {
+		c.store.Delete(key)
+		return nil, key
+	}
+	return o, key
+}
+
+// Join returns the fill in flight for key, or starts one; leader is true
+// for the caller that must run the fetch.
+func (c *Cache) Join(key string) (f *Fill, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.fills[key]; f != nil {
+		return f, false
+	}
+	f = newFill(key, c.invSeq.Load(), c.MaxObject)
+	c.fills[key] = f
+	return f, true
+}
+
+// Leave forgets a fill once its fetch is over; later requests start anew.
+func (c *Cache) Leave(f *Fill) {
+	c.mu.Lock()
+	if c.fills[f.Key] == f {
+		delete(c.fills, f.Key)
+	}
+	c.mu.Unlock()
+}
+
+// Put stores the object a fill produced under primary, with a variant
+// index when it varies. An object whose path was invalidated while it was
+// being fetched is not stored. It reports whether it stored o.
+func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
+	o.seq.Store(f.seq)
+	if !c.valid(o) {
+		return false
+	}
+	if vary := Vary(o.Header); len(vary) > 0 {
+		idx := &Object{Dist: o.Dist, Path: o.Path, Variants: vary, TTL: o.TTL, ResponseTime: o.ResponseTime}
+		idx.seq.Store(f.seq)
+		c.store.Put(primary, idx)
+		c.store.Put(VariantKey(primary, vary, req), o)
+		return true
+	}
+	c.store.Put(primary, o)
+	return true
+}
+
+// Refresh stores o again after a revalidation, at the key it was found at.
+func (c *Cache) Refresh(key string, o *Object) { c.store.Put(key, o) }
+
+// Delete removes what is stored at primary.
+func (c *Cache) Delete(primary string) { c.store.Delete(primary) }
+
+// Invalidate makes every object of dist whose path matches one of paths
+// unservable, including those being fetched now, and removes them from the
+// store. A path is exact, or ends in * to match every path it starts.
+func (c *Cache) Invalidate(dist string, paths []string) {
+	c.invMu.Lock()
+	for _, p := range paths {
+		seq := c.invSeq.Add(1)
+		c.invs = append(c.invs, invalidation{seq: seq, dist: dist, pattern: p})
+	}
+	c.invMu.Unlock()
+	c.store.Range(func(key string, o *Object) bool {
+		if !c.valid(o) {
+			c.store.Delete(key)
+		}
+		return true
+	})
+	c.compact()
+}
+
+// valid reports whether no invalidation newer than o's fill covers it.
+// The common case, no invalidation since, costs one atomic load.
+func (c *Cache) valid(o *Object) bool {
+	cur, seq := c.invSeq.Load(), o.seq.Load()
+	if cur <= seq {
+		return true
+	}
+	c.invMu.RLock()
+	defer c.invMu.RUnlock()
+	for i := len(c.invs) - 1; i >= 0 && c.invs[i].seq > seq; i-- {
+		if inv := c.invs[i]; inv.dist == o.Dist && Covers(inv.pattern, o.Path) {
+			return false
+		}
+	}
+	// Checked against every invalidation up to cur at least: later
+	// lookups start from there.
+	o.seq.CompareAndSwap(seq, cur)
+	return true
+}
+
+// compact drops invalidations that no object or fill can predate any more:
+// those older than every fill in flight, once the store has been swept.
+func (c *Cache) compact() {
+	c.mu.Lock()
+	oldest := c.invSeq.Load()
+	for _, f := range c.fills {
+		oldest = min(oldest, f.seq)
+	}
+	c.mu.Unlock()
+	c.invMu.Lock()
+	defer c.invMu.Unlock()
+	// Objects stored before the sweep were removed by it; only fills that
+	// started before an invalidation still need it.
+	i := 0
+	for i < len(c.invs) && c.invs[i].seq <= oldest {
+		i++
+	}
+	if i > 0 && i == len(c.invs) {
+		c.invs = c.invs[:0]
+		return
+	}
+	c.invs = append(c.invs[:0], c.invs[i:]...)
+}
+
+// Covers reports whether an invalidation path covers a viewer path, with
+// CloudFront's rule: * only as the last character, matching any rest.
+func Covers(pattern, path string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(path, prefix)
+	}
+	return pattern == path
+}

@@ -1,0 +1,264 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// A Fill is one origin fetch for a key that any number of viewers read
+// while it arrives (request collapsing). The fetch writes the status,
+// header and body; readers wait for the header, then follow the body.
+//
+// A shared fill keeps the whole body, up to its store limit, to store it
+// at the end. A fill that is not shared (the response may not be stored),
+// or one that outgrew the limit, keeps only a window ahead of its slowest
+// reader and holds the fetch back until the readers catch up; with no
+// reader left, it stops the fetch.
+type Fill struct {
+	Key string
+	seq uint64
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+	ready   bool
+	shared  bool
+	storing bool
+	status  int
+	header  http.Header
+	length  int64 // Content-Length, -1 when unknown
+	buf     []byte
+	base    int64 // body offset of buf[0]
+	done    bool
+	err     error
+	readers map[*Reader]struct{}
+	// Result, for readers that wait for the end (ranges, conditionals).
+	result *Object
+	// refreshed is set when the origin answered 304 to a revalidation.
+	refreshed bool
+	settled   bool
+
+	maxStore int64
+	window   int64
+}
+
+// ErrNoReaders stops a fetch that nobody reads and nothing will store.
+var ErrNoReaders = errors.New("every viewer left and the response will not be stored")
+
+// errTruncated is what readers of a fill whose fetch failed get.
+var errTruncated = errors.New("the origin's answer was cut short")
+
+const fillWindow = 1 << 20
+
+func newFill(key string, seq uint64, maxStore int64) *Fill {
+	return &Fill{Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
+		maxStore: maxStore, window: fillWindow, length: -1}
+}
+
+func (f *Fill) signal() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// Start publishes the response's status and header. shared says whether
+// other viewers may read it and the cache may store it; length is the
+// Content-Length, -1 when unknown.
+func (f *Fill) Start(status int, header http.Header, shared bool, length int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ready, f.status, f.header, f.shared, f.length = true, status, header, shared, length
+	f.storing = shared && length <= f.maxStore
+	f.shared = f.storing
+	if f.storing && length > 0 {
+		f.buf = make([]byte, 0, length)
+	}
+	f.signal()
+}
+
+// Write appends body bytes; it blocks while a fill that does not store is
+// a window ahead of its slowest reader.
+func (f *Fill) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buf = append(f.buf, p...)
+	if f.storing && f.base+int64(len(f.buf)) > f.maxStore {
+		f.storing = false
+	}
+	f.signal()
+	if f.storing {
+		return len(p), nil
+	}
+	for {
+		if len(f.readers) == 0 {
+			return 0, ErrNoReaders
+		}
+		slowest := f.base + int64(len(f.buf))
+		for r := range f.readers {
+			slowest = min(slowest, r.off)
+		}
+		if drop := slowest - f.base; drop > 0 {
+			f.buf, f.base = f.buf[drop:], slowest
+			if len(f.buf) == 0 {
+				f.buf = nil
+			}
+		}
+		if int64(len(f.buf)) <= f.window {
+			return len(p), nil
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		<-ch
+		f.mu.Lock()
+	}
+}
+
+// MarkRefreshed says, before Start, that the answer is a stale object a
+// 304 refreshed.
+func (f *Fill) MarkRefreshed() {
+	f.mu.Lock()
+	f.refreshed = true
+	f.mu.Unlock()
+}
+
+// Finish ends the fill: err is nil when the whole body arrived. A body
+// shorter than its Content-Length is an error.
+func (f *Fill) Finish(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err == nil && f.length >= 0 && f.base+int64(len(f.buf)) != f.length {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil && !f.ready {
+		err = errTruncated
+	}
+	f.done, f.err = true, err
+	f.signal()
+}
+
+// StartedHeader is the header the fill published with Start.
+func (f *Fill) StartedHeader() http.Header {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.header
+}
+
+// Complete returns the whole body when the fill kept and finished it.
+func (f *Fill) Complete() ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.done || f.err != nil || !f.storing || f.base != 0 {
+		return nil, false
+	}
+	return f.buf, true
+}
+
+// Settle records, after Finish, the object the fill stored or refreshed
+// (nil when none), and releases the readers that wait for the end.
+func (f *Fill) Settle(o *Object) {
+	f.mu.Lock()
+	f.result, f.settled = o, true
+	f.signal()
+	f.mu.Unlock()
+}
+
+// Reader follows a fill.
+type Reader struct {
+	f      *Fill
+	off    int64
+	leader bool
+}
+
+// Attach adds a reader; leader marks the viewer whose request started the
+// fill, who may read it even when it is not shared.
+func (f *Fill) Attach(leader bool) *Reader {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := &Reader{f: f, leader: leader}
+	f.readers[r] = struct{}{}
+	return r
+}
+
+// Close detaches the reader.
+func (r *Reader) Close() {
+	f := r.f
+	f.mu.Lock()
+	delete(f.readers, r)
+	f.signal()
+	f.mu.Unlock()
+}
+
+// wait blocks until cond holds (checked under the lock) or ctx ends.
+func (r *Reader) wait(ctx context.Context, cond func() bool) error {
+	f := r.f
+	f.mu.Lock()
+	for !cond() {
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		f.mu.Lock()
+	}
+	f.mu.Unlock()
+	return nil
+}
+
+// Leader reports whether the reader's viewer started the fill.
+func (r *Reader) Leader() bool { return r.leader }
+
+// Header waits for the response's status and header. shared is false when
+// the response may not be stored: then only the leader may read it, and
+// any other viewer must ask the origin itself. refreshed says a 304
+// refreshed a stale object. err is the fetch's error when it failed before
+// a header arrived.
+func (r *Reader) Header(ctx context.Context) (status int, h http.Header, shared, refreshed bool, err error) {
+	f := r.f
+	if err := r.wait(ctx, func() bool { return f.ready || f.done }); err != nil {
+		return 0, nil, false, false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.ready {
+		return 0, nil, false, false, f.err
+	}
+	return f.status, f.header, f.shared, f.refreshed, nil
+}
+
+// Next returns the next part of the body, io.EOF at its end, or the error
+// that cut it short. The bytes returned are never changed afterwards.
+func (r *Reader) Next(ctx context.Context) ([]byte, error) {
+	f := r.f
+	if err := r.wait(ctx, func() bool { return r.off < f.base+int64(len(f.buf)) || f.done }); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if end := f.base + int64(len(f.buf)); r.off < end {
+		p := f.buf[r.off-f.base : end-f.base : end-f.base]
+		r.off = end
+		if !f.storing {
+			f.signal() // the fetch may be waiting for readers to catch up
+		}
+		return p, nil
+	}
+	if f.err != nil {
+		return nil, errTruncated
+	}
+	return nil, io.EOF
+}
+
+// Result waits for the end of the fill and returns the object it stored
+// or refreshed (nil when it stored nothing) and the fetch's error.
+func (r *Reader) Result(ctx context.Context) (*Object, error) {
+	f := r.f
+	if err := r.wait(ctx, func() bool { return f.settled }); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.result, f.err
+}

@@ -1,0 +1,375 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/cache"
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/origin"
+	"github.com/edgefront/edgefront/internal/signedurl"
+)
+
+// Values of X-Cache for cached answers, shared by every response.
+var (
+	xcacheHitV        = []string{"Hit from edgefront"}
+	xcacheRefreshHitV = []string{"RefreshHit from edgefront"}
+	xcacheMissV       = []string{xcacheMiss}
+)
+
+// keyPolicy is a behavior's cache_key: what, beyond host and path, varies
+// the cache key.
+type keyPolicy struct {
+	query   config.List
+	headers []string // canonical names
+	cookies config.List
+}
+
+func newKeyPolicy(c *config.CacheKey) keyPolicy {
+	p := keyPolicy{query: config.List{Mode: "all"}, cookies: config.List{Mode: "none"}}
+	if c == nil {
+		return p
+	}
+	p.query = c.QueryStrings.Or("all")
+	p.cookies = c.Cookies.Or("none")
+	for _, h := range c.Headers.Items {
+		p.headers = append(p.headers, http.CanonicalHeaderKey(h))
+	}
+	sort.Strings(p.headers)
+	return p
+}
+
+func (p keyPolicy) has(header string) bool {
+	for _, h := range p.headers {
+		if h == header {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheKey is the primary cache key of a request to this behavior: the
+// distribution, the scheme (the origin is told it), the Host as sent (lower-cased: a Host with a port or a
+// trailing dot is a key of its own, so it cannot poison another), the path
+// as it goes to the origin, and the query strings, headers and cookies of
+// the behavior's cache_key. Signing parameters are never part of it.
+func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) string {
+	var sb strings.Builder
+	sb.Grow(len(b.dist.Name) + len(host) + len(u.Path) + len(u.RawQuery) + 8)
+	sb.WriteString(b.dist.Name)
+	if https {
+		sb.WriteString("\x00https://")
+	} else {
+		sb.WriteString("\x00http://")
+	}
+	sb.WriteString(strings.ToLower(host))
+	sb.WriteByte(0)
+	sb.WriteString(u.EscapedPath())
+	if q := b.keyQuery(u.RawQuery); q != "" {
+		sb.WriteByte('?')
+		sb.WriteString(q)
+	}
+	for _, name := range b.key.headers {
+		sb.WriteByte(0)
+		sb.WriteString(name)
+		sb.WriteByte(':')
+		sb.WriteString(strings.Join(h.Values(name), ","))
+	}
+	if b.key.cookies.Mode != "none" {
+		sb.WriteByte(0)
+		sb.WriteString("cookie:")
+		for _, c := range parseCookies(h) {
+			if c.Name == signedurl.CookieExpires || c.Name == signedurl.CookiePolicy || c.Name == signedurl.CookieSig || c.Name == signedurl.CookieKeyPair {
+				continue
+			}
+			if b.key.cookies.Mode == "all" || contains(b.key.cookies.Items, c.Name) {
+				sb.WriteString(c.Name + "=" + c.Value + ";")
+			}
+		}
+	}
+	return sb.String()
+}
+
+func (b *Behavior) keyQuery(raw string) string {
+	if raw == "" || b.key.query.Mode == "none" {
+		return ""
+	}
+	if b.verifier != nil {
+		raw = signedurl.StripQuery(raw)
+	}
+	if b.key.query.Mode == "all" {
+		return raw
+	}
+	var kept []string
+	for _, part := range strings.Split(raw, "&") {
+		name, _, _ := strings.Cut(part, "=")
+		if n, err := url.QueryUnescape(name); err == nil && contains(b.key.query.Items, n) {
+			kept = append(kept, part)
+		}
+	}
+	sort.Strings(kept)
+	return strings.Join(kept, "&")
+}
+
+func parseCookies(h http.Header) []*http.Cookie {
+	r := http.Request{Header: http.Header{"Cookie": h["Cookie"]}}
+	cs := r.Cookies()
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cacheable reports whether a request goes through the cache: a GET or
+// HEAD on a behavior that caches, without a body.
+func (b *Behavior) cacheable(r *http.Request) bool {
+	return b.cache != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.Header.Get("Upgrade") == "" && (r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody)
+}
+
+// serveCached answers a GET or HEAD from the cache, collapsing concurrent
+// misses for one key into one origin request.
+func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	c := b.cache
+	primary := b.cacheKey(r.TLS != nil, r.Host, r.URL, r.Header)
+	now := c.Now()
+	obj, key := c.Get(primary, r.Header)
+	if obj != nil {
+		if obj.Fresh(now) {
+			b.serveObject(w, r, ex, obj, xcacheHitV, now)
+			return
+		}
+		if !obj.MustReval && obj.Staleness(now) < obj.SWR {
+			// stale-while-revalidate: answer now, refresh once per key.
+			if f, leader := c.Join(key); leader {
+				go b.fill(f, primary, r, ex, obj)
+			}
+			b.serveObject(w, r, ex, obj, xcacheHitV, now)
+			return
+		}
+	}
+	if r.Method == http.MethodHead && obj == nil {
+		// A HEAD miss goes through: it has no body to store.
+		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+		return
+	}
+	f, leader := c.Join(key)
+	rd := f.Attach(leader)
+	defer rd.Close()
+	if leader {
+		go b.fill(f, primary, r, ex, obj)
+	}
+	b.serveFill(w, r, ex, rd, obj)
+}
+
+// serveFill answers a viewer from a fill in flight.
+func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchange, rd *cache.Reader, stale *cache.Object) {
+	ctx := r.Context()
+	status, h, shared, refreshed, err := rd.Header(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.fillFailed(w, r, ex, stale, err)
+		}
+		return
+	}
+	if !shared && !rd.Leader() {
+		// Not for sharing (Set-Cookie, no-store, too large): ask for ourselves.
+		rd.Close()
+		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+		return
+	}
+	if status >= 500 && stale != nil && b.staleOnError(stale) {
+		b.serveObject(w, r, ex, stale, xcacheHitV, b.cache.Now())
+		return
+	}
+	xc := xcacheMissV
+	if refreshed {
+		xc = xcacheRefreshHitV
+	}
+	if shared && (wantsWhole(r) || b.errorPageFor(status, ex) != nil) {
+		// Ranges, conditionals and error pages are answered from the
+		// stored object once the fill has ended.
+		obj, err := rd.Result(ctx)
+		switch {
+		case obj != nil:
+			b.serveObject(w, r, ex, obj, xc, b.cache.Now())
+		case err != nil && ctx.Err() == nil:
+			b.fillFailed(w, r, ex, stale, err)
+		case ctx.Err() == nil:
+			// Stored nothing after all (invalidated meanwhile): go on our own.
+			rd.Close()
+			b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+		}
+		return
+	}
+	wh := w.Header()
+	for k, v := range h {
+		wh[k] = v
+	}
+	wh["X-Cache"] = xc
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	for {
+		p, err := rd.Next(ctx)
+		if len(p) > 0 {
+			if _, werr := w.Write(p); werr != nil {
+				return // the viewer left; the fill goes on for the others
+			}
+			if fl, ok := w.(http.Flusher); ok {
+				fl.Flush() // what has arrived goes out now, as the proxy's stream would
+			}
+		}
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				// The origin cut the body short: so must we, visibly.
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+	}
+}
+
+// fillFailed answers when a fill got no response: the stale object when
+// one may be served, else the edge's 502 or 504.
+func (b *Behavior) fillFailed(w http.ResponseWriter, r *http.Request, ex *exchange, stale *cache.Object, err error) {
+	if stale != nil && b.staleOnError(stale) {
+		b.serveObject(w, r, ex, stale, xcacheHitV, b.cache.Now())
+		return
+	}
+	b.reportOriginError(r, ex, err)
+	status, why := originErrorStatus(err)
+	b.dist.fail(w, r, ex, status, why)
+}
+
+// staleOnError reports whether a stale object may stand in for a failed
+// origin: as CloudFront, unless must-revalidate forbids it or its
+// stale-if-error window has passed.
+func (b *Behavior) staleOnError(o *cache.Object) bool {
+	if o.MustReval {
+		return false
+	}
+	return o.SIE == 0 || o.Staleness(b.cache.Now()) < o.SIE
+}
+
+// wantsWhole reports whether answering r needs the whole object: ranges and
+// conditional requests.
+func wantsWhole(r *http.Request) bool {
+	h := r.Header
+	return h["Range"] != nil || h["If-None-Match"] != nil || h["If-Modified-Since"] != nil ||
+		h["If-Match"] != nil || h["If-Unmodified-Since"] != nil
+}
+
+// errorPageFor returns the error rule with a page that applies to this
+// viewer for status, or nil.
+func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
+	if status < 400 {
+		return nil
+	}
+	if rule := b.dist.rule(b, status, ex.accept); rule != nil && rule.pagePath != "" {
+		return rule
+	}
+	return nil
+}
+
+// serveObject answers from a stored object: the hit path. What it needs
+// was worked out when the object was stored; conditional and range
+// requests go through http.ServeContent.
+func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, o *cache.Object, xc []string, now time.Time) {
+	if rule := b.errorPageFor(o.Status, ex); rule != nil {
+		b.dist.fail(w, r, ex, o.Status, http.StatusText(o.Status))
+		return
+	}
+	h := w.Header()
+	for k, v := range o.Header {
+		h[k] = v
+	}
+	h["X-Cache"] = xc
+	h["Age"] = []string{ageString(o.Age(now))}
+	if o.Status == http.StatusOK && wantsWhole(r) {
+		if _, ok := h["Content-Type"]; !ok {
+			h["Content-Type"] = nil // no sniffing
+		}
+		delete(h, "Content-Length")
+		http.ServeContent(w, r, "", o.ModTime, bytes.NewReader(o.Body))
+		return
+	}
+	w.WriteHeader(o.Status)
+	if r.Method != http.MethodHead {
+		w.Write(o.Body)
+	}
+}
+
+var smallAges [600]string
+
+func init() {
+	for i := range smallAges {
+		smallAges[i] = strconv.Itoa(i)
+	}
+}
+
+func ageString(d time.Duration) string {
+	s := int64(d / time.Second)
+	if s < 0 {
+		s = 0
+	}
+	if s < int64(len(smallAges)) {
+		return smallAges[s]
+	}
+	return strconv.FormatInt(s, 10)
+}
+
+// originErrorStatus is the edge's answer to an origin that failed.
+func originErrorStatus(err error) (int, string) {
+	if origin.IsTimeout(err) {
+		return http.StatusGatewayTimeout, "the origin did not answer in time"
+	}
+	return http.StatusBadGateway, "the origin could not be reached"
+}
+
+// invalidateAfterUnsafe removes what is stored for the URL of a successful
+// unsafe request and for its Location and Content-Location on the same
+// host (RFC 9111 §4.4).
+func (b *Behavior) invalidateAfterUnsafe(in *http.Request, resp *http.Response) {
+	c := b.cache
+	c.Delete(b.cacheKey(in.TLS != nil, in.Host, in.URL, in.Header))
+	for _, f := range []string{"Location", "Content-Location"} {
+		v := resp.Header.Get(f)
+		if v == "" {
+			continue
+		}
+		u, err := in.URL.Parse(v)
+		if err != nil || (u.Host != "" && !strings.EqualFold(u.Host, in.Host)) {
+			continue
+		}
+		target := b.dist.Match(u.Path)
+		if target.cache != nil {
+			target.cache.Delete(target.cacheKey(in.TLS != nil, in.Host, u, in.Header))
+		}
+	}
+}
+
+// isUnsafe reports whether a method may change the resource.
+func isUnsafe(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}

@@ -1,0 +1,211 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/cache"
+)
+
+// unkeyedOverrides are request fields that some origin frameworks obey to
+// change what they answer. A cached answer must depend only on its key, so
+// they are not sent on a cache fill unless the cache key lists them.
+var unkeyedOverrides = []string{
+	"X-Original-Url", "X-Rewrite-Url", "X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
+	"X-Forwarded-Host", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Host", "Forwarded",
+}
+
+// fillRequest is the origin request of a fill: the viewer's, detached from
+// its cancellation (other viewers may be waiting), without its range and
+// conditional fields, with Accept-Encoding normalised as the key has it,
+// and with the stale object's validators when revalidating.
+func (b *Behavior) fillRequest(r *http.Request, stale *cache.Object) *http.Request {
+	req := r.Clone(context.WithoutCancel(r.Context()))
+	req.Method = http.MethodGet
+	h := req.Header
+	for _, f := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Cache-Control", "Pragma"} {
+		delete(h, f)
+	}
+	for _, f := range unkeyedOverrides {
+		if !b.key.has(f) {
+			delete(h, f)
+		}
+	}
+	if ae := cache.NormalizeAcceptEncoding(h.Get("Accept-Encoding")); ae != "" {
+		h["Accept-Encoding"] = []string{ae}
+	} else {
+		delete(h, "Accept-Encoding")
+	}
+	if stale != nil {
+		etag, lm := stale.Validators()
+		if etag != "" {
+			h["If-None-Match"] = []string{etag}
+		}
+		if lm != "" {
+			h["If-Modified-Since"] = []string{lm}
+		}
+	}
+	return req
+}
+
+// fillWriter is the ResponseWriter the proxy writes a fill's origin
+// response to.
+type fillWriter struct {
+	b           *Behavior
+	f           *cache.Fill
+	req         *http.Request
+	stale       *cache.Object
+	header      http.Header
+	requestTime time.Time
+
+	started     bool
+	decision    cache.Decision
+	status      int
+	length      int64 // Content-Length of the origin's answer, -1 unknown
+	notModified bool  // 304 to a revalidation
+	originErr   error // the origin could not be reached
+}
+
+func (fw *fillWriter) Header() http.Header { return fw.header }
+
+func (fw *fillWriter) WriteHeader(code int) {
+	if fw.started || code < 200 {
+		return
+	}
+	fw.started = true
+	fw.status = code
+	if code == http.StatusNotModified && fw.stale != nil {
+		fw.notModified = true
+		return
+	}
+	b := fw.b
+	now := b.cache.Now()
+	fw.decision = cache.Decide(code, fw.req.Header, fw.header, b.ttls, b.errorTTL(code), b.key.has("Authorization"), now)
+	h := fw.header.Clone()
+	delete(h, "X-Edge-Request-Id")
+	delete(h, "X-Cache")
+	h.Add("Via", "1.1 edgefront")
+	fw.f.Start(code, h, fw.decision.Store, fw.length)
+}
+
+func (fw *fillWriter) Write(p []byte) (int, error) {
+	if !fw.started {
+		fw.WriteHeader(http.StatusOK)
+	}
+	if fw.notModified {
+		return len(p), nil
+	}
+	return fw.f.Write(p)
+}
+
+// Flush is a no-op: readers see every write at once.
+func (fw *fillWriter) Flush() {}
+
+// fill runs one origin fetch for f and stores what it may. It runs on its
+// own goroutine, detached from the viewer that started it.
+func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exchange, stale *cache.Object) {
+	c := b.cache
+	defer c.Leave(f)
+	req := b.fillRequest(r, stale)
+	fw := &fillWriter{b: b, f: f, req: req, stale: stale, header: http.Header{}, requestTime: c.Now(), length: -1}
+	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw}
+	err := runProxy(b.proxy, fw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, fex)))
+	switch {
+	case fw.originErr != nil:
+		f.Finish(fw.originErr)
+		f.Settle(nil)
+	case fw.notModified:
+		o := b.refreshed(stale, fw)
+		c.Refresh(f.Key, o)
+		f.MarkRefreshed()
+		f.Start(o.Status, o.Header, true, int64(len(o.Body)))
+		f.Write(o.Body)
+		f.Finish(nil)
+		f.Settle(o)
+	default:
+		if !fw.started {
+			err = errors.Join(err, errors.New("the origin request ended without an answer"))
+		}
+		f.Finish(err)
+		var stored *cache.Object
+		if body, ok := f.Complete(); ok && fw.decision.Store {
+			o := b.newObject(r, fw, body)
+			if c.Put(f, primary, req.Header, o) {
+				stored = o
+			}
+		}
+		f.Settle(stored)
+	}
+}
+
+// runProxy runs the proxy into a fill. A body cut short makes the proxy
+// panic with http.ErrAbortHandler (the request carries the server's
+// context); here that is an error like any other.
+func runProxy(p http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			err = errors.New("the origin's body was cut short")
+		}
+	}()
+	p.ServeHTTP(w, r)
+	return nil
+}
+
+// newObject makes the stored object of a fill.
+func (b *Behavior) newObject(r *http.Request, fw *fillWriter, body []byte) *cache.Object {
+	h := fw.f.StartedHeader().Clone()
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	o := &cache.Object{
+		Dist: b.dist.Name, Path: r.URL.Path, Status: fw.status, Header: h, Body: body,
+		ResponseTime: b.cache.Now(), TTL: fw.decision.TTL, SWR: fw.decision.SWR, SIE: fw.decision.SIE,
+	}
+	o.InitialAge = cache.CorrectedInitialAge(h, fw.requestTime, o.ResponseTime)
+	d := cache.ParseCacheControl(h["Cache-Control"])
+	o.MustReval = d.MustRevalidate || d.ProxyRevalidate
+	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
+		o.ModTime = lm
+	}
+	return o
+}
+
+// refreshed is the stale object updated by a 304 (RFC 9111 §4.3.4): the
+// 304's fields replace the stored ones, and freshness starts again.
+func (b *Behavior) refreshed(stale *cache.Object, fw *fillWriter) *cache.Object {
+	h := stale.Header.Clone()
+	for k, v := range fw.header {
+		switch k {
+		case "Content-Length", "X-Edge-Request-Id", "X-Cache", "Via", "Content-Encoding", "Transfer-Encoding":
+			continue
+		}
+		h[k] = v
+	}
+	now := b.cache.Now()
+	dec := cache.Decide(stale.Status, fw.req.Header, h, b.ttls, b.errorTTL(stale.Status), b.key.has("Authorization"), now)
+	o := &cache.Object{
+		Dist: stale.Dist, Path: stale.Path, Status: stale.Status, Header: h, Body: stale.Body,
+		ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime,
+	}
+	o.InitialAge = cache.CorrectedInitialAge(h, fw.requestTime, now)
+	d := cache.ParseCacheControl(h["Cache-Control"])
+	o.MustReval = d.MustRevalidate || d.ProxyRevalidate
+	return o
+}
+
+// errorTTL is the error_caching_min_ttl the distribution sets for status,
+// -1 when none.
+func (b *Behavior) errorTTL(status int) time.Duration {
+	for _, rules := range [][]errorRule{b.errorRules, b.dist.errorRules} {
+		for _, r := range rules {
+			if r.code == status && r.minTTL >= 0 {
+				return r.minTTL
+			}
+		}
+	}
+	return -1
+}
