@@ -12,10 +12,10 @@ import (
 // Directives are the Cache-Control directives a shared cache acts on.
 // Durations are in seconds; -1 means absent.
 type Directives struct {
-	MaxAge, SMaxAge                    int64
-	StaleWhileRevalidate, StaleIfError int64
-	NoStore, NoCache, Private, Public  bool
-	MustRevalidate, ProxyRevalidate    bool
+	MaxAge, SMaxAge                      int64
+	StaleWhileRevalidate, StaleIfError   int64
+	NoStore, NoCache, Private, Public    bool
+	MustRevalidate, ProxyRevalidate      bool
 	Immutable, OnlyIfCached, NoTransform bool
 }
 
