@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/logtest"
 )
@@ -67,6 +68,13 @@ func text(body string) http.HandlerFunc {
 // to the files given) and serves it on a loopback listener.
 func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Server {
 	t.Helper()
+	srv, _ := edgeWithClock(t, yaml, files, nil)
+	return srv
+}
+
+// edgeWithClock is edgeFor with the cache's clock, and returns the router.
+func edgeWithClock(t *testing.T, yaml string, files map[string]string, now func() time.Time) (*httptest.Server, *Router) {
+	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -80,7 +88,8 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 		t.Fatalf("config: %v", err)
 	}
 	log := logtest.New(t)
-	rt, err := Compile(cfg, Options{Log: log})
+	memory, maxObject := cfg.Cache.Sizes()
+	rt, err := Compile(cfg, Options{Log: log, Cache: cache.New(cache.NewMemory(uint64(memory)), maxObject, now)})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
@@ -88,7 +97,7 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); rt.Close() })
-	return srv
+	return srv, rt
 }
 
 type resp struct {
