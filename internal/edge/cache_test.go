@@ -23,7 +23,7 @@ type clock struct {
 // whose Date is far from the cache's clock has an age of its own.
 func newClock() *clock { return &clock{now: time.Now()} }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // cachingEdge runs an edge whose default behavior caches from origin, with

@@ -86,10 +86,18 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 	}
 	p("forwarded:    headers %s; cookies %s; query strings %s; Host %s", b.fwd.headersString(), b.fwd.cookies, b.fwd.queries, host)
 	ttl := fmt.Sprintf("min %ds, default %ds, max %ds", b.minTTL, b.defaultTTL, b.maxTTL)
-	if b.maxTTL == 0 {
+	if b.cache == nil {
 		ttl += " (caching disabled)"
 	}
 	p("ttl:          %s", ttl)
+	if b.cache != nil {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			p("cache:        %s requests are not cached; a successful one removes the stored answer for this URL", r.Method)
+		} else {
+			p("cache key:    %q", b.cacheKey(r.TLS != nil, r.Host, u, r.Header))
+			p("cache rule:   %s", b.ttls.Rule())
+		}
+	}
 	if b.verifier != nil {
 		p("signature:    required: a signed URL or signed cookies from key group %s; the signing parameters are not forwarded", strings.Join(b.trusted, ", "))
 	} else {
