@@ -212,11 +212,14 @@ A signed URL for the private bucket, valid for one hour:
 Signed cookies for the whole /storage/ folder:
   go run ./cmd/edgefront sign --cookies --url '%s/storage/*' --key-pair-id %s --private-key %s --expires 1h
 
+The edge cache: the first request is a Miss, the next ones Hits (never for /api*):
+  for i in 1 2 3; do curl -s -o /dev/null -D - %s/thumbnails/note-1.svg | grep -iE '^(x-cache|age):'; done
+
 The config is %s; try:
   go run ./cmd/edgefront explain -c %s %s/docs/3
 
 Press Ctrl-C to stop.
-`, u, u, u, u, u, u, u, u, d.SignedURL, u, DemoKeyPairID, d.PrivateKeyFile, d.ConfigPath, d.ConfigPath, u)
+`, u, u, u, u, u, u, u, u, d.SignedURL, u, DemoKeyPairID, d.PrivateKeyFile, u, d.ConfigPath, d.ConfigPath, u)
 }
 
 // Close stops the edge and the API and removes the sample data.

@@ -84,10 +84,9 @@ func (fw *fillWriter) WriteHeader(code int) {
 	b := fw.b
 	now := b.cache.Now()
 	fw.decision = cache.Decide(code, fw.req.Header, fw.header, b.ttls, b.errorTTL(code), b.key.has("Authorization"), now)
-	h := fw.header.Clone()
+	h := fw.header.Clone() // the proxy has stamped Via already
 	delete(h, "X-Edge-Request-Id")
 	delete(h, "X-Cache")
-	h.Add("Via", "1.1 edgefront")
 	fw.f.Start(code, h, fw.decision.Store, fw.length)
 }
 
