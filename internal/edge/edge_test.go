@@ -73,7 +73,7 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 }
 
 // edgeWithClock is edgeFor with the cache's clock, and returns the router.
-func edgeWithClock(t *testing.T, yaml string, files map[string]string, now func() time.Time) (*httptest.Server, *Router) {
+func edgeWithClock(t testing.TB, yaml string, files map[string]string, now func() time.Time) (*httptest.Server, *Router) {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
