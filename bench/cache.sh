@@ -94,13 +94,6 @@ for h in "$EDGE" "$NGINX"; do
   echo "$h: $(curl -s -o /dev/null -D - "http://$h/100k.bin" | grep -i '^x-cache' | tr -d '\r')"
 done
 
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
-    printf "%.3f", n }'
-}
-median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 declare -A rps p99
 run() { # name addr file -> "rps p99"

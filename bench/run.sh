@@ -80,13 +80,6 @@ for addr in $ORIGIN $NGINX $CADDY $EDGE; do
   curl -fsS -o /dev/null "http://$addr/api/notes/3" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
 done
 
-# to_ms turns wrk's "1.23ms" / "850.00us" / "1.02s" into milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0
-    if (v ~ /us$/) n = n / 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n = n * 1000
-    printf "%.3f", n }'
-}
 
 declare -A rps p99
 load() { # name addr

@@ -56,7 +56,6 @@ for _ in $(seq 100); do curl -s -o /dev/null "http://$EDGE/" && break; sleep 0.1
 speed() { # command...: MiB/s of one download
   awk -v s="$("$@" -o /dev/null -w '%{speed_download}')" 'BEGIN { printf "%.1f", s / 1048576 }'
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # Rounds interleave the three paths, so that drift in the machine's speed
 # touches them alike; each ratio is taken within its round.
 : >"$work/rounds"
