@@ -41,9 +41,6 @@ func New(store Store, maxObject int64, now func() time.Time) *Cache {
 // Now is the cache's clock.
 func (c *Cache) Now() time.Time { return c.now() }
 
-// Store is the cache's store.
-func (c *Cache) Store() Store { return c.store }
-
 // Get returns the object stored for a request with header h at primary,
 // following the variant index when the stored response varied, and the
 // key it was found at. Invalidated objects are never returned.

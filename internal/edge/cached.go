@@ -165,7 +165,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 	}
 	if r.Method == http.MethodHead && obj == nil {
 		// A HEAD miss goes through: it has no body to store.
-		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+		b.pass(w, r, ex)
 		return
 	}
 	f, leader := c.Join(key)
@@ -175,6 +175,11 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 		go b.fill(f, primary, r, ex, obj)
 	}
 	b.serveFill(w, r, ex, rd, obj)
+}
+
+// pass sends a viewer request through the proxy to the origin, uncached.
+func (b *Behavior) pass(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 
 // serveFill answers a viewer from a fill in flight.
@@ -190,7 +195,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 	if !shared && !rd.Leader() {
 		// Not for sharing (Set-Cookie, no-store, too large): ask for ourselves.
 		rd.Close()
-		b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+		b.pass(w, r, ex)
 		return
 	}
 	if status >= 500 && stale != nil && b.staleOnError(stale) {
@@ -213,7 +218,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		case ctx.Err() == nil:
 			// Stored nothing after all (invalidated meanwhile): go on our own.
 			rd.Close()
-			b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+			b.pass(w, r, ex)
 		}
 		return
 	}

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
@@ -132,7 +131,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.serveCached(w, r, ex)
 		return
 	}
-	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	b.pass(w, r, ex)
 }
 
 func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
