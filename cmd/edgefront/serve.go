@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgefront/edgefront/internal/admin"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
 )
@@ -41,12 +42,33 @@ func newServe() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			slog.Info("edgefront serving", "config", file, "http", addrString(httpAddr), "https", addrString(httpsAddr))
+			adminAddr, err := listenAdmin(srv, cfg.Admin)
+			if err != nil {
+				srv.Shutdown(context.Background())
+				return err
+			}
+			slog.Info("edgefront serving", "config", file, "http", addrString(httpAddr), "https", addrString(httpsAddr), "admin", addrString(adminAddr))
 			return runUntilSignal(srv, sigs)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "config", "c", "edgefront.yaml", "config file")
 	return cmd
+}
+
+// listenAdmin starts the admin listener when the config has one.
+func listenAdmin(srv *server.Server, c config.Admin) (net.Addr, error) {
+	if c.Listen == "" {
+		return nil, nil
+	}
+	var token string
+	if c.TokenFile != "" {
+		t, err := config.ReadToken(c.TokenFile)
+		if err != nil {
+			return nil, err
+		}
+		token = t
+	}
+	return srv.ListenAdmin(c.Listen, admin.New(srv, token, nil))
 }
 
 // notifySignals starts catching the signals the server answers. It is

@@ -8,6 +8,7 @@ package config
 type Config struct {
 	Listen        Listen              `yaml:"listen"`
 	TLS           TLS                 `yaml:"tls"`
+	Admin         Admin               `yaml:"admin"`
 	Cache         Cache               `yaml:"cache"`
 	KeyGroups     map[string][]Signer `yaml:"key_groups"`
 	Distributions []Distribution      `yaml:"distributions"`
@@ -33,6 +34,14 @@ type TLS struct {
 type Certificate struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+}
+
+// Admin is the admin listener: health, invalidations, reload.
+type Admin struct {
+	Listen string `yaml:"listen"`
+	// TokenFile holds the bearer token the admin API asks for; required
+	// when Listen is not on loopback.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Cache sizes the edge cache.

@@ -138,3 +138,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestAdminListenerNeedsATokenOffLoopback(t *testing.T) {
+	const dist = "distributions:\n  - {name: main, origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}, default_behavior: {target_origin: o}}\n"
+	for _, c := range []struct{ admin, want string }{
+		{"admin: {listen: \"127.0.0.1:9090\"}\n", ""},
+		{"admin: {listen: \"[::1]:9090\"}\n", ""},
+		{"admin: {listen: \"localhost:9090\"}\n", ""},
+		{"admin: {listen: \":9090\"}\n", `:1: admin listener ":9090" is reachable from other machines: set admin.token_file`},
+		{"admin: {listen: \"0.0.0.0:9090\"}\n", `:1: admin listener "0.0.0.0:9090" is reachable`},
+		{"admin: {listen: \"10.0.0.1:9090\", token_file: short.token}\n", `:1: admin token file`},
+		{"admin: {listen: \"10.0.0.1:9090\", token_file: missing.token}\n", `:1: admin token: open`},
+		{"admin: {listen: \"10.0.0.1:9090\", token_file: good.token}\n", ""},
+		{"admin: {token_file: good.token}\n", `:1: token_file is set but admin.listen is not`},
+		{"admin: {listen: \"9090\"}\n", `:1: "9090" is not a listen address`},
+	} {
+		p := write(t, c.admin+dist)
+		os.WriteFile(filepath.Join(filepath.Dir(p), "short.token"), []byte("abc\n"), 0o600)
+		os.WriteFile(filepath.Join(filepath.Dir(p), "good.token"), []byte("0123456789abcdef0123\n"), 0o600)
+		cfg, err := Load(p)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.admin, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
+			t.Errorf("%s: %v, want %q", c.admin, err, c.want)
+		case c.want == "" && cfg.Admin.TokenFile != "":
+			if tok, err := ReadToken(cfg.Admin.TokenFile); err != nil || tok != "0123456789abcdef0123" {
+				t.Errorf("token %q %v", tok, err)
+			}
+		}
+	}
+}

@@ -165,7 +165,7 @@ func yamlErrors(err error) []yamlError {
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
-	"admin": "admin listener", "access_log": "access logs", "disk": "the disk cache tier",
+	"access_log": "access logs", "disk": "the disk cache tier",
 	"functions": "CloudFront Functions", "rate_limit": "rate limits",
 	"response_headers": "response headers policies", "compress": "compression",
 	"acme": "automatic certificates", "cluster": "clustering",

@@ -26,6 +26,7 @@ func (c *Config) validate() Problems {
 	v.addr("listen.http", c.Listen.HTTP)
 	v.addr("listen.https", c.Listen.HTTPS)
 	v.tls()
+	v.admin()
 	v.keyGroups()
 	if len(c.Distributions) == 0 {
 		v.add("distributions", "at least one distribution is needed")
@@ -89,6 +90,57 @@ func (v *validator) addr(path, addr string) {
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 		v.add(path, "%q is not a listen address such as :8080 or 127.0.0.1:8080", addr)
 	}
+}
+
+// admin checks the admin listener: a token is needed unless it listens on
+// loopback only, and its file must hold one.
+func (v *validator) admin() {
+	a := &v.c.Admin
+	if a.Listen == "" {
+		if a.TokenFile != "" {
+			v.add("admin.token_file", "token_file is set but admin.listen is not")
+		}
+		return
+	}
+	v.addr("admin.listen", a.Listen)
+	if a.TokenFile == "" {
+		if !IsLoopback(a.Listen) {
+			v.add("admin.listen", "admin listener %q is reachable from other machines: set admin.token_file, or listen on 127.0.0.1", a.Listen)
+		}
+		return
+	}
+	a.TokenFile = v.file(a.TokenFile)
+	if _, err := ReadToken(a.TokenFile); err != nil {
+		v.add("admin.token_file", "%v", err)
+	}
+}
+
+// IsLoopback reports whether a listen address binds loopback only.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ReadToken reads an admin token file: its first line, at least 16
+// characters.
+func ReadToken(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(b), "\n")
+	tok = strings.TrimSpace(tok)
+	if len(tok) < 16 {
+		return "", fmt.Errorf("admin token file %s must hold a token of at least 16 characters on its first line (openssl rand -hex 32 > %s)", file, filepath.Base(file))
+	}
+	return tok, nil
 }
 
 var tlsVersions = map[string]uint16{"TLSv1": tls.VersionTLS10, "TLSv1.1": tls.VersionTLS11, "TLSv1.2": tls.VersionTLS12, "TLSv1.3": tls.VersionTLS13}

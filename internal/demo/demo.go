@@ -24,6 +24,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"github.com/edgefront/edgefront/internal/admin"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
 	"github.com/edgefront/edgefront/internal/signedurl"
@@ -39,6 +40,7 @@ type Demo struct {
 	APIURL     string
 	S3URL      string
 	ConfigPath string
+	AdminURL   string
 	// SignedURL is a URL of the private bucket signed for an hour.
 	SignedURL      string
 	PrivateKeyFile string
@@ -59,6 +61,8 @@ const DemoKeyPairID = "K2DEMOEDGEFRONT"
 var configTemplate = template.Must(template.New("config").Parse(`# The edgefront demo: the seed's single-domain layout.
 listen:
   http: "{{.Listen}}"
+admin:
+  listen: "{{.Admin}}"
 key_groups:
   signers: [{id: {{.KeyID}}, public_key_file: ./public_key.pem}]
 distributions:
@@ -119,12 +123,22 @@ func Start(listen string) (*Demo, error) {
 	if d.PrivateKeyFile, _, err = signedurl.WriteKeyPair(d.dir); err != nil {
 		return nil, err
 	}
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("admin listener: %w", err)
+	}
+	defer func() {
+		if !ok {
+			adminLn.Close()
+		}
+	}()
+	d.AdminURL = "http://" + adminLn.Addr().String()
 	d.ConfigPath = filepath.Join(d.dir, "edgefront.yaml")
 	f, err := os.Create(d.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
-	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "API": d.APIURL, "S3": d.S3URL, "Key": demoAccessKey, "Secret": demoSecretKey, "KeyID": DemoKeyPairID})
+	err = configTemplate.Execute(f, map[string]string{"Listen": listen, "Admin": adminLn.Addr().String(), "API": d.APIURL, "S3": d.S3URL, "Key": demoAccessKey, "Secret": demoSecretKey, "KeyID": DemoKeyPairID})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -143,6 +157,7 @@ func Start(listen string) (*Demo, error) {
 		return nil, err
 	}
 	d.EdgeURL = "http://" + httpAddr.String()
+	d.Edge.ServeAdmin(adminLn, admin.New(d.Edge, "", nil))
 	key, err := signedurl.LoadPrivateKey(d.PrivateKeyFile)
 	if err != nil {
 		return nil, err
@@ -215,11 +230,15 @@ Signed cookies for the whole /storage/ folder:
 The edge cache: the first request is a Miss, the next ones Hits (never for /api*):
   for i in 1 2 3; do curl -s -o /dev/null -D - %s/thumbnails/note-1.svg | grep -iE '^(x-cache|age):'; done
 
+Invalidate them, and the next request is a Miss again:
+  go run ./cmd/edgefront invalidate -c %s '/thumbnails/*'
+
+The admin API is at %s (GET /healthz, POST /invalidations, POST /reload).
 The config is %s; try:
   go run ./cmd/edgefront explain -c %s %s/docs/3
 
 Press Ctrl-C to stop.
-`, u, u, u, u, u, u, u, u, d.SignedURL, u, DemoKeyPairID, d.PrivateKeyFile, u, d.ConfigPath, d.ConfigPath, u)
+`, u, u, u, u, u, u, u, u, d.SignedURL, u, DemoKeyPairID, d.PrivateKeyFile, u, d.ConfigPath, d.AdminURL, d.ConfigPath, d.ConfigPath, u)
 }
 
 // Close stops the edge and the API and removes the sample data.

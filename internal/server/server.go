@@ -153,6 +153,24 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 	return httpAddr, httpsAddr, nil
 }
 
+// ListenAdmin binds the admin listener at addr and serves h there. It
+// stops with the viewer listeners.
+func (s *Server) ListenAdmin(addr string, h http.Handler) (net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin.listen: %w", err)
+	}
+	s.ServeAdmin(ln, h)
+	return ln.Addr(), nil
+}
+
+// ServeAdmin serves h on a bound admin listener.
+func (s *Server) ServeAdmin(ln net.Listener, h http.Handler) {
+	srv := s.newHTTPServer()
+	srv.Handler = h
+	s.serve(srv, ln)
+}
+
 // tlsWithH2 is the listener's config: ALPN offers HTTP/2, and each handshake
 // takes the certificates in force.
 func (s *Server) tlsWithH2() *tls.Config {

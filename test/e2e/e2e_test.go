@@ -183,6 +183,27 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 	if resp, body := fetch(t, signed, ""); resp.StatusCode != 200 || !strings.Contains(body, "quarter,orders,revenue") {
 		t.Errorf("the demo's signed URL %q: %d %q", signed, resp.StatusCode, body)
 	}
+	// The thumbnail fetched above is cached; the invalidate command the
+	// demo prints makes the next request a Miss.
+	if resp, _ := fetch(t, base+"/thumbnails/note-1.svg", ""); resp.Header.Get("X-Cache") != "Hit from edgefront" {
+		t.Errorf("a second thumbnail request: %s", resp.Header.Get("X-Cache"))
+	}
+	var invalidate []string
+	for _, line := range strings.Split(p.output, "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[3] == "invalidate" {
+			invalidate = f[4:]
+		}
+	}
+	if len(invalidate) != 3 || invalidate[2] != "'/thumbnails/*'" {
+		t.Fatalf("the demo prints no invalidate command: %q\n%s", invalidate, p.output)
+	}
+	invalidate[2] = "/thumbnails/*" // what the shell passes
+	if out, err := exec.Command(binary, append([]string{"invalidate"}, invalidate...)...).CombinedOutput(); err != nil {
+		t.Fatalf("the demo's invalidate command: %v %s", err, out)
+	}
+	if resp, _ := fetch(t, base+"/thumbnails/note-1.svg", ""); resp.Header.Get("X-Cache") != "Miss from edgefront" {
+		t.Errorf("after the demo's invalidate command: %s", resp.Header.Get("X-Cache"))
+	}
 	p.stop(t)
 }
 
