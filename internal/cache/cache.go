@@ -16,8 +16,9 @@ type Cache struct {
 	// MaxObject is the largest body stored, in bytes.
 	MaxObject int64
 
-	mu    sync.Mutex
-	fills map[string]*Fill
+	mu       sync.Mutex
+	fills    map[string]*Fill
+	encoding map[string]chan struct{} // encodings being made
 
 	invSeq atomic.Uint64 // sequence number of the newest invalidation
 	invMu  sync.RWMutex
@@ -35,7 +36,7 @@ func New(store Store, maxObject int64, now func() time.Time) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{store: store, now: now, MaxObject: maxObject, fills: map[string]*Fill{}}
+	return &Cache{store: store, now: now, MaxObject: maxObject, fills: map[string]*Fill{}, encoding: map[string]chan struct{}{}}
 }
 
 // Now is the cache's clock.
@@ -90,6 +91,7 @@ func (c *Cache) Leave(f *Fill) {
 // being fetched is not stored. It reports whether it stored o.
 func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 	o.seq.Store(f.seq)
+	o.gen = gens.Add(1)
 	if !c.valid(o) {
 		return false
 	}
@@ -105,7 +107,50 @@ func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 }
 
 // Refresh stores o again after a revalidation, at the key it was found at.
-func (c *Cache) Refresh(key string, o *Object) { c.store.Put(key, o) }
+func (c *Cache) Refresh(key string, o *Object) {
+	o.gen = gens.Add(1)
+	c.store.Put(key, o)
+}
+
+var gens atomic.Uint64
+
+// Encoded returns the encoding enc of the object src stored at key: the
+// one stored, when it was made from src, or one build makes now (once,
+// however many viewers ask at the same time). build returns the status,
+// header and body; the rest comes from src.
+func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Object) *Object {
+	ekey := key + "\x00Content-Encoding=" + enc
+	for {
+		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(o) {
+			return o
+		}
+		c.mu.Lock()
+		ch := c.encoding[ekey]
+		if ch == nil {
+			break // c.mu held: this caller makes it
+		}
+		c.mu.Unlock()
+		<-ch
+	}
+	ch := make(chan struct{})
+	c.encoding[ekey] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.encoding, ekey)
+		c.mu.Unlock()
+		close(ch)
+	}()
+	o := build()
+	o.Dist, o.Path, o.gen = src.Dist, src.Path, src.gen
+	o.ResponseTime, o.InitialAge, o.TTL, o.SWR, o.SIE, o.MustReval, o.ModTime =
+		src.ResponseTime, src.InitialAge, src.TTL, src.SWR, src.SIE, src.MustReval, src.ModTime
+	o.seq.Store(src.seq.Load())
+	if c.valid(o) {
+		c.store.Put(ekey, o)
+	}
+	return o
+}
 
 // Delete removes what is stored at primary.
 func (c *Cache) Delete(primary string) { c.store.Delete(primary) }

@@ -207,6 +207,9 @@ func (r *Reader) wait(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
+// Key is the cache key of the reader's fill.
+func (r *Reader) Key() string { return r.f.Key }
+
 // Leader reports whether the reader's viewer started the fill.
 func (r *Reader) Leader() bool { return r.leader }
 

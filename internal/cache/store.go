@@ -28,6 +28,10 @@ type Object struct {
 	// object has no response of its own.
 	Variants []string
 
+	// gen tells the objects stored apart: an encoding made from an object
+	// carries its gen, and is stale once the object is replaced.
+	gen uint64
+
 	// seq is the invalidation sequence number up to which the object is
 	// known to be valid: when its fill started, raised as lookups check it.
 	seq atomic.Uint64

@@ -152,15 +152,18 @@ type RoutingRedirect struct {
 
 // Behavior routes the requests whose path matches PathPattern.
 type Behavior struct {
-	PathPattern    string          `yaml:"path_pattern"`
-	TargetOrigin   string          `yaml:"target_origin"`
-	AllowedMethods []string        `yaml:"allowed_methods"`
-	MinTTL         *TTL            `yaml:"min_ttl"`
-	DefaultTTL     *TTL            `yaml:"default_ttl"`
-	MaxTTL         *TTL            `yaml:"max_ttl"`
-	Forward        *Forward        `yaml:"forward"`
-	CacheKey       *CacheKey       `yaml:"cache_key"`
-	StripPrefix    string          `yaml:"strip_prefix"`
+	PathPattern    string    `yaml:"path_pattern"`
+	TargetOrigin   string    `yaml:"target_origin"`
+	AllowedMethods []string  `yaml:"allowed_methods"`
+	MinTTL         *TTL      `yaml:"min_ttl"`
+	DefaultTTL     *TTL      `yaml:"default_ttl"`
+	MaxTTL         *TTL      `yaml:"max_ttl"`
+	Forward        *Forward  `yaml:"forward"`
+	CacheKey       *CacheKey `yaml:"cache_key"`
+	StripPrefix    string    `yaml:"strip_prefix"`
+	// Compress compresses answers at the edge (gzip, br, zstd) with
+	// CloudFront's conditions.
+	Compress       bool            `yaml:"compress"`
 	ErrorResponses []ErrorResponse `yaml:"error_responses"`
 	// TrustedKeyGroups requires a signed URL or signed cookies made with a
 	// key of one of these groups.

@@ -167,8 +167,8 @@ func yamlErrors(err error) []yamlError {
 var notYet = map[string]string{
 	"access_log": "access logs", "disk": "the disk cache tier",
 	"functions": "CloudFront Functions", "rate_limit": "rate limits",
-	"response_headers": "response headers policies", "compress": "compression",
-	"acme": "automatic certificates", "cluster": "clustering",
+	"response_headers": "response headers policies",
+	"acme":             "automatic certificates", "cluster": "clustering",
 	"origin_groups": "origin groups",
 }
 

@@ -93,6 +93,7 @@ distributions:
         target_origin: thumbnails
     default_behavior:
       target_origin: website
+      compress: true
       error_responses:
         - {error_code: 404, when_accept: text/html, response_page_path: /index.html, response_code: 200}
 `))

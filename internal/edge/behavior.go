@@ -41,6 +41,7 @@ type Behavior struct {
 	cache      *cache.Cache // nil when the behavior does not cache
 	ttls       cache.TTLs
 	key        keyPolicy
+	compress   bool
 }
 
 type namedOrigin struct {
@@ -98,6 +99,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		errorRules: compileErrorRules(c.ErrorResponses),
 		verifier:   groups.verifier(c.TrustedKeyGroups),
 		trusted:    c.TrustedKeyGroups,
+		compress:   c.Compress,
 	}
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
 	b.ttls = cache.TTLs{Min: time.Duration(b.minTTL) * time.Second, Default: time.Duration(b.defaultTTL) * time.Second, Max: time.Duration(b.maxTTL) * time.Second}

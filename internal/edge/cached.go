@@ -151,7 +151,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 	obj, key := c.Get(primary, r.Header)
 	if obj != nil {
 		if obj.Fresh(now) {
-			b.serveObject(w, r, ex, obj, xcacheHitV, now)
+			b.serveObject(w, r, ex, key, obj, xcacheHitV, now)
 			return
 		}
 		if !obj.MustReval && obj.Staleness(now) < obj.SWR {
@@ -159,7 +159,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 			if f, leader := c.Join(key); leader {
 				go b.fill(f, primary, r, ex, obj)
 			}
-			b.serveObject(w, r, ex, obj, xcacheHitV, now)
+			b.serveObject(w, r, ex, key, obj, xcacheHitV, now)
 			return
 		}
 	}
@@ -185,10 +185,11 @@ func (b *Behavior) pass(w http.ResponseWriter, r *http.Request, ex *exchange) {
 // serveFill answers a viewer from a fill in flight.
 func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchange, rd *cache.Reader, stale *cache.Object) {
 	ctx := r.Context()
+	key := rd.Key()
 	status, h, shared, refreshed, err := rd.Header(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
-			b.fillFailed(w, r, ex, stale, err)
+			b.fillFailed(w, r, ex, key, stale, err)
 		}
 		return
 	}
@@ -199,7 +200,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		return
 	}
 	if status >= 500 && stale != nil && b.staleOnError(stale) {
-		b.serveObject(w, r, ex, stale, xcacheHitV, b.cache.Now())
+		b.serveObject(w, r, ex, key, stale, xcacheHitV, b.cache.Now())
 		return
 	}
 	xc := xcacheMissV
@@ -212,9 +213,9 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		obj, err := rd.Result(ctx)
 		switch {
 		case obj != nil:
-			b.serveObject(w, r, ex, obj, xc, b.cache.Now())
+			b.serveObject(w, r, ex, key, obj, xc, b.cache.Now())
 		case err != nil && ctx.Err() == nil:
-			b.fillFailed(w, r, ex, stale, err)
+			b.fillFailed(w, r, ex, key, stale, err)
 		case ctx.Err() == nil:
 			// Stored nothing after all (invalidated meanwhile): go on our own.
 			rd.Close()
@@ -253,9 +254,9 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 
 // fillFailed answers when a fill got no response: the stale object when
 // one may be served, else the edge's 502 or 504.
-func (b *Behavior) fillFailed(w http.ResponseWriter, r *http.Request, ex *exchange, stale *cache.Object, err error) {
+func (b *Behavior) fillFailed(w http.ResponseWriter, r *http.Request, ex *exchange, key string, stale *cache.Object, err error) {
 	if stale != nil && b.staleOnError(stale) {
-		b.serveObject(w, r, ex, stale, xcacheHitV, b.cache.Now())
+		b.serveObject(w, r, ex, key, stale, xcacheHitV, b.cache.Now())
 		return
 	}
 	b.reportOriginError(r, ex, err)
@@ -296,14 +297,30 @@ func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
 // serveObject answers from a stored object: the hit path. What it needs
 // was worked out when the object was stored; conditional and range
 // requests go through http.ServeContent.
-func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, o *cache.Object, xc []string, now time.Time) {
+func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, key string, o *cache.Object, xc []string, now time.Time) {
 	if rule := b.errorPageFor(o.Status, ex); rule != nil {
 		b.dist.fail(w, r, ex, o.Status, http.StatusText(o.Status))
 		return
 	}
+	vary := false
+	if cw, ok := w.(*compressWriter); ok {
+		// A compressible object is served in the viewer's encoding, made
+		// once and cached beside it.
+		w = cw.ResponseWriter
+		if compressible(o.Status, o.Header) {
+			if cw.enc != "" {
+				o = b.encoded(key, o, cw.enc)
+			} else {
+				vary = true
+			}
+		}
+	}
 	h := w.Header()
 	for k, v := range o.Header {
 		h[k] = v
+	}
+	if vary {
+		addVaryAcceptEncoding(h)
 	}
 	h["X-Cache"] = xc
 	h["Age"] = []string{ageString(o.Age(now))}

@@ -127,6 +127,16 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if cw := b.compressing(w, r); cw != nil {
+		w, ex.w = cw, cw
+		defer func() {
+			v := recover()
+			cw.finish(v != nil)
+			if v != nil {
+				panic(v)
+			}
+		}()
+	}
 	if b.cacheable(r) {
 		b.serveCached(w, r, ex)
 		return
