@@ -51,13 +51,13 @@ func (c *Cache) Get(primary string, h http.Header) (*Object, string) {
 		return nil, primary
 	}
 	key := primary
-	if o.Variants != nil {
-		key = VariantKey(primary, o.Variants, h)
+	if vs := o.Variants(); vs != nil {
+		key = VariantKey(primary, vs, h)
 		if o, ok = c.store.Get(key); !ok {
 			return nil, key
 		}
 	}
-	if !c.valid(o) {
+	if !c.valid(key, o) {
 		c.store.Delete(key)
 		return nil, key
 	}
@@ -92,11 +92,11 @@ func (c *Cache) Leave(f *Fill) {
 func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 	o.seq.Store(f.seq)
 	o.gen = gens.Add(1)
-	if !c.valid(o) {
+	if !c.valid(primary, o) {
 		return false
 	}
 	if vary := Vary(o.Header); len(vary) > 0 {
-		idx := &Object{Dist: o.Dist, Path: o.Path, Variants: vary, TTL: o.TTL, ResponseTime: o.ResponseTime}
+		idx := &Object{ext: &objectExt{variants: vary}, ttl: o.ttl, responseTime: o.responseTime}
 		idx.seq.Store(f.seq)
 		c.store.Put(primary, idx)
 		c.store.Put(VariantKey(primary, vary, req), o)
@@ -117,11 +117,11 @@ var gens atomic.Uint64
 // Encoded returns the encoding enc of the object src stored at key: the
 // one stored, when it was made from src, or one build makes now (once,
 // however many viewers ask at the same time). build returns the status,
-// header and body; the rest comes from src.
+// header, body and status; the rest comes from src.
 func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Object) *Object {
 	ekey := key + "\x00Content-Encoding=" + enc
 	for {
-		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(o) {
+		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(ekey, o) {
 			return o
 		}
 		c.mu.Lock()
@@ -142,11 +142,10 @@ func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Objec
 		close(ch)
 	}()
 	o := build()
-	o.Dist, o.Path, o.gen = src.Dist, src.Path, src.gen
-	o.ResponseTime, o.InitialAge, o.TTL, o.SWR, o.SIE, o.MustReval, o.ModTime =
-		src.ResponseTime, src.InitialAge, src.TTL, src.SWR, src.SIE, src.MustReval, src.ModTime
+	o.gen, o.responseTime, o.modTime = src.gen, src.responseTime, src.modTime
+	o.initialAge, o.ttl, o.swr, o.sie, o.mustReval = src.initialAge, src.ttl, src.swr, src.sie, src.mustReval
 	o.seq.Store(src.seq.Load())
-	if c.valid(o) {
+	if c.valid(ekey, o) {
 		c.store.Put(ekey, o)
 	}
 	return o
@@ -166,7 +165,7 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 	}
 	c.invMu.Unlock()
 	c.store.Range(func(key string, o *Object) bool {
-		if !c.valid(o) {
+		if !c.valid(key, o) {
 			c.store.Delete(key)
 		}
 		return true
@@ -174,17 +173,19 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 	c.compact()
 }
 
-// valid reports whether no invalidation newer than o's fill covers it.
-// The common case, no invalidation since, costs one atomic load.
-func (c *Cache) valid(o *Object) bool {
+// valid reports whether no invalidation newer than the fill of o, stored
+// at key, covers it. The common case, no invalidation since, costs one
+// atomic load.
+func (c *Cache) valid(key string, o *Object) bool {
 	cur, seq := c.invSeq.Load(), o.seq.Load()
 	if cur <= seq {
 		return true
 	}
+	dist, path := KeyPath(key)
 	c.invMu.RLock()
 	defer c.invMu.RUnlock()
 	for i := len(c.invs) - 1; i >= 0 && c.invs[i].seq > seq; i-- {
-		if inv := c.invs[i]; inv.dist == o.Dist && Covers(inv.pattern, o.Path) {
+		if inv := c.invs[i]; inv.dist == dist && Covers(inv.pattern, path) {
 			return false
 		}
 	}

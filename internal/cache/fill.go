@@ -235,7 +235,9 @@ func (r *Reader) Header(ctx context.Context) (status int, h http.Header, shared,
 // that cut it short. The bytes returned are never changed afterwards.
 func (r *Reader) Next(ctx context.Context) ([]byte, error) {
 	f := r.f
-	if err := r.wait(ctx, func() bool { return r.off < f.base+int64(len(f.buf)) || f.done }); err != nil {
+	// The end is reported once the fill has settled: a viewer who has read
+	// a whole answer and asks again finds it stored.
+	if err := r.wait(ctx, func() bool { return r.off < f.base+int64(len(f.buf)) || f.settled }); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()

@@ -121,7 +121,7 @@ func TestAge(t *testing.T) {
 	if got := CurrentAge(5*time.Second, resp, resp.Add(10*time.Second)); got != 15*time.Second {
 		t.Errorf("current age: %v", got)
 	}
-	o := &Object{InitialAge: 5 * time.Second, ResponseTime: t0, TTL: 10 * time.Second}
+	o := NewObject(nil, nil, Meta{InitialAge: 5 * time.Second, ResponseTime: t0, TTL: 10 * time.Second})
 	if !o.Fresh(t0.Add(4*time.Second)) || o.Fresh(t0.Add(5*time.Second)) {
 		t.Error("an object with initial age 5s and a 10s lifetime is fresh for 5s")
 	}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +48,22 @@ func encodingRank(name string) int {
 		return 2
 	}
 	return -1
+}
+
+// Keys start with the distribution's name, a NUL, the scheme and host, a
+// NUL and the escaped path; a query string or more NUL-separated parts may
+// follow. KeyPath returns the distribution and the decoded path, which
+// invalidations match.
+func KeyPath(key string) (dist, path string) {
+	dist, rest, _ := strings.Cut(key, "\x00")
+	_, rest, _ = strings.Cut(rest, "\x00")
+	if i := strings.IndexAny(rest, "?\x00"); i >= 0 {
+		rest = rest[:i]
+	}
+	if p, err := url.PathUnescape(rest); err == nil {
+		rest = p
+	}
+	return dist, rest
 }
 
 // Vary returns the field names of a Vary header, canonical and sorted.

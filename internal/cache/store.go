@@ -9,53 +9,135 @@ import (
 )
 
 // Object is a stored response, with what a hit needs worked out when it
-// was stored.
+// was stored. It is kept small: a memory tier holds millions of them.
 type Object struct {
-	Dist, Path string // the distribution and viewer path, for invalidations
-	Status     int
-	Header     http.Header // as served: no hop-by-hop or per-request fields
-	Body       []byte
+	Header http.Header // as served: no hop-by-hop or per-request fields
+	Body   []byte
 
+	responseTime int64 // unix nanoseconds
+	modTime      int64 // Last-Modified, unix seconds; 0 when none
+	// gen tells the objects stored apart: an encoding made from an object
+	// carries its gen, and is stale once the object is replaced.
+	gen uint64
+	// seq is the invalidation sequence number up to which the object is
+	// known to be valid: when its fill started, raised as lookups check it.
+	seq atomic.Uint64
+	// ext holds what few objects need: a variant index, a body on disk.
+	ext *objectExt
+
+	initialAge, ttl, swr, sie uint32 // seconds
+	status                    uint16
+	mustReval                 bool
+}
+
+type objectExt struct {
+	// variants, on the object stored at a primary key whose response had
+	// a Vary header, names the fields that select the variant; such an
+	// object has no response of its own.
+	variants []string
+}
+
+// Meta is what an object records beside its header and body.
+type Meta struct {
+	Status       int
 	ResponseTime time.Time
 	InitialAge   time.Duration // RFC 9111 §4.2.3 corrected initial age
 	TTL          time.Duration // freshness lifetime
 	SWR, SIE     time.Duration // stale-while-revalidate, stale-if-error
 	MustReval    bool          // must-revalidate or proxy-revalidate: never served stale
 	ModTime      time.Time     // Last-Modified, for conditional requests
+}
 
-	// Variants, on the object stored at a primary key whose response had
-	// a Vary header, names the fields that select the variant; such an
-	// object has no response of its own.
-	Variants []string
+// NewObject makes an object. Durations are kept in whole seconds.
+func NewObject(h http.Header, body []byte, m Meta) *Object {
+	o := &Object{Header: h, Body: body}
+	o.setMeta(m)
+	return o
+}
 
-	// gen tells the objects stored apart: an encoding made from an object
-	// carries its gen, and is stale once the object is replaced.
-	gen uint64
+func (o *Object) setMeta(m Meta) {
+	o.status = uint16(m.Status)
+	o.responseTime = m.ResponseTime.UnixNano()
+	o.initialAge, o.ttl, o.swr, o.sie = secs32(m.InitialAge), secs32(m.TTL), secs32(m.SWR), secs32(m.SIE)
+	o.mustReval = m.MustReval
+	o.modTime = 0
+	if !m.ModTime.IsZero() {
+		o.modTime = m.ModTime.Unix()
+	}
+}
 
-	// seq is the invalidation sequence number up to which the object is
-	// known to be valid: when its fill started, raised as lookups check it.
-	seq atomic.Uint64
+func secs32(d time.Duration) uint32 {
+	return uint32(min(max(d/time.Second, 0), 1<<32-1))
+}
+
+// Meta returns what the object records.
+func (o *Object) Meta() Meta {
+	m := Meta{
+		Status: int(o.status), ResponseTime: time.Unix(0, o.responseTime),
+		InitialAge: o.InitialAge(), TTL: o.TTL(), SWR: o.SWR(), SIE: o.SIE(), MustReval: o.mustReval,
+	}
+	if o.modTime != 0 {
+		m.ModTime = time.Unix(o.modTime, 0)
+	}
+	return m
+}
+
+// Status is the response's status code.
+func (o *Object) Status() int { return int(o.status) }
+
+// InitialAge is the RFC 9111 corrected initial age.
+func (o *Object) InitialAge() time.Duration { return time.Duration(o.initialAge) * time.Second }
+
+// TTL is the freshness lifetime.
+func (o *Object) TTL() time.Duration { return time.Duration(o.ttl) * time.Second }
+
+// SWR and SIE are the stale-while-revalidate and stale-if-error windows.
+func (o *Object) SWR() time.Duration { return time.Duration(o.swr) * time.Second }
+func (o *Object) SIE() time.Duration { return time.Duration(o.sie) * time.Second }
+
+// MustRevalidate is set by must-revalidate or proxy-revalidate: the object
+// is never served stale.
+func (o *Object) MustRevalidate() bool { return o.mustReval }
+
+// ModTime is Last-Modified, the zero time when none.
+func (o *Object) ModTime() time.Time {
+	if o.modTime == 0 {
+		return time.Time{}
+	}
+	return time.Unix(o.modTime, 0)
+}
+
+// Variants names the fields that select a variant, on a variant index.
+func (o *Object) Variants() []string {
+	if o.ext == nil {
+		return nil
+	}
+	return o.ext.variants
 }
 
 // Age is the object's current age.
 func (o *Object) Age(now time.Time) time.Duration {
-	return CurrentAge(o.InitialAge, o.ResponseTime, now)
+	return CurrentAge(o.InitialAge(), time.Unix(0, o.responseTime), now)
 }
 
 // Fresh reports whether the object may be served without asking the origin.
-func (o *Object) Fresh(now time.Time) bool { return o.Age(now) < o.TTL }
+func (o *Object) Fresh(now time.Time) bool { return o.Age(now) < o.TTL() }
 
 // Staleness is how long the object has been stale.
-func (o *Object) Staleness(now time.Time) time.Duration { return o.Age(now) - o.TTL }
+func (o *Object) Staleness(now time.Time) time.Duration { return o.Age(now) - o.TTL() }
 
 // Validators are the fields to revalidate the object with.
 func (o *Object) Validators() (etag, lastModified string) {
 	return o.Header.Get("Etag"), o.Header.Get("Last-Modified")
 }
 
+// objectOverhead is what an object costs beyond its key, header and body:
+// the struct and the memory tier's entry.
+const objectOverhead = 200
+
 // Size is what the object costs in memory, roughly.
 func (o *Object) Size() int {
-	n := 256 + len(o.Body) + len(o.Path)
+	n := objectOverhead + len(o.Body)
 	for k, vs := range o.Header {
 		n += len(k) + 16
 		for _, v := range vs {

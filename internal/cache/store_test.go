@@ -16,7 +16,7 @@ import (
 func storeSuite(t *testing.T, newStore func(maxBytes uint64) Store) {
 	t.Run("get put delete", func(t *testing.T) {
 		s := newStore(1 << 20)
-		o := &Object{Status: 200, Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte("hello")}
+		o := NewObject(http.Header{"Content-Type": {"text/plain"}}, []byte("hello"), Meta{Status: 200})
 		s.Put("k", o)
 		got, ok := s.Get("k")
 		if !ok || !bytes.Equal(got.Body, o.Body) || got.Header.Get("Content-Type") != "text/plain" {
@@ -93,6 +93,7 @@ func TestFillStreamsToEveryReader(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	f.Write([]byte("def"))
 	f.Finish(nil)
+	f.Settle(nil)
 	wg.Wait()
 	for i, g := range got {
 		if g != "abcdef" {
@@ -113,6 +114,7 @@ func TestFillCutShort(t *testing.T) {
 	f.Start(200, http.Header{}, true, 10)
 	f.Write([]byte("abc"))
 	f.Finish(nil)
+	f.Settle(nil)
 	var err error
 	for err == nil {
 		_, err = r.Next(context.Background())
@@ -160,6 +162,7 @@ func TestFillOutgrowingTheLimitIsBounded(t *testing.T) {
 			f.mu.Unlock()
 		}
 		f.Finish(nil)
+		f.Settle(nil)
 	}()
 	read := 0
 	for {

@@ -154,7 +154,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 			b.serveObject(w, r, ex, key, obj, xcacheHitV, now)
 			return
 		}
-		if !obj.MustReval && obj.Staleness(now) < obj.SWR {
+		if !obj.MustRevalidate() && obj.Staleness(now) < obj.SWR() {
 			// stale-while-revalidate: answer now, refresh once per key.
 			if f, leader := c.Join(key); leader {
 				go b.fill(f, primary, r, ex, obj)
@@ -268,10 +268,10 @@ func (b *Behavior) fillFailed(w http.ResponseWriter, r *http.Request, ex *exchan
 // origin: as CloudFront, unless must-revalidate forbids it or its
 // stale-if-error window has passed.
 func (b *Behavior) staleOnError(o *cache.Object) bool {
-	if o.MustReval {
+	if o.MustRevalidate() {
 		return false
 	}
-	return o.SIE == 0 || o.Staleness(b.cache.Now()) < o.SIE
+	return o.SIE() == 0 || o.Staleness(b.cache.Now()) < o.SIE()
 }
 
 // wantsWhole reports whether answering r needs the whole object: ranges and
@@ -298,8 +298,8 @@ func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
 // was worked out when the object was stored; conditional and range
 // requests go through http.ServeContent.
 func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, key string, o *cache.Object, xc []string, now time.Time) {
-	if rule := b.errorPageFor(o.Status, ex); rule != nil {
-		b.dist.fail(w, r, ex, o.Status, http.StatusText(o.Status))
+	if rule := b.errorPageFor(o.Status(), ex); rule != nil {
+		b.dist.fail(w, r, ex, o.Status(), http.StatusText(o.Status()))
 		return
 	}
 	vary := false
@@ -307,7 +307,7 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		// A compressible object is served in the viewer's encoding, made
 		// once and cached beside it.
 		w = cw.ResponseWriter
-		if compressible(o.Status, o.Header) {
+		if compressible(o.Status(), o.Header) {
 			if cw.enc != "" {
 				o = b.encoded(key, o, cw.enc)
 			} else {
@@ -324,15 +324,15 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 	}
 	h["X-Cache"] = xc
 	h["Age"] = []string{ageString(o.Age(now))}
-	if o.Status == http.StatusOK && wantsWhole(r) {
+	if o.Status() == http.StatusOK && wantsWhole(r) {
 		if _, ok := h["Content-Type"]; !ok {
 			h["Content-Type"] = nil // no sniffing
 		}
 		delete(h, "Content-Length")
-		http.ServeContent(w, r, "", o.ModTime, bytes.NewReader(o.Body))
+		http.ServeContent(w, r, "", o.ModTime(), bytes.NewReader(o.Body))
 		return
 	}
-	w.WriteHeader(o.Status)
+	w.WriteHeader(o.Status())
 	if r.Method != http.MethodHead {
 		w.Write(o.Body)
 	}

@@ -213,6 +213,6 @@ func (b *Behavior) encoded(key string, o *cache.Object, enc string) *cache.Objec
 		encodedHeader(h, enc)
 		body := encode(enc, o.Body)
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
-		return &cache.Object{Status: o.Status, Header: h, Body: body}
+		return cache.NewObject(h, body, cache.Meta{Status: o.Status()})
 	})
 }

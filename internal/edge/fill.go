@@ -120,7 +120,7 @@ func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exch
 		o := b.refreshed(stale, fw)
 		c.Refresh(f.Key, o)
 		f.MarkRefreshed()
-		f.Start(o.Status, o.Header, true, int64(len(o.Body)))
+		f.Start(o.Status(), o.Header, true, int64(len(o.Body)))
 		f.Write(o.Body)
 		f.Finish(nil)
 		f.Settle(o)
@@ -131,7 +131,7 @@ func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exch
 		f.Finish(err)
 		var stored *cache.Object
 		if body, ok := f.Complete(); ok && fw.decision.Store {
-			o := b.newObject(r, fw, body)
+			o := b.newObject(fw, body)
 			if c.Put(f, primary, req.Header, o) {
 				stored = o
 			}
@@ -157,20 +157,20 @@ func runProxy(p http.Handler, w http.ResponseWriter, r *http.Request) (err error
 }
 
 // newObject makes the stored object of a fill.
-func (b *Behavior) newObject(r *http.Request, fw *fillWriter, body []byte) *cache.Object {
+func (b *Behavior) newObject(fw *fillWriter, body []byte) *cache.Object {
 	h := fw.f.StartedHeader().Clone()
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	o := &cache.Object{
-		Dist: b.dist.Name, Path: r.URL.Path, Status: fw.status, Header: h, Body: body,
-		ResponseTime: b.cache.Now(), TTL: fw.decision.TTL, SWR: fw.decision.SWR, SIE: fw.decision.SIE,
+	now := b.cache.Now()
+	m := cache.Meta{
+		Status: fw.status, ResponseTime: now, TTL: fw.decision.TTL, SWR: fw.decision.SWR, SIE: fw.decision.SIE,
+		InitialAge: cache.CorrectedInitialAge(h, fw.requestTime, now),
 	}
-	o.InitialAge = cache.CorrectedInitialAge(h, fw.requestTime, o.ResponseTime)
 	d := cache.ParseCacheControl(h["Cache-Control"])
-	o.MustReval = d.MustRevalidate || d.ProxyRevalidate
+	m.MustReval = d.MustRevalidate || d.ProxyRevalidate
 	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
-		o.ModTime = lm
+		m.ModTime = lm
 	}
-	return o
+	return cache.NewObject(h, body, m)
 }
 
 // refreshed is the stale object updated by a 304 (RFC 9111 §4.3.4): the
@@ -185,15 +185,13 @@ func (b *Behavior) refreshed(stale *cache.Object, fw *fillWriter) *cache.Object 
 		h[k] = v
 	}
 	now := b.cache.Now()
-	dec := cache.Decide(stale.Status, fw.req.Header, h, b.ttls, b.errorTTL(stale.Status), b.key.has("Authorization"), now)
-	o := &cache.Object{
-		Dist: stale.Dist, Path: stale.Path, Status: stale.Status, Header: h, Body: stale.Body,
-		ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime,
-	}
-	o.InitialAge = cache.CorrectedInitialAge(h, fw.requestTime, now)
+	status := stale.Status()
+	dec := cache.Decide(status, fw.req.Header, h, b.ttls, b.errorTTL(status), b.key.has("Authorization"), now)
 	d := cache.ParseCacheControl(h["Cache-Control"])
-	o.MustReval = d.MustRevalidate || d.ProxyRevalidate
-	return o
+	return cache.NewObject(h, stale.Body, cache.Meta{
+		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime(),
+		InitialAge: cache.CorrectedInitialAge(h, fw.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
+	})
 }
 
 // errorTTL is the error_caching_min_ttl the distribution sets for status,
