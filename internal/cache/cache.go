@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -15,6 +16,9 @@ type Cache struct {
 	now   func() time.Time
 	// MaxObject is the largest body stored, in bytes.
 	MaxObject int64
+
+	disk   *Disk // nil without a disk tier
+	inline int64 // bodies larger than this go to disk only
 
 	mu       sync.Mutex
 	fills    map[string]*Fill
@@ -36,7 +40,11 @@ func New(store Store, maxObject int64, now func() time.Time) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{store: store, now: now, MaxObject: maxObject, fills: map[string]*Fill{}, encoding: map[string]chan struct{}{}}
+	c := &Cache{store: store, now: now, MaxObject: maxObject, fills: map[string]*Fill{}, encoding: map[string]chan struct{}{}}
+	if t, ok := store.(*Tiered); ok {
+		c.disk, c.inline = t.Disk, t.inline
+	}
+	return c
 }
 
 // Now is the cache's clock.
@@ -72,7 +80,7 @@ func (c *Cache) Join(key string) (f *Fill, leader bool) {
 	if f := c.fills[key]; f != nil {
 		return f, false
 	}
-	f = newFill(key, c.invSeq.Load(), c.MaxObject)
+	f = newFill(key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)
 	c.fills[key] = f
 	return f, true
 }
@@ -89,30 +97,45 @@ func (c *Cache) Leave(f *Fill) {
 // Put stores the object a fill produced under primary, with a variant
 // index when it varies. An object whose path was invalidated while it was
 // being fetched is not stored. It reports whether it stored o.
+//
+// When the fill wrote its body to the disk tier, o has no body: the file
+// is committed under the object's key and becomes its body.
 func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 	o.seq.Store(f.seq)
-	o.gen = gens.Add(1)
+	o.gen = rand.Uint64()
+	sink, onDisk := f.Sink()
 	if !c.valid(primary, o) {
+		if onDisk {
+			sink.Abort()
+		}
 		return false
 	}
+	key := primary
 	if vary := Vary(o.Header); len(vary) > 0 {
 		idx := &Object{ext: &objectExt{variants: vary}, ttl: o.ttl, responseTime: o.responseTime}
 		idx.seq.Store(f.seq)
 		c.store.Put(primary, idx)
-		c.store.Put(VariantKey(primary, vary, req), o)
+		key = VariantKey(primary, vary, req)
+	}
+	if onDisk {
+		if err := sink.Commit(key, o, f.seq, c.inline); err != nil {
+			c.disk.log.Warn("disk cache write failed; the answer is not stored", "err", err)
+			return false
+		}
+		if t, ok := c.store.(*Tiered); ok {
+			t.Mem.Delete(key) // what memory holds for the key is older
+		}
 		return true
 	}
-	c.store.Put(primary, o)
+	c.store.Put(key, o)
 	return true
 }
 
 // Refresh stores o again after a revalidation, at the key it was found at.
 func (c *Cache) Refresh(key string, o *Object) {
-	o.gen = gens.Add(1)
+	o.gen = rand.Uint64()
 	c.store.Put(key, o)
 }
-
-var gens atomic.Uint64
 
 // Encoded returns the encoding enc of the object src stored at key: the
 // one stored, when it was made from src, or one build makes now (once,
@@ -164,8 +187,8 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 		c.invs = append(c.invs, invalidation{seq: seq, dist: dist, pattern: p})
 	}
 	c.invMu.Unlock()
-	c.store.Range(func(key string, o *Object) bool {
-		if !c.valid(key, o) {
+	c.store.Range(func(key string, seq uint64) bool {
+		if _, ok := c.validSeq(key, seq); !ok {
 			c.store.Delete(key)
 		}
 		return true
@@ -177,22 +200,32 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 // at key, covers it. The common case, no invalidation since, costs one
 // atomic load.
 func (c *Cache) valid(key string, o *Object) bool {
-	cur, seq := c.invSeq.Load(), o.seq.Load()
+	seq := o.seq.Load()
+	cur, ok := c.validSeq(key, seq)
+	if ok && cur != seq {
+		// Checked against every invalidation up to cur at least: later
+		// lookups start from there.
+		o.seq.CompareAndSwap(seq, cur)
+	}
+	return ok
+}
+
+// validSeq reports whether no invalidation newer than seq covers key, and
+// the sequence number it checked up to.
+func (c *Cache) validSeq(key string, seq uint64) (uint64, bool) {
+	cur := c.invSeq.Load()
 	if cur <= seq {
-		return true
+		return seq, true
 	}
 	dist, path := KeyPath(key)
 	c.invMu.RLock()
 	defer c.invMu.RUnlock()
 	for i := len(c.invs) - 1; i >= 0 && c.invs[i].seq > seq; i-- {
 		if inv := c.invs[i]; inv.dist == dist && Covers(inv.pattern, path) {
-			return false
+			return cur, false
 		}
 	}
-	// Checked against every invalidation up to cur at least: later
-	// lookups start from there.
-	o.seq.CompareAndSwap(seq, cur)
-	return true
+	return cur, true
 }
 
 // compact drops invalidations that no object or fill can predate any more:

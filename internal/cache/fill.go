@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"sync"
 )
 
@@ -42,6 +43,15 @@ type Fill struct {
 
 	maxStore int64
 	window   int64
+
+	// A body larger than inline goes to the disk tier as it arrives:
+	// sink is its file, read by the readers through rf up to fileEnd.
+	// Bodies before fileEnd are in the file, after it in buf.
+	disk    *Disk
+	inline  int64
+	sink    *DiskWriter
+	rf      *os.File
+	fileEnd int64
 }
 
 // ErrNoReaders stops a fetch that nobody reads and nothing will store.
@@ -50,11 +60,47 @@ var ErrNoReaders = errors.New("every viewer left and the response will not be st
 // errTruncated is what readers of a fill whose fetch failed get.
 var errTruncated = errors.New("the origin's answer was cut short")
 
-const fillWindow = 1 << 20
+const (
+	fillWindow = 1 << 20
+	fileChunk  = 256 << 10
+)
 
-func newFill(key string, seq uint64, maxStore int64) *Fill {
+func newFill(key string, seq uint64, maxStore int64, disk *Disk, inline int64) *Fill {
 	return &Fill{Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
-		maxStore: maxStore, window: fillWindow, length: -1}
+		maxStore: maxStore, window: fillWindow, length: -1, disk: disk, inline: inline}
+}
+
+// toDisk moves the body to a file of the disk tier, from now on and for
+// what arrived so far. It reports false when the file could not be made.
+func (f *Fill) toDisk() bool {
+	w, err := f.disk.Create()
+	if err != nil {
+		f.disk.log.Warn("disk cache file not created; the answer is not stored", "err", err)
+		return false
+	}
+	rf, err := os.Open(w.tmp)
+	if err != nil {
+		w.Abort()
+		return false
+	}
+	if _, err := w.Write(f.buf); err != nil {
+		rf.Close()
+		w.Abort()
+		return false
+	}
+	// rf closes when the fill and its readers are gone (os.File's cleanup).
+	f.sink, f.rf = w, rf
+	f.fileEnd, f.base, f.buf = w.Size(), w.Size(), nil
+	return true
+}
+
+// dropDisk gives up storing to disk: readers keep what is in the file,
+// and the rest goes through the window.
+func (f *Fill) dropDisk() {
+	if f.sink != nil {
+		f.sink.Abort() // the readers' handle stays open
+		f.sink = nil
+	}
 }
 
 func (f *Fill) signal() {
@@ -71,7 +117,11 @@ func (f *Fill) Start(status int, header http.Header, shared bool, length int64) 
 	f.ready, f.status, f.header, f.shared, f.length = true, status, header, shared, length
 	f.storing = shared && length <= f.maxStore
 	f.shared = f.storing
-	if f.storing && length > 0 {
+	switch {
+	case f.storing && f.disk != nil && length > f.inline:
+		f.storing = f.toDisk()
+		f.shared = f.storing
+	case f.storing && length > 0:
 		f.buf = make([]byte, 0, length)
 	}
 	f.signal()
@@ -82,9 +132,26 @@ func (f *Fill) Start(status int, header http.Header, shared bool, length int64) 
 func (f *Fill) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sink != nil {
+		if f.sink.Size()+int64(len(p)) <= f.maxStore {
+			if _, err := f.sink.Write(p); err != nil {
+				f.dropDisk()
+				return 0, err
+			}
+			f.fileEnd, f.base = f.sink.Size(), f.sink.Size()
+			f.signal()
+			return len(p), nil
+		}
+		f.storing = false // outgrew the limit: what is left goes through the window
+		f.dropDisk()
+	}
 	f.buf = append(f.buf, p...)
 	if f.storing && f.base+int64(len(f.buf)) > f.maxStore {
 		f.storing = false
+	}
+	if f.storing && f.disk != nil && f.base+int64(len(f.buf)) > f.inline && f.rf == nil {
+		// A body of unknown length outgrew memory: on to disk.
+		f.storing = f.toDisk()
 	}
 	f.signal()
 	if f.storing {
@@ -133,8 +200,22 @@ func (f *Fill) Finish(err error) {
 	if err == nil && !f.ready {
 		err = errTruncated
 	}
+	if err != nil || !f.storing {
+		f.dropDisk()
+	}
 	f.done, f.err = true, err
 	f.signal()
+}
+
+// Sink returns the disk tier's file of a finished fill that stored its
+// body there, to commit.
+func (f *Fill) Sink() (*DiskWriter, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.done || f.err != nil || !f.storing || f.sink == nil {
+		return nil, false
+	}
+	return f.sink, true
 }
 
 // StartedHeader is the header the fill published with Start.
@@ -148,7 +229,7 @@ func (f *Fill) StartedHeader() http.Header {
 func (f *Fill) Complete() ([]byte, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.done || f.err != nil || !f.storing || f.base != 0 {
+	if !f.done || f.err != nil || !f.storing || f.base != 0 || f.sink != nil {
 		return nil, false
 	}
 	return f.buf, true
@@ -241,6 +322,19 @@ func (r *Reader) Next(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	f.mu.Lock()
+	if r.off < f.fileEnd {
+		// In the file: read it without holding the fill.
+		rf, n := f.rf, min(f.fileEnd-r.off, fileChunk)
+		f.mu.Unlock()
+		p := make([]byte, n)
+		if _, err := rf.ReadAt(p, r.off); err != nil {
+			return nil, errTruncated
+		}
+		f.mu.Lock()
+		r.off += n
+		f.mu.Unlock()
+		return p, nil
+	}
 	defer f.mu.Unlock()
 	if end := f.base + int64(len(f.buf)); r.off < end {
 		p := f.buf[r.off-f.base : end-f.base : end-f.base]

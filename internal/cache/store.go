@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"bytes"
+	"io"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -35,6 +38,9 @@ type objectExt struct {
 	// a Vary header, names the fields that select the variant; such an
 	// object has no response of its own.
 	variants []string
+	// disk, on an object larger than the memory tier takes, is its body
+	// in the disk tier.
+	disk *diskBody
 }
 
 // Meta is what an object records beside its header and body.
@@ -152,8 +158,9 @@ type Store interface {
 	Get(key string) (*Object, bool)
 	Put(key string, o *Object)
 	Delete(key string)
-	// Range calls f for every object until f returns false.
-	Range(f func(key string, o *Object) bool)
+	// Range calls f with the key of every object, and the invalidation
+	// sequence number it is known valid to, until f returns false.
+	Range(f func(key string, seq uint64) bool)
 	// Len and Bytes are the number of objects and what they weigh.
 	Len() int
 	Bytes() uint64
@@ -180,10 +187,70 @@ func (m *Memory) Delete(key string)              { m.c.Invalidate(key) }
 func (m *Memory) Len() int                       { return m.c.EstimatedSize() }
 func (m *Memory) Bytes() uint64                  { return m.c.WeightedSize() }
 
-func (m *Memory) Range(f func(key string, o *Object) bool) {
+func (m *Memory) Range(f func(key string, seq uint64) bool) {
 	for k, o := range m.c.All() {
-		if !f(k, o) {
+		if !f(k, o.seq.Load()) {
 			return
 		}
 	}
 }
+
+// Tiered is the memory tier in front of the disk tier. Every object is
+// written to disk, so that a restart finds it; bodies up to inline bytes
+// are also kept in memory, larger ones are read from their file.
+type Tiered struct {
+	Mem    *Memory
+	Disk   *Disk
+	inline int64
+	log    *slog.Logger
+}
+
+// NewTiered puts mem in front of disk; bodies larger than inline bytes
+// stay on disk only.
+func NewTiered(mem *Memory, disk *Disk, inline int64, log *slog.Logger) *Tiered {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Tiered{Mem: mem, Disk: disk, inline: inline, log: log}
+}
+
+func (t *Tiered) Get(key string) (*Object, bool) {
+	if o, ok := t.Mem.Get(key); ok {
+		return o, true
+	}
+	o, ok := t.Disk.Get(key, t.inline)
+	if ok && !o.OnDisk() {
+		t.Mem.Put(key, o)
+	}
+	return o, ok
+}
+
+func (t *Tiered) Put(key string, o *Object) {
+	if o.OnDisk() {
+		// Refreshed: written anew, with its new metadata.
+		if err := t.Disk.Put(key, o); err != nil {
+			t.log.Warn("disk cache write failed", "err", err)
+		}
+		return
+	}
+	t.Mem.Put(key, o)
+	if err := t.Disk.Put(key, o); err != nil {
+		t.log.Warn("disk cache write failed; the object stays in memory only", "err", err)
+	}
+}
+
+func (t *Tiered) Delete(key string) {
+	t.Mem.Delete(key)
+	t.Disk.Delete(key)
+}
+
+// Range covers the disk tier, which holds every object.
+func (t *Tiered) Range(f func(key string, seq uint64) bool) {
+	t.Mem.Range(f)
+	t.Disk.Range(f)
+}
+
+func (t *Tiered) Len() int      { return t.Disk.Len() }
+func (t *Tiered) Bytes() uint64 { return t.Mem.Bytes() + t.Disk.Bytes() }
+
+func bytesReader(b []byte) io.ReadSeeker { return bytes.NewReader(b) }

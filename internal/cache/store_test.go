@@ -33,7 +33,7 @@ func storeSuite(t *testing.T, newStore func(maxBytes uint64) Store) {
 			s.Put(fmt.Sprint(i), &Object{Body: []byte{byte(i)}})
 		}
 		n := 0
-		s.Range(func(string, *Object) bool { n++; return true })
+		s.Range(func(string, uint64) bool { n++; return true })
 		if n != 10 || s.Len() != 10 {
 			t.Errorf("Range saw %d, Len %d, want 10", n, s.Len())
 		}

@@ -49,25 +49,58 @@ type Cache struct {
 	// Memory is the memory tier's size (256MiB when unset).
 	Memory *Size `yaml:"memory"`
 	// MaxObjectSize is the largest body the cache stores (an eighth of
-	// Memory when unset); larger answers stream through uncached.
+	// Memory, or of Disk.Size with a disk tier, when unset); larger
+	// answers stream through uncached.
 	MaxObjectSize *Size `yaml:"max_object_size"`
+	// MaxMemoryObjectSize is, with a disk tier, the largest body also
+	// kept in memory; larger ones are on disk only (Memory/64 when unset).
+	MaxMemoryObjectSize *Size `yaml:"max_memory_object_size"`
+	// Disk is the optional disk tier.
+	Disk *DiskCache `yaml:"disk"`
+}
+
+// DiskCache is the disk tier: a folder and its size.
+type DiskCache struct {
+	Path string `yaml:"path"`
+	Size *Size  `yaml:"size"`
 }
 
 // Default cache sizes.
-const DefaultCacheMemory = 256 << 20
+const (
+	DefaultCacheMemory = 256 << 20
+	DefaultCacheDisk   = 10 << 30
+)
 
-// Sizes returns the memory tier's size and the largest object, with
-// defaults filled in.
-func (c Cache) Sizes() (memory, maxObject int64) {
-	memory = DefaultCacheMemory
+// CacheSizes is a cache's shape with defaults filled in.
+type CacheSizes struct {
+	Memory, MaxObject, MaxMemoryObject int64
+	DiskPath                           string // "" without a disk tier
+	Disk                               int64
+}
+
+// Sizes returns the cache's shape, with defaults filled in.
+func (c Cache) Sizes() CacheSizes {
+	s := CacheSizes{Memory: DefaultCacheMemory}
 	if c.Memory != nil {
-		memory = int64(*c.Memory)
+		s.Memory = int64(*c.Memory)
 	}
-	maxObject = memory / 8
+	s.MaxObject = s.Memory / 8
+	s.MaxMemoryObject = s.MaxObject
+	if c.Disk != nil {
+		s.DiskPath, s.Disk = c.Disk.Path, DefaultCacheDisk
+		if c.Disk.Size != nil {
+			s.Disk = int64(*c.Disk.Size)
+		}
+		s.MaxObject = s.Disk / 8
+		s.MaxMemoryObject = s.Memory / 64
+	}
 	if c.MaxObjectSize != nil {
-		maxObject = int64(*c.MaxObjectSize)
+		s.MaxObject = int64(*c.MaxObjectSize)
 	}
-	return memory, maxObject
+	if c.MaxMemoryObjectSize != nil {
+		s.MaxMemoryObject = int64(*c.MaxMemoryObjectSize)
+	}
+	return s
 }
 
 // Signer is a public key that may sign URLs and cookies, by its key pair id.

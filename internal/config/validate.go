@@ -27,6 +27,7 @@ func (c *Config) validate() Problems {
 	v.addr("listen.https", c.Listen.HTTPS)
 	v.tls()
 	v.admin()
+	v.cache()
 	v.keyGroups()
 	if len(c.Distributions) == 0 {
 		v.add("distributions", "at least one distribution is needed")
@@ -112,6 +113,39 @@ func (v *validator) admin() {
 	a.TokenFile = v.file(a.TokenFile)
 	if _, err := ReadToken(a.TokenFile); err != nil {
 		v.add("admin.token_file", "%v", err)
+	}
+}
+
+// cache checks the disk tier's folder and the sizes.
+func (v *validator) cache() {
+	c := &v.c.Cache
+	if c.Disk != nil {
+		if c.Disk.Path == "" {
+			v.add("cache.disk", "the disk tier needs a path")
+		} else {
+			c.Disk.Path = v.file(c.Disk.Path)
+			if info, err := os.Stat(c.Disk.Path); err == nil && !info.IsDir() {
+				v.add("cache.disk.path", "%s is not a folder", c.Disk.Path)
+			} else if err != nil && !os.IsNotExist(err) {
+				v.add("cache.disk.path", "%v", err)
+			}
+		}
+	}
+	s := c.Sizes()
+	if s.Memory < 1<<20 {
+		v.add("cache.memory", "the memory tier needs at least 1MiB")
+	}
+	if c.Disk != nil && s.Disk < 1<<20 {
+		v.add("cache.disk.size", "the disk tier needs at least 1MiB")
+	}
+	if c.MaxMemoryObjectSize != nil && c.Disk == nil {
+		v.add("cache.max_memory_object_size", "max_memory_object_size only applies with a disk tier (cache.disk)")
+	}
+	if s.MaxMemoryObject > s.Memory {
+		v.add("cache.max_memory_object_size", "max_memory_object_size (%d bytes) is larger than the memory tier (%d bytes)", s.MaxMemoryObject, s.Memory)
+	}
+	if s.MaxObject > s.Memory && c.Disk == nil {
+		v.add("cache.max_object_size", "max_object_size (%d bytes) is larger than the memory tier (%d bytes); add a disk tier for larger objects", s.MaxObject, s.Memory)
 	}
 }
 

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -207,7 +206,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 	if refreshed {
 		xc = xcacheRefreshHitV
 	}
-	if shared && (wantsWhole(r) || b.errorPageFor(status, ex) != nil) {
+	if refreshed || (shared && (wantsWhole(r) || b.errorPageFor(status, ex) != nil)) {
 		// Ranges, conditionals and error pages are answered from the
 		// stored object once the fill has ended.
 		obj, err := rd.Result(ctx)
@@ -329,11 +328,15 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 			h["Content-Type"] = nil // no sniffing
 		}
 		delete(h, "Content-Length")
-		http.ServeContent(w, r, "", o.ModTime(), bytes.NewReader(o.Body))
+		http.ServeContent(w, r, "", o.ModTime(), o.BodyReader())
 		return
 	}
 	w.WriteHeader(o.Status())
-	if r.Method != http.MethodHead {
+	switch {
+	case r.Method == http.MethodHead:
+	case o.OnDisk():
+		io.Copy(w, o.BodyReader())
+	default:
 		w.Write(o.Body)
 	}
 }

@@ -123,12 +123,12 @@ func putEncoder(enc string, e encoder) {
 var encodeCount atomic.Int64
 
 // encode compresses a whole body.
-func encode(enc string, body []byte) []byte {
+func encode(enc string, body io.Reader, size int64) []byte {
 	encodeCount.Add(1)
 	var buf bytes.Buffer
-	buf.Grow(len(body) / 3)
+	buf.Grow(int(size / 3))
 	e := getEncoder(enc, &buf)
-	e.Write(body)
+	io.Copy(e, body)
 	e.Close()
 	putEncoder(enc, e)
 	return buf.Bytes()
@@ -211,7 +211,7 @@ func (b *Behavior) encoded(key string, o *cache.Object, enc string) *cache.Objec
 	return b.cache.Encoded(key, o, enc, func() *cache.Object {
 		h := o.Header.Clone()
 		encodedHeader(h, enc)
-		body := encode(enc, o.Body)
+		body := encode(enc, o.BodyReader(), o.BodySize())
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		return cache.NewObject(h, body, cache.Meta{Status: o.Status()})
 	})

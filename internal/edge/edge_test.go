@@ -88,8 +88,8 @@ func edgeWithClock(t testing.TB, yaml string, files map[string]string, now func(
 		t.Fatalf("config: %v", err)
 	}
 	log := logtest.New(t)
-	memory, maxObject := cfg.Cache.Sizes()
-	rt, err := Compile(cfg, Options{Log: log, Cache: cache.New(cache.NewMemory(uint64(memory)), maxObject, now)})
+	sizes := cfg.Cache.Sizes()
+	rt, err := Compile(cfg, Options{Log: log, Cache: cache.New(cache.NewMemory(uint64(sizes.Memory)), sizes.MaxObject, now)})
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}

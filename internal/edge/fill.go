@@ -119,9 +119,8 @@ func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exch
 	case fw.notModified:
 		o := b.refreshed(stale, fw)
 		c.Refresh(f.Key, o)
-		f.MarkRefreshed()
-		f.Start(o.Status(), o.Header, true, int64(len(o.Body)))
-		f.Write(o.Body)
+		f.MarkRefreshed() // its viewers are answered from o
+		f.Start(o.Status(), o.Header, true, -1)
 		f.Finish(nil)
 		f.Settle(o)
 	default:
@@ -131,7 +130,12 @@ func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exch
 		f.Finish(err)
 		var stored *cache.Object
 		if body, ok := f.Complete(); ok && fw.decision.Store {
-			o := b.newObject(fw, body)
+			o := b.newObject(fw, body, int64(len(body)))
+			if c.Put(f, primary, req.Header, o) {
+				stored = o
+			}
+		} else if sink, ok := f.Sink(); ok && fw.decision.Store {
+			o := b.newObject(fw, nil, sink.Size()) // the body is in the disk tier
 			if c.Put(f, primary, req.Header, o) {
 				stored = o
 			}
@@ -157,9 +161,9 @@ func runProxy(p http.Handler, w http.ResponseWriter, r *http.Request) (err error
 }
 
 // newObject makes the stored object of a fill.
-func (b *Behavior) newObject(fw *fillWriter, body []byte) *cache.Object {
+func (b *Behavior) newObject(fw *fillWriter, body []byte, size int64) *cache.Object {
 	h := fw.f.StartedHeader().Clone()
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
 	now := b.cache.Now()
 	m := cache.Meta{
 		Status: fw.status, ResponseTime: now, TTL: fw.decision.TTL, SWR: fw.decision.SWR, SIE: fw.decision.SIE,
@@ -188,10 +192,12 @@ func (b *Behavior) refreshed(stale *cache.Object, fw *fillWriter) *cache.Object 
 	status := stale.Status()
 	dec := cache.Decide(status, fw.req.Header, h, b.ttls, b.errorTTL(status), b.key.has("Authorization"), now)
 	d := cache.ParseCacheControl(h["Cache-Control"])
-	return cache.NewObject(h, stale.Body, cache.Meta{
+	o := cache.NewObject(h, nil, cache.Meta{
 		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime(),
 		InitialAge: cache.CorrectedInitialAge(h, fw.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
 	})
+	o.ShareBody(stale)
+	return o
 }
 
 // errorTTL is the error_caching_min_ttl the distribution sets for status,

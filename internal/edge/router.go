@@ -40,10 +40,19 @@ type Options struct {
 	Cache *cache.Cache
 }
 
-// NewCache makes the edge cache a config asks for.
-func NewCache(cfg *config.Config) *cache.Cache {
-	memory, maxObject := cfg.Cache.Sizes()
-	return cache.New(cache.NewMemory(uint64(memory)), maxObject, nil)
+// NewCache makes the edge cache a config asks for: the memory tier, and
+// the disk tier when there is one.
+func NewCache(cfg *config.Config, log *slog.Logger) (*cache.Cache, error) {
+	s := cfg.Cache.Sizes()
+	mem := cache.NewMemory(uint64(s.Memory))
+	if s.DiskPath == "" {
+		return cache.New(mem, s.MaxObject, nil), nil
+	}
+	disk, err := cache.OpenDisk(s.DiskPath, uint64(s.Disk), log)
+	if err != nil {
+		return nil, err
+	}
+	return cache.New(cache.NewTiered(mem, disk, s.MaxMemoryObject, log), s.MaxObject, nil), nil
 }
 
 // Compile turns a validated config into ready distributions, or returns
@@ -53,7 +62,11 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		opts.Log = slog.Default()
 	}
 	if opts.Cache == nil {
-		opts.Cache = NewCache(cfg)
+		c, err := NewCache(cfg, opts.Log)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cache = c
 	}
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache}
 	httpsPort := ""

@@ -39,13 +39,10 @@ type Server struct {
 	errs      chan error
 	log       *slog.Logger
 	// cacheSizes are the sizes the router's cache was made with.
-	cacheSizes [2]int64
+	cacheSizes config.CacheSizes
 }
 
-func cacheSizes(cfg *config.Config) [2]int64 {
-	m, o := cfg.Cache.Sizes()
-	return [2]int64{m, o}
-}
+func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
 
 // New compiles cfg. load, when not nil, reads the config again on Reload.
 // The server and its edge log to log (slog.Default() when nil).

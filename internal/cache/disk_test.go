@@ -1,0 +1,184 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/logtest"
+)
+
+func openDisk(t *testing.T, dir string, max uint64) *Disk {
+	t.Helper()
+	d, err := OpenDisk(dir, max, logtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.WaitScanned()
+	return d
+}
+
+func readAll(t *testing.T, o *Object) string {
+	t.Helper()
+	b, err := io.ReadAll(o.BodyReader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDiskTierSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<30)
+	now := time.Unix(1_800_000_000, 123)
+	small := NewObject(http.Header{"Content-Type": {"text/plain"}, "Etag": {`"a"`}}, []byte("hello"),
+		Meta{Status: 200, ResponseTime: now, TTL: time.Hour, SWR: time.Minute, SIE: 2 * time.Minute, InitialAge: 3 * time.Second, MustReval: true, ModTime: now.Add(-time.Hour)})
+	small.gen = 42
+	big := NewObject(http.Header{"Content-Type": {"video/mp4"}}, bytes.Repeat([]byte("0123456789"), 100_000), Meta{Status: 200, ResponseTime: now, TTL: time.Hour})
+	idx := &Object{ext: &objectExt{variants: []string{"Accept-Language"}}, ttl: 60}
+	for k, o := range map[string]*Object{"main\x00https://a\x00/small": small, "main\x00https://a\x00/big": big, "main\x00https://a\x00/v": idx} {
+		if err := d.Put(k, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new process finds them, without a scan to wait for.
+	d2, err := OpenDisk(dir, 1<<30, logtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := d2.Get("main\x00https://a\x00/small", 1<<20)
+	if !ok || got.OnDisk() || string(got.Body) != "hello" || got.Header.Get("Etag") != `"a"` || got.Meta() != small.Meta() || got.gen != 42 {
+		t.Fatalf("small object after a restart: %v %+v", ok, got)
+	}
+	got, ok = d2.Get("main\x00https://a\x00/big", 1<<10)
+	if !ok || !got.OnDisk() || got.Body != nil || got.BodySize() != 1_000_000 || readAll(t, got) != string(big.Body) {
+		t.Fatalf("large object after a restart: %v", ok)
+	}
+	got, ok = d2.Get("main\x00https://a\x00/v", 1<<20)
+	if !ok || len(got.Variants()) != 1 || got.Variants()[0] != "Accept-Language" {
+		t.Fatalf("variant index after a restart: %v %v", ok, got)
+	}
+	if _, ok := d2.Get("main\x00https://a\x00/none", 1<<20); ok {
+		t.Error("found an object never stored")
+	}
+	d2.WaitScanned()
+	if d2.Len() != 3 {
+		t.Errorf("index holds %d objects, want 3", d2.Len())
+	}
+	var keys []string
+	d2.Range(func(k string, _ uint64) bool { keys = append(keys, k); return true })
+	if len(keys) != 3 {
+		t.Errorf("Range saw %q", keys)
+	}
+}
+
+func TestDiskTierRefusesDamagedFilesAndClearsTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<30)
+	key := "main\x00https://a\x00/x"
+	d.Put(key, NewObject(http.Header{}, []byte("the whole body"), Meta{Status: 200, TTL: time.Hour}))
+	name := filepath.Join(dir, filepath.FromSlash(fileName(key)))
+	b, _ := os.ReadFile(name)
+	b[3] ^= 1 // one bit of the body flips
+	os.WriteFile(name, b, 0o644)
+	os.WriteFile(filepath.Join(dir, "tmp", "partial"), []byte("half an obj"), 0o644)
+
+	d2 := openDisk(t, dir, 1<<30)
+	if _, ok := d2.Get(key, 1<<20); ok {
+		t.Error("a damaged object was served")
+	}
+	if _, err := os.Stat(name); !os.IsNotExist(err) {
+		t.Error("the damaged file is still there")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(entries) != 0 {
+		t.Errorf("tmp/ holds %d files after start", len(entries))
+	}
+	// A truncated file is refused too.
+	d2.Put(key, NewObject(http.Header{}, []byte("the whole body"), Meta{Status: 200, TTL: time.Hour}))
+	b, _ = os.ReadFile(name)
+	os.WriteFile(name, b[:len(b)-3], 0o644)
+	if _, ok := openDisk(t, dir, 1<<30).Get(key, 1<<20); ok {
+		t.Error("a truncated object was served")
+	}
+}
+
+func TestDiskTierEvictsBySize(t *testing.T) {
+	d := openDisk(t, t.TempDir(), 1<<20)
+	for i := range 64 {
+		d.Put(fmt.Sprintf("main\x00https://a\x00/%d", i), NewObject(http.Header{}, make([]byte, 64<<10), Meta{Status: 200}))
+	}
+	if b := d.Bytes(); b > 1<<20 || d.Len() < 8 {
+		t.Errorf("4 MiB into a 1 MiB disk tier: %d bytes, %d objects", b, d.Len())
+	}
+	files := 0
+	filepath.Walk(d.dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			files++
+		}
+		return nil
+	})
+	if files != d.Len() {
+		t.Errorf("%d files for %d indexed objects", files, d.Len())
+	}
+}
+
+// A fill whose body is larger than memory takes goes to disk as it
+// arrives: the readers follow it from the file, nothing holds it whole in
+// memory, and the object committed is read from its file.
+func TestLargeFillGoesToDiskOnly(t *testing.T) {
+	dir := t.TempDir()
+	tier := NewTiered(NewMemory(1<<20), openDisk(t, dir, 1<<30), 64<<10, logtest.New(t))
+	c := New(tier, 1<<30, nil)
+	for _, length := range []int64{4 << 20, -1} {
+		key := fmt.Sprintf("main\x00https://a\x00/big%d", length)
+		f, _ := c.Join(key)
+		r := f.Attach(true)
+		f.Start(200, http.Header{"Content-Type": {"application/octet-stream"}}, true, length)
+		chunk := bytes.Repeat([]byte{'x'}, 64<<10)
+		go func() {
+			for range 64 {
+				f.Write(chunk)
+				f.mu.Lock()
+				if len(f.buf) > 2*len(chunk) {
+					t.Errorf("the fill holds %d bytes in memory", len(f.buf))
+				}
+				f.mu.Unlock()
+			}
+			f.Finish(nil)
+			o := NewObject(http.Header{"Content-Length": {"4194304"}}, nil, Meta{Status: 200, TTL: time.Hour, ResponseTime: time.Now()})
+			if !c.Put(f, key, http.Header{}, o) {
+				t.Error("Put refused the disk fill")
+			}
+			f.Settle(o)
+			c.Leave(f)
+		}()
+		n := 0
+		for {
+			p, err := r.Next(context.Background())
+			n += len(p)
+			if err != nil {
+				break
+			}
+		}
+		r.Close()
+		if n != 4<<20 {
+			t.Errorf("length %d: the reader got %d bytes", length, n)
+		}
+		got, _ := c.Get(key, http.Header{})
+		if got == nil || !got.OnDisk() || got.BodySize() != 4<<20 {
+			t.Fatalf("length %d: the stored object is not on disk: %+v", length, got)
+		}
+		if _, ok := tier.Mem.Get(key); ok {
+			t.Errorf("length %d: a disk-only object is in the memory tier", length)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(entries) != 0 {
+		t.Errorf("tmp/ holds %d files after the fills", len(entries))
+	}
+}
