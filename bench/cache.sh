@@ -4,7 +4,10 @@
 # (an nginx serving the two files with Cache-Control: max-age=3600), loaded
 # by wrk on loopback once every cache holds both objects. Rounds are
 # interleaved (edgefront, nginx, varnish, edgefront, ...) and the medians
-# reported, with the ratios within each round.
+# reported, with the ratios within each round. A fourth contender, "bare",
+# is the floor for a Go server: a bare net/http handler writing the same
+# answer from memory (bench/barehit), to tell the edge's own cost from
+# net/http's.
 #
 #   bash bench/cache.sh               # 5 rounds of 5 s per contender and size
 #   ROUNDS=7 DURATION=10s CONNS=64 bash bench/cache.sh
@@ -20,7 +23,7 @@ ROUNDS=${ROUNDS:-5}
 need nginx wrk curl
 command -v varnishd >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends varnish >/dev/null; }
 
-ORIGIN=127.0.0.1:18200 NGINX=127.0.0.1:18201 VARNISH=127.0.0.1:18202 EDGE=127.0.0.1:18203
+ORIGIN=127.0.0.1:18200 NGINX=127.0.0.1:18201 VARNISH=127.0.0.1:18202 EDGE=127.0.0.1:18203 BARE=127.0.0.1:18204
 
 mkdir -p "$work/www" "$work/origin" "$work/proxy" "$work/proxy-cache" "$work/varnish"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
@@ -78,13 +81,15 @@ CONF
 # nginx's workers and varnish's child drop root: let them read and write.
 chmod -R a+rX "$work"; chmod 1777 "$work/proxy-cache" "$work/varnish"
 go build -o "$work/edgefront" ./cmd/edgefront
+go build -o "$work/barehit" ./bench/barehit
 nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
 nginx -c "$work/proxy/nginx.conf" -p "$work/proxy" & pids+=($!)
 varnishd -F -a "$VARNISH" -f "$work/varnish/default.vcl" -s malloc,256m -n "$work/varnish/state" \
   -p thread_pool_min=50 >"$work/varnish.log" 2>&1 & pids+=($!)
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
+"$work/barehit" "$BARE" 1k.bin=1024 100k.bin=102400 >"$work/barehit.log" 2>&1 & pids+=($!)
 
-for addr in $ORIGIN $NGINX $VARNISH $EDGE; do
+for addr in $ORIGIN $NGINX $VARNISH $EDGE $BARE; do
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://$addr/1k.bin" 2>/dev/null && break; sleep 0.1; done
   for f in 1k.bin 100k.bin 1k.bin 100k.bin; do
     curl -fsS -o /dev/null "http://$addr/$f" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
@@ -106,13 +111,16 @@ run() { # name addr file -> "rps p99"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; cache hits only"
 for f in 1k.bin 100k.bin; do
-  for c in edgefront nginx varnish; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$( [ $c = edgefront ] && echo $EDGE || { [ $c = nginx ] && echo $NGINX || echo $VARNISH; })/$f" >/dev/null; done
-  : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"
-  for c in edgefront nginx varnish; do : >"$work/$c.rps"; : >"$work/$c.p99"; done
+  for a in $EDGE $NGINX $VARNISH $BARE; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$a/$f" >/dev/null; done
+  : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"; : >"$work/ratios-bare"
+  for c in edgefront nginx varnish bare; do : >"$work/$c.rps"; : >"$work/$c.p99"; done
   for _ in $(seq "$ROUNDS"); do
     read -r e_r e_l <<<"$(run edgefront $EDGE $f)"
     read -r n_r n_l <<<"$(run nginx $NGINX $f)"
     read -r v_r v_l <<<"$(run varnish $VARNISH $f)"
+    read -r b_r b_l <<<"$(run bare $BARE $f)"
+    echo "$b_r" >>"$work/bare.rps"; echo "$b_l" >>"$work/bare.p99"
+    ratio "$e_r" "$b_r" >>"$work/ratios-bare"; echo >>"$work/ratios-bare"
     echo "$e_r" >>"$work/edgefront.rps"; echo "$e_l" >>"$work/edgefront.p99"
     echo "$n_r" >>"$work/nginx.rps"; echo "$n_l" >>"$work/nginx.p99"
     echo "$v_r" >>"$work/varnish.rps"; echo "$v_l" >>"$work/varnish.p99"
@@ -121,9 +129,10 @@ for f in 1k.bin 100k.bin; do
   done
   echo
   echo "$f hits:"
-  for c in edgefront nginx varnish; do
+  for c in edgefront nginx varnish bare; do
     printf '  %-22s %10.0f req/s   p99 %8.3f ms\n' "$c" "$(median <"$work/$c.rps")" "$(median <"$work/$c.p99")"
   done
   echo "  edgefront / nginx proxy_cache  requests/s: $(median <"$work/ratios-nginx")x (median of per-round ratios)   p99: $(ratio "$(median <"$work/edgefront.p99")" "$(median <"$work/nginx.p99")")x"
   echo "  edgefront / varnish            requests/s: $(median <"$work/ratios-varnish")x"
+  echo "  edgefront / bare net/http      requests/s: $(median <"$work/ratios-bare")x   (bare / nginx: $(ratio "$(median <"$work/bare.rps")" "$(median <"$work/nginx.rps")")x)"
 done

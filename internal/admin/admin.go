@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"slices"
 	"strings"
@@ -75,6 +76,10 @@ func New(e Edge, token string, log *slog.Logger) *API {
 	a.mux.HandleFunc("POST /invalidations", a.authed(a.createInvalidation))
 	a.mux.HandleFunc("GET /invalidations/{id}", a.authed(a.getInvalidation))
 	a.mux.HandleFunc("POST /reload", a.authed(a.reload))
+	// Go's profiler, as Caddy offers it on its admin endpoint.
+	a.mux.HandleFunc("GET /debug/pprof/", a.authed(pprof.Index))
+	a.mux.HandleFunc("GET /debug/pprof/profile", a.authed(pprof.Profile))
+	a.mux.HandleFunc("GET /debug/pprof/trace", a.authed(pprof.Trace))
 	return a
 }
 
