@@ -231,6 +231,12 @@ func TestTheTokenIsRequiredWhenConfigured(t *testing.T) {
 	if a := fx.call(t, "POST", "/reload", "", ""); a.status != http.StatusUnauthorized {
 		t.Errorf("reload without the token: %d", a.status)
 	}
+	if a := fx.call(t, "GET", "/debug/pprof/", "", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("the profiler without the token: %d", a.status)
+	}
+	if a := fx.call(t, "GET", "/debug/pprof/", "Bearer "+token, ""); a.status != http.StatusOK || !strings.Contains(a.body, "goroutine") {
+		t.Errorf("the profiler with the token: %d", a.status)
+	}
 	if a := fx.call(t, "GET", "/healthz", "", ""); a.status != http.StatusOK || a.body != "ok\n" {
 		t.Errorf("healthz needs no token: %d %q", a.status, a.body)
 	}

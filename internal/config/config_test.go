@@ -169,3 +169,31 @@ func TestAdminListenerNeedsATokenOffLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestCacheTiers(t *testing.T) {
+	const dist = "distributions:\n  - {name: main, origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}, default_behavior: {target_origin: o}}\n"
+	for _, c := range []struct{ cache, want string }{
+		{"cache: {memory: 64MiB, disk: {path: ./cache, size: 2GiB}}\n", ""},
+		{"cache: {disk: {size: 2GiB}}\n", ":1: the disk tier needs a path"},
+		{"cache: {disk: {path: edgefront.yaml}}\n", "is not a folder"},
+		{"cache: {memory: 64KiB}\n", ":1: the memory tier needs at least 1MiB"},
+		{"cache: {max_memory_object_size: 1MiB}\n", ":1: max_memory_object_size only applies with a disk tier"},
+		{"cache: {memory: 8MiB, max_object_size: 1GiB}\n", "add a disk tier for larger objects"},
+		{"cache: {memory: 8MiB, max_memory_object_size: 16MiB, disk: {path: c}}\n", "larger than the memory tier"},
+		{"cache: {disk: {path: c, size: lots}}\n", ":1: "},
+	} {
+		p := write(t, c.cache+dist)
+		cfg, err := Load(p)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.cache, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.cache, err, c.want)
+		case c.want == "":
+			s := cfg.Cache.Sizes()
+			if s.Memory != 64<<20 || s.Disk != 2<<30 || s.MaxObject != 256<<20 || s.MaxMemoryObject != 1<<20 || s.DiskPath != filepath.Join(filepath.Dir(p), "cache") {
+				t.Errorf("sizes %+v", s)
+			}
+		}
+	}
+}

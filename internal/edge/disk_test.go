@@ -156,3 +156,56 @@ func TestDiskObjectRefreshedByA304(t *testing.T) {
 		t.Errorf("origin asked %d times, want 2", n.Load())
 	}
 }
+
+// An invalidation that arrives while an answer is being filled keeps it
+// from being stored, in memory or on disk: it is never served again.
+func TestInvalidationDuringAFill(t *testing.T) {
+	for _, tier := range []string{"memory", "disk"} {
+		t.Run(tier, func(t *testing.T) {
+			var n atomic.Int64
+			release := make(chan struct{})
+			size := 8 << 10
+			if tier == "disk" {
+				size = 256 << 10 // beyond max_memory_object_size: streamed to disk
+			}
+			o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1)
+				w.Header().Set("Cache-Control", "max-age=3600")
+				w.Header().Set("Content-Length", fmt.Sprint(size))
+				body := bytes.Repeat([]byte{byte('0' + i)}, size)
+				w.Write(body[:size/2])
+				w.(http.Flusher).Flush()
+				if i == 1 {
+					<-release
+				}
+				w.Write(body[size/2:])
+			})
+			var e string
+			var rt *Router
+			if tier == "disk" {
+				e, rt = diskEdge(t, t.TempDir(), o.URL, newClock())
+			} else {
+				srv, r := edgeWithClock(t, fmt.Sprintf("distributions:\n  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o}\n", o.URL), nil, nil)
+				e, rt = srv.URL, r
+			}
+			done := make(chan resp)
+			go func() { done <- getHost(t, e+"/slow") }()
+			for n.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+			rt.Cache().Invalidate("main", []string{"/slow"})
+			close(release)
+			first := <-done
+			if len(first.body) != size || first.body[0] != '1' {
+				t.Errorf("the viewer of the invalidated fill got %d bytes", len(first.body))
+			}
+			second := getHost(t, e+"/slow")
+			wantCache(t, second, "Miss", "")
+			if len(second.body) != size || second.body[0] != '2' || n.Load() != 2 {
+				t.Errorf("after the invalidation: %d bytes of answer %c, %d origin requests", len(second.body), second.body[0], n.Load())
+			}
+			wantCache(t, getHost(t, e+"/slow"), "Hit", second.body)
+		})
+	}
+}
