@@ -535,7 +535,7 @@ func (r *metaReader) uvarint() uint64 {
 func (r *metaReader) bytes(n int) []byte {
 	if n < 0 || n > len(r.b) {
 		r.err, r.b = errBadMeta, nil
-		return make([]byte, max(n, 0))
+		return nil
 	}
 	p := r.b[:n]
 	r.b = r.b[n:]
