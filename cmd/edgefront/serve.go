@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -34,6 +35,7 @@ func newServe() *cobra.Command {
 			if err != nil {
 				return configError(cmd, err)
 			}
+			slog.SetDefault(newLogger(cfg.Log, cmd.ErrOrStderr()))
 			srv, err := server.New(cfg, func() (*config.Config, error) { return config.Load(file) }, nil)
 			if err != nil {
 				return err
@@ -76,7 +78,7 @@ func listenAdmin(srv *server.Server, c config.Admin) (net.Addr, error) {
 // server says it is serving must reload it, not kill it.
 func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	return sigs
 }
 
@@ -88,6 +90,14 @@ func runUntilSignal(srv *server.Server, sigs <-chan os.Signal) error {
 			srv.Shutdown(context.Background())
 			return err
 		case sig := <-sigs:
+			if sig == syscall.SIGUSR1 {
+				if err := srv.ReopenLogs(); err != nil {
+					slog.Error("access log not reopened", "err", err)
+				} else {
+					slog.Info("access log reopened")
+				}
+				continue
+			}
 			if sig == syscall.SIGHUP {
 				if err := srv.Reload(); err != nil {
 					slog.Error("config reload refused; the previous config keeps serving", "err", err)
@@ -103,6 +113,23 @@ func runUntilSignal(srv *server.Server, sigs <-chan os.Signal) error {
 			return err
 		}
 	}
+}
+
+// newLogger makes edgefront's own logger as the config's log section asks.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	switch c.Level {
+	case "debug":
+		opts.Level = slog.LevelDebug
+	case "warn":
+		opts.Level = slog.LevelWarn
+	case "error":
+		opts.Level = slog.LevelError
+	}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func addrString(a net.Addr) string {

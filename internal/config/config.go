@@ -6,12 +6,17 @@ package config
 
 // Config is the whole file.
 type Config struct {
-	Listen        Listen              `yaml:"listen"`
-	TLS           TLS                 `yaml:"tls"`
-	Admin         Admin               `yaml:"admin"`
-	Cache         Cache               `yaml:"cache"`
-	KeyGroups     map[string][]Signer `yaml:"key_groups"`
-	Distributions []Distribution      `yaml:"distributions"`
+	Listen    Listen     `yaml:"listen"`
+	TLS       TLS        `yaml:"tls"`
+	Admin     Admin      `yaml:"admin"`
+	Log       Log        `yaml:"log"`
+	AccessLog *AccessLog `yaml:"access_log"`
+	Limits    Limits     `yaml:"limits"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For names the client.
+	TrustedProxies []string            `yaml:"trusted_proxies"`
+	Cache          Cache               `yaml:"cache"`
+	KeyGroups      map[string][]Signer `yaml:"key_groups"`
+	Distributions  []Distribution      `yaml:"distributions"`
 
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`
@@ -34,6 +39,40 @@ type TLS struct {
 type Certificate struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+}
+
+// Log is how edgefront logs its own events.
+type Log struct {
+	Format string `yaml:"format"` // text (default) | json
+	Level  string `yaml:"level"`  // debug | info (default) | warn | error
+}
+
+// AccessLog is one line per request.
+type AccessLog struct {
+	Path   string `yaml:"path"`   // a file, or "-" for stdout
+	Format string `yaml:"format"` // cloudfront (default) | json
+	// EdgeLocation is the x-edge-location field (the host name when unset).
+	EdgeLocation string `yaml:"edge_location"`
+	// Buffer is how many lines may wait for the disk before lines are
+	// dropped and counted (8192 when unset).
+	Buffer int `yaml:"buffer"`
+}
+
+// Limits protect the edge from floods and slow clients.
+type Limits struct {
+	ReadHeaderTimeout   *Duration `yaml:"read_header_timeout"`    // 10s
+	ClientBodyTimeout   *Duration `yaml:"client_body_timeout"`    // 60s between two reads of a body
+	IdleTimeout         *Duration `yaml:"idle_timeout"`           // 120s
+	MaxHeaderBytes      *Size     `yaml:"max_header_bytes"`       // 64KiB
+	MaxConnections      *int      `yaml:"max_connections"`        // 16384; 0 is no limit
+	MaxConnectionsPerIP *int      `yaml:"max_connections_per_ip"` // 256; 0 is no limit
+}
+
+// RateLimit limits the requests of each client.
+type RateLimit struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+	By                string  `yaml:"by"` // client_ip
 }
 
 // Admin is the admin listener: health, invalidations, reload.
@@ -120,6 +159,7 @@ type Distribution struct {
 	Behaviors            []Behavior        `yaml:"behaviors"`
 	DefaultBehavior      *Behavior         `yaml:"default_behavior"`
 	CustomErrorResponses []ErrorResponse   `yaml:"custom_error_responses"`
+	RateLimit            *RateLimit        `yaml:"rate_limit"`
 }
 
 // Origin is where a behavior's requests go.
@@ -196,7 +236,9 @@ type Behavior struct {
 	StripPrefix    string    `yaml:"strip_prefix"`
 	// Compress compresses answers at the edge (gzip, br, zstd) with
 	// CloudFront's conditions.
-	Compress       bool            `yaml:"compress"`
+	Compress bool `yaml:"compress"`
+	// MaxBodySize is the largest request body accepted (413 beyond it).
+	MaxBodySize    *Size           `yaml:"max_body_size"`
 	ErrorResponses []ErrorResponse `yaml:"error_responses"`
 	// TrustedKeyGroups requires a signed URL or signed cookies made with a
 	// key of one of these groups.

@@ -165,8 +165,7 @@ func yamlErrors(err error) []yamlError {
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
-	"access_log": "access logs",
-	"functions":  "CloudFront Functions", "rate_limit": "rate limits",
+	"functions":        "CloudFront Functions",
 	"response_headers": "response headers policies",
 	"acme":             "automatic certificates", "cluster": "clustering",
 	"origin_groups": "origin groups",

@@ -4,13 +4,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"mime"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/pathpattern"
 	"github.com/edgefront/edgefront/internal/signedurl"
@@ -28,6 +31,7 @@ func (c *Config) validate() Problems {
 	v.tls()
 	v.admin()
 	v.cache()
+	v.serving()
 	v.keyGroups()
 	if len(c.Distributions) == 0 {
 		v.add("distributions", "at least one distribution is needed")
@@ -149,6 +153,107 @@ func (v *validator) cache() {
 	}
 }
 
+// serving checks logging, limits and trusted proxies.
+func (v *validator) serving() {
+	c := v.c
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		v.add("log.format", "log format %q is not text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		v.add("log.level", "log level %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if al := c.AccessLog; al != nil {
+		if al.Path == "" {
+			v.add("access_log", "access_log needs a path (a file, or - for stdout)")
+		} else if al.Path != "-" {
+			al.Path = v.file(al.Path)
+		}
+		if al.Format == "" {
+			al.Format = "cloudfront"
+		}
+		if al.Format != "cloudfront" && al.Format != "json" {
+			v.add("access_log.format", "access_log format %q is not cloudfront or json", al.Format)
+		}
+		if strings.ContainsAny(al.EdgeLocation, " \t\n") {
+			v.add("access_log.edge_location", "edge_location %q may not hold spaces", al.EdgeLocation)
+		}
+		if al.Buffer < 0 {
+			v.add("access_log.buffer", "buffer must be 0 or more")
+		}
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			v.add(fmt.Sprintf("trusted_proxies[%d]", i), "%q is not an IP address or a CIDR such as 10.0.0.0/8", p)
+		}
+	}
+	l := c.Limits
+	for name, d := range map[string]*Duration{"read_header_timeout": l.ReadHeaderTimeout, "client_body_timeout": l.ClientBodyTimeout, "idle_timeout": l.IdleTimeout} {
+		if d != nil && *d <= 0 {
+			v.add("limits."+name, "%s must be above 0", name)
+		}
+	}
+	for name, n := range map[string]*int{"max_connections": l.MaxConnections, "max_connections_per_ip": l.MaxConnectionsPerIP} {
+		if n != nil && *n < 0 {
+			v.add("limits."+name, "%s must be 0 (no limit) or more", name)
+		}
+	}
+	if l.MaxHeaderBytes != nil && *l.MaxHeaderBytes < 4096 {
+		v.add("limits.max_header_bytes", "max_header_bytes below 4KiB would refuse ordinary browsers")
+	}
+}
+
+// ParsePrefix reads a CIDR, or an address as the prefix of that one address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Defaults of limits.
+const (
+	DefaultReadHeaderTimeout   = 10 * time.Second
+	DefaultClientBodyTimeout   = 60 * time.Second
+	DefaultIdleTimeout         = 120 * time.Second
+	DefaultMaxHeaderBytes      = 64 << 10
+	DefaultMaxConnections      = 16384
+	DefaultMaxConnectionsPerIP = 256
+)
+
+// Resolved returns the limits with defaults filled in.
+func (l Limits) Resolved() (readHeader, clientBody, idle time.Duration, maxHeader int, maxConns, maxConnsPerIP int) {
+	readHeader, clientBody, idle = DefaultReadHeaderTimeout, DefaultClientBodyTimeout, DefaultIdleTimeout
+	maxHeader, maxConns, maxConnsPerIP = DefaultMaxHeaderBytes, DefaultMaxConnections, DefaultMaxConnectionsPerIP
+	if l.ReadHeaderTimeout != nil {
+		readHeader = time.Duration(*l.ReadHeaderTimeout)
+	}
+	if l.ClientBodyTimeout != nil {
+		clientBody = time.Duration(*l.ClientBodyTimeout)
+	}
+	if l.IdleTimeout != nil {
+		idle = time.Duration(*l.IdleTimeout)
+	}
+	if l.MaxHeaderBytes != nil {
+		maxHeader = int(*l.MaxHeaderBytes)
+	}
+	if l.MaxConnections != nil {
+		maxConns = *l.MaxConnections
+	}
+	if l.MaxConnectionsPerIP != nil {
+		maxConnsPerIP = *l.MaxConnectionsPerIP
+	}
+	return
+}
+
 // IsLoopback reports whether a listen address binds loopback only.
 func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -255,6 +360,23 @@ func (v *validator) distribution(at string, d *Distribution) {
 		v.add(at+".viewer_protocol_policy", "viewer_protocol_policy %s needs an https listener (listen.https)", d.ViewerProtocolPolicy)
 	}
 	d.DefaultRootObject = strings.TrimPrefix(d.DefaultRootObject, "/")
+	if rl := d.RateLimit; rl != nil {
+		if rl.RequestsPerSecond <= 0 {
+			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")
+		}
+		if rl.Burst < 0 {
+			v.add(at+".rate_limit.burst", "burst must be 0 or more")
+		}
+		if rl.Burst == 0 {
+			rl.Burst = max(1, int(math.Ceil(rl.RequestsPerSecond)))
+		}
+		if rl.By == "" {
+			rl.By = "client_ip"
+		}
+		if rl.By != "client_ip" {
+			v.add(at+".rate_limit.by", "rate_limit by %q: only client_ip is supported", rl.By)
+		}
+	}
 	if len(d.Origins) == 0 {
 		v.add(at, "distribution %q has no origins", d.Name)
 	}

@@ -42,6 +42,7 @@ type Behavior struct {
 	ttls       cache.TTLs
 	key        keyPolicy
 	compress   bool
+	maxBody    int64 // max_body_size; 0 is no limit
 }
 
 type namedOrigin struct {
@@ -100,6 +101,9 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		verifier:   groups.verifier(c.TrustedKeyGroups),
 		trusted:    c.TrustedKeyGroups,
 		compress:   c.Compress,
+	}
+	if c.MaxBodySize != nil {
+		b.maxBody = int64(*c.MaxBodySize)
 	}
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
 	b.ttls = cache.TTLs{Min: time.Duration(b.minTTL) * time.Second, Default: time.Duration(b.defaultTTL) * time.Second, Max: time.Duration(b.maxTTL) * time.Second}
@@ -193,6 +197,11 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 		// chosen per viewer when it is served.
 		ex.fill.length = resp.ContentLength
 		return nil
+	}
+	if ex.body != nil {
+		if err := ex.body.Err(); err != nil {
+			return err // 413 or 408, whatever the origin answered
+		}
 	}
 	if b.cache != nil && isUnsafe(ex.in.Method) && resp.StatusCode < 400 {
 		b.invalidateAfterUnsafe(ex.in, resp)

@@ -231,9 +231,16 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 	if r.Method == http.MethodHead {
 		return
 	}
+	length, _ := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	var sent int64
 	for {
 		p, err := rd.Next(ctx)
 		if len(p) > 0 {
+			if sent += int64(len(p)); sent == length && shared {
+				// The last bytes wait until the answer is stored: a viewer
+				// who has the whole answer and asks again gets a hit.
+				rd.Result(ctx)
+			}
 			if _, werr := w.Write(p); werr != nil {
 				return // the viewer left; the fill goes on for the others
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -28,6 +29,7 @@ type Distribution struct {
 	errorRules []errorRule
 	log        *slog.Logger
 	cache      *cache.Cache
+	rt         *Router
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -39,6 +41,7 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		errorRules: compileErrorRules(c.CustomErrorResponses),
 		log:        rt.log,
 		cache:      rt.cache,
+		rt:         rt,
 	}
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
@@ -79,19 +82,25 @@ func (d *Distribution) Match(path string) *Behavior {
 // viewer request.
 type exchange struct {
 	in       *http.Request // as the viewer sent it
+	client   netip.Addr    // the viewer's address (trusted_proxies considered)
 	w        http.ResponseWriter
 	id       string
 	accept   string
 	behavior *Behavior
-	fill     *fillWriter // set on the origin request of a cache fill
+	fill     *fillWriter  // set on the origin request of a cache fill
+	body     *limitedBody // the viewer's body, when it is limited
 }
 
 type exchangeKey struct{}
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept")}
+	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept"), client: clientAddr(r, d.rt.trusted)}
 	w.Header()["X-Edge-Request-Id"] = []string{ex.id}
+	rec, _ := w.(*recorder)
+	if rec != nil {
+		rec.dist, rec.client = d, ex.client
+	}
 
 	// Dot segments are resolved before matching, so "/api/../storage/x"
 	// is matched, and fetched, as "/storage/x".
@@ -115,14 +124,17 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b := d.Match(r.URL.Path)
 	ex.behavior = b
+	if rec != nil {
+		rec.behavior = b
+	}
 	if !b.methods.has(r.Method) {
 		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
 		return
 	}
 	if b.verifier != nil {
-		if err := b.verifier.Verify(ex.in); err != nil {
+		if err := b.verifier.VerifyFrom(ex.in, ex.client); err != nil {
 			d.log.Info("signature refused", "distribution", d.Name, "behavior", b.pattern.String(), "url", requestURL(ex.in),
-				"client", ex.in.RemoteAddr, "request_id", ex.id, "reason", err)
+				"client", ex.client.String(), "request_id", ex.id, "reason", err)
 			d.fail(w, r, ex, http.StatusForbidden, err.Error())
 			return
 		}
@@ -136,6 +148,13 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 		}()
+	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		var ok bool
+		if r, ok = b.limitBody(w, r, ex); !ok {
+			return
+		}
+		ex.in = r
 	}
 	if b.cacheable(r) {
 		b.serveCached(w, r, ex)

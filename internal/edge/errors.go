@@ -134,11 +134,22 @@ func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error
 	if ex == nil {
 		ex = &exchange{in: r, accept: r.Header.Get("Accept"), behavior: b}
 	}
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+	if ex.body != nil && ex.body.Err() != nil {
+		err = ex.body.Err() // the viewer's body broke: that is the answer
+	} else if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		return // the viewer went away; nobody is left to answer
 	}
 	if ex.fill != nil {
 		ex.fill.originErr = err // each viewer of the fill answers for itself
+		return
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		b.dist.fail(w, r, ex, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit))
+		return
+	}
+	if errors.Is(err, errBodyTimeout) {
+		b.dist.fail(w, r, ex, http.StatusRequestTimeout, "the request body stopped arriving")
 		return
 	}
 	b.reportOriginError(r, ex, err)

@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
@@ -29,10 +31,16 @@ type Router struct {
 	origins  []origin.Origin
 	log      *slog.Logger
 	cache    *cache.Cache
+	obs      *Observer
+	trusted  []netip.Prefix // trusted_proxies
+	// bodyTimeout is limits.client_body_timeout.
+	bodyTimeout time.Duration
 }
 
 // Options are what a compiled config takes from outside it.
 type Options struct {
+	// Observer, when not nil, gets every request: the access log, metrics.
+	Observer *Observer
 	// Log is where the edge logs (slog.Default() when nil).
 	Log *slog.Logger
 	// Cache is the edge cache to use, so that it outlives a reload; when
@@ -68,7 +76,13 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		}
 		opts.Cache = c
 	}
-	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache}
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
+	_, rt.bodyTimeout, _, _, _, _ = cfg.Limits.Resolved()
+	for _, p := range cfg.TrustedProxies {
+		if pfx, err := config.ParsePrefix(p); err == nil {
+			rt.trusted = append(rt.trusted, pfx)
+		}
+	}
 	httpsPort := ""
 	if cfg.Listen.HTTPS != "" {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
@@ -150,6 +164,9 @@ func (rt *Router) Close() {
 // Cache is the edge cache the router uses.
 func (rt *Router) Cache() *cache.Cache { return rt.cache }
 
+// TrustedProxies are the config's trusted_proxies.
+func (rt *Router) TrustedProxies() []netip.Prefix { return rt.trusted }
+
 // Distributions lists the compiled distributions in config order.
 func (rt *Router) Distributions() []*Distribution { return rt.dists }
 
@@ -180,6 +197,14 @@ const MaxURLLength = 8192
 
 // ServeHTTP answers a viewer request.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rt.obs != nil {
+		rt.observe(w, r, rt.serve)
+		return
+	}
+	rt.serve(w, r)
+}
+
+func (rt *Router) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Host == "" {
 		writeErrorPage(w, r, http.StatusBadRequest, "the request has no Host header")
 		return

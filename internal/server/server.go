@@ -13,17 +13,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
+	"github.com/edgefront/edgefront/internal/accesslog"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
-)
-
-// Limits on what a viewer may send.
-const (
-	ReadHeaderTimeout = 10 * time.Second
-	IdleTimeout       = 120 * time.Second
-	MaxHeaderBytes    = 64 << 10
 )
 
 // Server is the running edge.
@@ -40,6 +33,11 @@ type Server struct {
 	log       *slog.Logger
 	// cacheSizes are the sizes the router's cache was made with.
 	cacheSizes config.CacheSizes
+	// The access log, kept across reloads that keep its settings.
+	applyMu      sync.Mutex // one reload at a time
+	accessLog    *accesslog.Logger
+	accessLogCfg config.AccessLog
+	limits       config.Limits
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -58,14 +56,40 @@ func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logg
 }
 
 func (s *Server) apply(cfg *config.Config) error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
 	opts := edge.Options{Log: s.log}
 	if old := s.router.Load(); old != nil && s.cacheSizes == cacheSizes(cfg) {
 		opts.Cache = old.Cache() // the cache outlives a reload that keeps its size
 	}
-	rt, err := edge.Compile(cfg, opts)
+	logger, err := s.accessLogFor(cfg.AccessLog)
 	if err != nil {
 		return err
 	}
+	if logger != nil {
+		loc := cfg.AccessLog.EdgeLocation
+		if loc == "" {
+			loc = edge.DefaultLocation()
+		}
+		opts.Observer = &edge.Observer{Log: logger, Location: loc}
+	}
+	rt, err := edge.Compile(cfg, opts)
+	if err != nil {
+		if logger != s.accessLog {
+			logger.Close()
+		}
+		return err
+	}
+	if logger != s.accessLog {
+		if s.accessLog != nil {
+			defer s.accessLog.Close() // once the new router is in force
+		}
+		s.accessLog = logger
+		if cfg.AccessLog != nil {
+			s.accessLogCfg = *cfg.AccessLog
+		}
+	}
+	s.limits = cfg.Limits
 	if cfg.Listen.HTTPS != "" {
 		tc, err := tlsConfig(cfg.TLS)
 		if err != nil {
@@ -81,6 +105,28 @@ func (s *Server) apply(cfg *config.Config) error {
 		old.Close()
 	}
 	return nil
+}
+
+// accessLogFor returns the access log c asks for: the one open when its
+// settings did not change, else a new one (nil for none).
+func (s *Server) accessLogFor(c *config.AccessLog) (*accesslog.Logger, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if s.accessLog != nil && s.accessLogCfg == *c {
+		return s.accessLog, nil
+	}
+	return accesslog.Open(c.Path, c.Format, c.Buffer)
+}
+
+// ReopenLogs reopens the access log file, after it was moved for rotation.
+func (s *Server) ReopenLogs() error {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.accessLog == nil {
+		return nil
+	}
+	return s.accessLog.Reopen()
 }
 
 func tlsConfig(c config.TLS) (*tls.Config, error) {
@@ -118,11 +164,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newHTTPServer() *http.Server {
+	readHeader, _, idle, maxHeader, _, _ := s.limits.Resolved()
 	return &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
+		ReadHeaderTimeout: readHeader,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    maxHeader,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
@@ -136,7 +183,7 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 			return nil, nil, fmt.Errorf("listen.http: %w", err)
 		}
 		httpAddr = ln.Addr()
-		s.serve(s.newHTTPServer(), ln)
+		s.serve(s.newHTTPServer(), s.limited(ln))
 	}
 	if l.HTTPS != "" {
 		ln, err := net.Listen("tcp", l.HTTPS)
@@ -145,9 +192,15 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 			return nil, nil, fmt.Errorf("listen.https: %w", err)
 		}
 		httpsAddr = ln.Addr()
-		s.serve(s.newHTTPServer(), tls.NewListener(ln, s.tlsWithH2()))
+		s.serve(s.newHTTPServer(), tls.NewListener(s.limited(ln), s.tlsWithH2()))
 	}
 	return httpAddr, httpsAddr, nil
+}
+
+// limited applies limits.max_connections and max_connections_per_ip.
+func (s *Server) limited(ln net.Listener) net.Listener {
+	_, _, _, _, max, perIP := s.limits.Resolved()
+	return newLimitListener(ln, max, perIP, s.Router().TrustedProxies())
 }
 
 // ListenAdmin binds the admin listener at addr and serves h there. It
@@ -212,5 +265,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if rt := s.router.Load(); rt != nil {
 		rt.Close()
 	}
+	s.applyMu.Lock()
+	if s.accessLog != nil {
+		errs = append(errs, s.accessLog.Close())
+	}
+	s.applyMu.Unlock()
 	return errors.Join(errs...)
 }

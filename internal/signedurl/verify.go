@@ -71,9 +71,17 @@ type params struct {
 	cookie                                bool
 }
 
-// Verify checks the signed URL, or else the signed cookies, of r. It
-// returns nil when the request may go on.
+// Verify checks the signed URL, or else the signed cookies, of r, with
+// the connection's address as the client's. It returns nil when the
+// request may go on.
 func (v *Verifier) Verify(r *http.Request) error {
+	ip, _ := clientIP(r)
+	return v.VerifyFrom(r, ip)
+}
+
+// VerifyFrom is Verify for a request from client, the address an IP
+// condition is checked against.
+func (v *Verifier) VerifyFrom(r *http.Request, client netip.Addr) error {
 	p, ok := fromQuery(r.URL.RawQuery)
 	if !ok {
 		p = fromCookies(r)
@@ -122,8 +130,7 @@ func (v *Verifier) Verify(r *http.Request) error {
 		return ErrNotYetValid
 	}
 	if pol.HasIP {
-		ip, ok := clientIP(r)
-		if !ok || !pol.SourceIP.Contains(ip) {
+		if !client.IsValid() || !pol.SourceIP.Contains(client.Unmap()) {
 			return ErrWrongIP
 		}
 	}

@@ -1,0 +1,245 @@
+package edge
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/accesslog"
+)
+
+// Observer receives what the edge did with each request: the access log
+// and the metrics. A nil Observer costs the hit path nothing.
+type Observer struct {
+	Log      *accesslog.Logger // nil when there is no access log
+	Location string            // x-edge-location
+	Metrics  *Metrics          // nil when there are no metrics
+}
+
+// DefaultLocation is the x-edge-location of an access log that names none:
+// this machine's host name, without its domain.
+func DefaultLocation() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "edgefront"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	return h
+}
+
+// recorder follows an answer on its way to the viewer: its status, its
+// size and when its first byte left.
+type recorder struct {
+	http.ResponseWriter
+	status      int
+	headerBytes int64
+	bodyBytes   int64
+	firstByte   time.Time
+
+	// Set by the distribution that answers.
+	dist     *Distribution
+	behavior *Behavior
+	client   netip.Addr
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.status == 0 && code >= 200 {
+		rec.status = code
+		rec.firstByte = time.Now()
+		n := int64(len("HTTP/1.1 200 OK\r\n\r\n"))
+		for k, vs := range rec.Header() {
+			for _, v := range vs {
+				n += int64(len(k) + len(v) + 4)
+			}
+		}
+		rec.headerBytes = n
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(p []byte) (int, error) {
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	n, err := rec.ResponseWriter.Write(p)
+	rec.bodyBytes += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps the kernel's copy (splice, sendfile) of the writer below.
+func (rec *recorder) ReadFrom(r io.Reader) (int64, error) {
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	var n int64
+	var err error
+	if rf, ok := rec.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(rec.ResponseWriter, r)
+	}
+	rec.bodyBytes += n
+	return n, err
+}
+
+func (rec *recorder) Flush() {
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// observe answers r through next, then logs and counts it.
+func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w}
+	defer func() {
+		v := recover()
+		rt.record(rec, r, start, v != nil)
+		if v != nil {
+			panic(v)
+		}
+	}()
+	next(rec, r)
+}
+
+// resultType is x-edge-result-type from the X-Cache the answer carries.
+func resultType(h http.Header, status int) string {
+	xc := h.Get("X-Cache")
+	if t, ok := strings.CutSuffix(xc, " from edgefront"); ok {
+		return t
+	}
+	if status >= 400 {
+		return "Error"
+	}
+	return "Miss"
+}
+
+func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborted bool) {
+	end := time.Now()
+	h := rec.Header()
+	result := resultType(h, rec.status)
+	if rec.status == http.StatusTooManyRequests && result == "Error" {
+		result = "LimitExceeded"
+	}
+	final := result
+	if aborted {
+		final = "Error" // the answer was cut short
+	}
+	if m := rt.obs.Metrics; m != nil {
+		m.request(rec, result, rec.bodyBytes, end.Sub(start))
+	}
+	l := rt.obs.Log
+	if l == nil {
+		return
+	}
+	e := accesslog.Entry{
+		Time: end, Location: rt.obs.Location, BytesOut: rec.headerBytes + rec.bodyBytes,
+		Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status,
+		Referer: r.Header.Get("Referer"), UserAgent: r.Header.Get("User-Agent"), Query: r.URL.RawQuery,
+		Cookie: strings.Join(r.Header["Cookie"], "; "), Result: final, RequestID: h.Get("X-Edge-Request-Id"),
+		Host: r.Host, Protocol: "http", BytesIn: requestBytes(r), TimeTaken: end.Sub(start),
+		ForwardedFor: strings.Join(r.Header["X-Forwarded-For"], ", "), Response: result,
+		ProtoVersion: protoVersion(r), ContentType: h.Get("Content-Type"), ContentLength: h.Get("Content-Length"),
+	}
+	if rec.dist != nil {
+		e.Distribution = rec.dist.Name
+	}
+	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		e.ClientIP, e.ClientPort = host, port
+	}
+	if rec.client.IsValid() {
+		e.ClientIP = rec.client.String()
+	}
+	if r.TLS != nil {
+		e.Protocol = "https"
+		e.TLSProtocol = tlsVersionName(r.TLS.Version)
+		e.TLSCipher = cipherName(r.TLS.CipherSuite)
+	}
+	if r.Header.Get("Upgrade") != "" {
+		e.Protocol = map[bool]string{false: "ws", true: "wss"}[r.TLS != nil]
+	}
+	if !rec.firstByte.IsZero() {
+		e.TTFB = rec.firstByte.Sub(start)
+	}
+	e.Detailed = final
+	if cr := h.Get("Content-Range"); cr != "" {
+		if rng, ok := strings.CutPrefix(cr, "bytes "); ok {
+			rng, _, _ = strings.Cut(rng, "/")
+			e.RangeStart, e.RangeEnd, _ = strings.Cut(rng, "-")
+		}
+	}
+	l.Log(&e)
+}
+
+// requestBytes is what the viewer sent: the request line, the header
+// fields, and the body's declared length.
+func requestBytes(r *http.Request) int64 {
+	n := int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + 2)
+	n += int64(len("Host: \r\n") + len(r.Host))
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	if r.ContentLength > 0 {
+		n += r.ContentLength
+	}
+	return n
+}
+
+func protoVersion(r *http.Request) string {
+	switch r.ProtoMajor {
+	case 2:
+		return "HTTP/2.0"
+	case 3:
+		return "HTTP/3.0"
+	}
+	return "HTTP/1." + strconv.Itoa(r.ProtoMinor)
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return ""
+}
+
+// openSSLNames are the OpenSSL names CloudFront logs for TLS 1.2 suites;
+// TLS 1.3 suites have one name in both.
+var openSSLNames = map[uint16]string{
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:         "ECDHE-RSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:         "ECDHE-RSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:       "ECDHE-ECDSA-AES128-GCM-SHA256",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:       "ECDHE-ECDSA-AES256-GCM-SHA384",
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:   "ECDHE-RSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: "ECDHE-ECDSA-CHACHA20-POLY1305",
+	tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:            "ECDHE-RSA-AES128-SHA",
+	tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:            "ECDHE-RSA-AES256-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA:          "ECDHE-ECDSA-AES128-SHA",
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA:          "ECDHE-ECDSA-AES256-SHA",
+}
+
+func cipherName(id uint16) string {
+	if n, ok := openSSLNames[id]; ok {
+		return n
+	}
+	return tls.CipherSuiteName(id)
+}

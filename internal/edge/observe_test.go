@@ -1,0 +1,173 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/accesslog"
+	"github.com/edgefront/edgefront/internal/cache"
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/logtest"
+)
+
+// observedEdge runs yaml with an access log, and returns the edge's URL
+// and a function that closes the log and returns its lines as fields.
+func observedEdge(t *testing.T, yaml string) (string, func() [][]string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "access.log")
+	l, err := accesslog.Open(path, "cloudfront", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Cache.Sizes()
+	rt, err := Compile(cfg, Options{Log: logtest.New(t), Cache: cache.New(cache.NewMemory(uint64(s.Memory)), s.MaxObject, nil),
+		Observer: &Observer{Log: l, Location: "TST1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rt)
+	t.Cleanup(func() { srv.Close(); rt.Close() })
+	return srv.URL, func() [][]string {
+		srv.Close()
+		l.Close()
+		b, _ := os.ReadFile(path)
+		var lines [][]string
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if !strings.HasPrefix(line, "#") {
+				lines = append(lines, strings.Split(line, "\t"))
+			}
+		}
+		if !strings.HasPrefix(string(b), accesslog.Header) {
+			t.Errorf("the log does not start with CloudFront's header lines:\n%.200s", b)
+		}
+		return lines
+	}
+}
+
+func fieldOf(f []string, name string) string {
+	for i, n := range strings.Fields(accesslog.Fields) {
+		if n == name {
+			return f[i]
+		}
+	}
+	panic(name)
+}
+
+func TestAccessLogLinesAsCloudFront(t *testing.T) {
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprint(w, "0123456789")
+	})
+	e, lines := observedEdge(t, fmt.Sprintf(`
+trusted_proxies: [127.0.0.1]
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, o.URL))
+	ua := "Mozilla/5.0 (X11; Linux x86_64)"
+	do(t, "GET", e+"/docs/a%20b?q=1&x=%7C", map[string]string{"User-Agent": ua, "X-Forwarded-For": "203.0.113.9", "Host": "www.example.com"})
+	do(t, "GET", e+"/docs/a%20b?q=1&x=%7C", map[string]string{"User-Agent": ua, "Range": "bytes=2-5", "Host": "www.example.com"})
+	do(t, "DELETE", e+"/", nil)
+	got := lines()
+	if len(got) != 3 {
+		t.Fatalf("%d lines for 3 requests: %q", len(got), got)
+	}
+	for _, f := range got {
+		if len(f) != 33 {
+			t.Fatalf("%d fields: %q", len(f), f)
+		}
+	}
+	first, second := got[0], got[1]
+	for name, want := range map[string]string{
+		"x-edge-location": "TST1", "c-ip": "203.0.113.9", "cs-method": "GET", "cs(Host)": "main",
+		"cs-uri-stem": "/docs/a%2520b", "sc-status": "200", "cs(User-Agent)": "Mozilla/5.0%20(X11;%20Linux%20x86_64)",
+		"cs-uri-query": "q=1&x=%257C", "x-edge-result-type": "Miss", "x-host-header": "www.example.com",
+		"cs-protocol": "http", "x-forwarded-for": "203.0.113.9", "cs-protocol-version": "HTTP/1.1",
+		"sc-content-type": "text/plain", "sc-content-len": "10", "ssl-protocol": "-", "cs(Referer)": "-",
+	} {
+		if g := fieldOf(first, name); g != want {
+			t.Errorf("%s = %q, want %q", name, g, want)
+		}
+	}
+	if fieldOf(first, "x-edge-request-id") == "-" || fieldOf(first, "sc-bytes") < "100" || fieldOf(first, "date") != time.Now().UTC().Format("2006-01-02") {
+		t.Errorf("first line %q", first)
+	}
+	for name, want := range map[string]string{
+		"x-edge-result-type": "Hit", "sc-status": "206", "sc-range-start": "2", "sc-range-end": "5", "c-ip": "127.0.0.1", "x-forwarded-for": "-",
+	} {
+		if g := fieldOf(second, name); g != want {
+			t.Errorf("second line: %s = %q, want %q", name, g, want)
+		}
+	}
+	if f := got[2]; fieldOf(f, "sc-status") != "403" || fieldOf(f, "x-edge-result-type") != "Error" || fieldOf(f, "cs-method") != "DELETE" {
+		t.Errorf("a method refused: %q", f)
+	}
+}
+
+func TestBodyLimitsAndSlowBodies(t *testing.T) {
+	var got atomic.Int64
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			return
+		}
+		got.Add(1)
+		fmt.Fprintf(w, "read %d", n)
+	})
+	e := edgeFor(t, fmt.Sprintf(`
+limits: {client_body_timeout: 300ms}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o, allowed_methods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE], max_body_size: 1KiB}
+`, o.URL), nil)
+	post := func(body io.Reader, length int64) (int, string) {
+		req, _ := http.NewRequest("POST", e.URL+"/upload", body)
+		req.ContentLength = length
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if s, b := post(strings.NewReader(strings.Repeat("x", 1024)), 1024); s != 200 || b != "read 1024" {
+		t.Errorf("1 KiB body: %d %q", s, b)
+	}
+	if s, b := post(strings.NewReader(strings.Repeat("x", 1025)), 1025); s != 413 || !strings.Contains(b, "larger than 1024 bytes") {
+		t.Errorf("declared 1025 bytes: %d %q", s, b)
+	}
+	if s, b := post(io.MultiReader(strings.NewReader(strings.Repeat("x", 4096))), -1); s != 413 {
+		t.Errorf("4 KiB chunked: %d %q", s, b)
+	}
+	// A body that stalls gets 408 once client_body_timeout passes.
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("abc"))
+		time.Sleep(2 * time.Second)
+		pw.Close()
+	}()
+	start := time.Now()
+	if s, b := post(pr, 10); s != http.StatusRequestTimeout || time.Since(start) > 1500*time.Millisecond {
+		t.Errorf("a stalled body: %d %q after %v", s, b, time.Since(start))
+	}
+	if got.Load() != 1 {
+		t.Errorf("the origin finished reading %d bodies, want only the allowed one", got.Load())
+	}
+}
