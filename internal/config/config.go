@@ -73,6 +73,9 @@ type RateLimit struct {
 	RequestsPerSecond float64 `yaml:"requests_per_second"`
 	Burst             int     `yaml:"burst"`
 	By                string  `yaml:"by"` // client_ip
+	// MaxClients is how many client addresses are tracked at once
+	// (131072 when unset); memory stays bounded by it.
+	MaxClients int `yaml:"max_clients"`
 }
 
 // Admin is the admin listener: health, invalidations, reload.

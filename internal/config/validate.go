@@ -364,6 +364,9 @@ func (v *validator) distribution(at string, d *Distribution) {
 		if rl.RequestsPerSecond <= 0 {
 			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")
 		}
+		if rl.MaxClients < 0 {
+			v.add(at+".rate_limit.max_clients", "max_clients must be 0 (the default) or more")
+		}
 		if rl.Burst < 0 {
 			v.add(at+".rate_limit.burst", "burst must be 0 or more")
 		}

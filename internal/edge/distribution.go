@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
@@ -30,6 +31,7 @@ type Distribution struct {
 	log        *slog.Logger
 	cache      *cache.Cache
 	rt         *Router
+	limiter    *rateLimiter // nil without rate_limit
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -42,6 +44,9 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		log:        rt.log,
 		cache:      rt.cache,
 		rt:         rt,
+	}
+	if rl := c.RateLimit; rl != nil {
+		d.limiter = newRateLimiter(rl.RequestsPerSecond, rl.Burst, rl.MaxClients)
 	}
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
@@ -130,6 +135,13 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !b.methods.has(r.Method) {
 		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
 		return
+	}
+	if d.limiter != nil {
+		if ok, wait := d.limiter.allow(ex.client, time.Now()); !ok {
+			w.Header()["Retry-After"] = []string{retryAfter(wait)}
+			d.fail(w, r, ex, http.StatusTooManyRequests, "too many requests from this address; try again later")
+			return
+		}
 	}
 	if b.verifier != nil {
 		if err := b.verifier.VerifyFrom(ex.in, ex.client); err != nil {
