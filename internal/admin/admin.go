@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
 )
@@ -27,6 +29,7 @@ import (
 type Edge interface {
 	Router() *edge.Router
 	Reload() error
+	Metrics() *edge.Metrics // nil when there are none
 }
 
 // Limits of an invalidation request.
@@ -76,6 +79,9 @@ func New(e Edge, token string, log *slog.Logger) *API {
 	a.mux.HandleFunc("POST /invalidations", a.authed(a.createInvalidation))
 	a.mux.HandleFunc("GET /invalidations/{id}", a.authed(a.getInvalidation))
 	a.mux.HandleFunc("POST /reload", a.authed(a.reload))
+	if m := e.Metrics(); m != nil {
+		a.mux.Handle("GET /metrics", a.authed(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP))
+	}
 	// Go's profiler, as Caddy offers it on its admin endpoint.
 	a.mux.HandleFunc("GET /debug/pprof/", a.authed(pprof.Index))
 	a.mux.HandleFunc("GET /debug/pprof/profile", a.authed(pprof.Profile))

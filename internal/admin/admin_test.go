@@ -61,7 +61,8 @@ func start(t *testing.T, tok string) *fixture {
 
 func writeConfig(t *testing.T, path, originURL string) {
 	t.Helper()
-	yaml := fmt.Sprintf(`distributions:
+	yaml := fmt.Sprintf(`admin: {listen: "127.0.0.1:0"}
+distributions:
   - name: main
     aliases: [main.example]
     origins: {o: {type: http, url: %q}}
@@ -266,5 +267,34 @@ func TestPatterns(t *testing.T) {
 	got, err := Patterns([]string{"/a", "/a", "/b%20c", "/d/*", "/e?x=1", "/*"})
 	if err != nil || strings.Join(got, "|") != "/a|/b c|/d/*|/e|/*" {
 		t.Errorf("Patterns: %q %v", got, err)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	fx := start(t, token)
+	fx.get(t, "main.example", "/a")
+	fx.get(t, "main.example", "/a")
+	fx.get(t, "main.example", "/a")
+	fx.call(t, "POST", "/reload", "Bearer "+token, "")
+	if a := fx.call(t, "GET", "/metrics", "", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("metrics without the token: %d", a.status)
+	}
+	a := fx.call(t, "GET", "/metrics", "Bearer "+token, "")
+	for _, want := range []string{
+		`edgefront_requests_total{behavior="default",cache="Miss",distribution="main",status="2xx"} 1`,
+		`edgefront_requests_total{behavior="default",cache="Hit",distribution="main",status="2xx"} 2`,
+		`edgefront_origin_duration_seconds_count{distribution="main",origin="o"} 1`,
+		`edgefront_cache_objects 1`,
+		`edgefront_cache_hit_ratio 0.6666666666666666`,
+		`edgefront_reloads_total{result="ok"} 1`,
+		`edgefront_response_bytes_total{distribution="main"} 15`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(a.body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("%s", a.body)
 	}
 }

@@ -47,6 +47,14 @@ func New(store Store, maxObject int64, now func() time.Time) *Cache {
 	return c
 }
 
+// Stats are the cache's size and evictions, for metrics.
+func (c *Cache) Stats() (objects int, bytes uint64, evictions uint64) {
+	if e, ok := c.store.(interface{ Evictions() uint64 }); ok {
+		evictions = e.Evictions()
+	}
+	return c.store.Len(), c.store.Bytes(), evictions
+}
+
 // Now is the cache's clock.
 func (c *Cache) Now() time.Time { return c.now() }
 

@@ -40,6 +40,8 @@ type Disk struct {
 	bytes    uint64
 	verified map[string]bool // files whose CRC was checked, or written, by this process
 	scanned  chan struct{}   // closed when the index is complete
+
+	evictions atomic.Uint64
 }
 
 type diskEntry struct {
@@ -407,6 +409,7 @@ func (d *Disk) evict() {
 			return
 		}
 		d.remove(victim)
+		d.evictions.Add(1)
 	}
 }
 
@@ -464,6 +467,9 @@ func (d *Disk) keyOf(name string) (string, error) {
 	}
 	return string(key), nil
 }
+
+// Evictions is how many objects the tier dropped to stay in its size.
+func (d *Disk) Evictions() uint64 { return d.evictions.Load() }
 
 // Len and Bytes are the number of objects and what they weigh on disk.
 func (d *Disk) Len() int {

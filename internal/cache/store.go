@@ -168,17 +168,25 @@ type Store interface {
 
 // Memory is a Store in memory that evicts by size (W-TinyLFU, otter).
 type Memory struct {
-	c *otter.Cache[string, *Object]
+	c         *otter.Cache[string, *Object]
+	evictions atomic.Uint64
 }
 
 // NewMemory returns a memory store holding at most maxBytes.
 func NewMemory(maxBytes uint64) *Memory {
-	return &Memory{c: otter.Must(&otter.Options[string, *Object]{
+	m := &Memory{}
+	m.c = otter.Must(&otter.Options[string, *Object]{
 		MaximumWeight: maxBytes,
 		Weigher: func(k string, o *Object) uint32 {
 			return uint32(min(len(k)+o.Size(), 1<<32-1))
 		},
-	})}
+		OnDeletion: func(e otter.DeletionEvent[string, *Object]) {
+			if e.WasEvicted() {
+				m.evictions.Add(1)
+			}
+		},
+	})
+	return m
 }
 
 func (m *Memory) Get(key string) (*Object, bool) { return m.c.GetIfPresent(key) }
@@ -186,6 +194,9 @@ func (m *Memory) Put(key string, o *Object)      { m.c.Set(key, o) }
 func (m *Memory) Delete(key string)              { m.c.Invalidate(key) }
 func (m *Memory) Len() int                       { return m.c.EstimatedSize() }
 func (m *Memory) Bytes() uint64                  { return m.c.WeightedSize() }
+
+// Evictions is how many objects the memory tier dropped to make room.
+func (m *Memory) Evictions() uint64 { return m.evictions.Load() }
 
 func (m *Memory) Range(f func(key string, seq uint64) bool) {
 	for k, o := range m.c.All() {
@@ -250,7 +261,10 @@ func (t *Tiered) Range(f func(key string, seq uint64) bool) {
 	t.Disk.Range(f)
 }
 
-func (t *Tiered) Len() int      { return t.Disk.Len() }
-func (t *Tiered) Bytes() uint64 { return t.Mem.Bytes() + t.Disk.Bytes() }
+func (t *Tiered) Len() int { return t.Disk.Len() }
+
+// Evictions counts both tiers' evictions.
+func (t *Tiered) Evictions() uint64 { return t.Mem.Evictions() + t.Disk.Evictions() }
+func (t *Tiered) Bytes() uint64     { return t.Mem.Bytes() + t.Disk.Bytes() }
 
 func bytesReader(b []byte) io.ReadSeeker { return bytes.NewReader(b) }

@@ -111,9 +111,13 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 	if b.maxTTL > 0 || b.minTTL > 0 {
 		b.cache = d.cache
 	}
+	var transport http.RoundTripper = b.origin
+	if obs := d.rt.obs; obs != nil && obs.Metrics != nil {
+		transport = obs.Metrics.transport(b.origin, d.Name, c.TargetOrigin)
+	}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
-		Transport:      b.origin,
+		Transport:      transport,
 		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.originError,
 		BufferPool:     bufferPool{},

@@ -1,8 +1,172 @@
 package edge
 
-import "time"
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
 
 // Metrics counts what the edge does, for the admin listener's /metrics.
-type Metrics struct{}
+// One Metrics lives as long as the process; each config compiled reports
+// into it, and the cache it reads is the one in force.
+type Metrics struct {
+	Registry *prometheus.Registry
 
-func (m *Metrics) request(rec *recorder, result string, bytesOut int64, took time.Duration) {}
+	requests      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	bytesOut      *prometheus.CounterVec
+	bytesIn       *prometheus.CounterVec
+	originSeconds *prometheus.HistogramVec
+	originErrors  *prometheus.CounterVec
+	rateLimited   *prometheus.CounterVec
+	Reloads       *prometheus.CounterVec
+	Connections   prometheus.Gauge
+	CertExpiry    *prometheus.GaugeVec
+
+	counters sync.Map // reqKey → prometheus.Counter, so a request costs no label hashing
+
+	router       atomic.Pointer[Router] // the config in force, for the cache's gauges
+	hits, misses atomic.Uint64
+}
+
+type reqKey struct {
+	dist, behavior string
+	class          uint8
+	result         string
+}
+
+// NewMetrics registers edgefront's metrics, and Go's, in a new registry.
+// dropped, when not nil, reports the access log's dropped lines.
+func NewMetrics(dropped func() uint64) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	f := func(c prometheus.Collector) { m.Registry.MustRegister(c) }
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_requests_total",
+		Help: "Viewer requests by distribution, behavior, status class and cache result."},
+		[]string{"distribution", "behavior", "status", "cache"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "edgefront_request_duration_seconds",
+		Help: "Time from a request to the last byte of its answer, by distribution.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)},
+		[]string{"distribution"})
+	m.bytesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_response_bytes_total",
+		Help: "Body bytes sent to viewers, by distribution."}, []string{"distribution"})
+	m.bytesIn = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_request_bytes_total",
+		Help: "Bytes viewers sent (request line, header fields, declared body), by distribution."}, []string{"distribution"})
+	m.originSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "edgefront_origin_duration_seconds",
+		Help: "Time from an origin request to its response header, by origin.", Buckets: prometheus.ExponentialBuckets(0.0005, 4, 9)},
+		[]string{"distribution", "origin"})
+	m.originErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_origin_errors_total",
+		Help: "Origin requests that got no response (refused, timed out, cut), by origin."}, []string{"distribution", "origin"})
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_rate_limited_total",
+		Help: "Requests refused with 429 by a rate limit, by distribution."}, []string{"distribution"})
+	m.Reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_reloads_total",
+		Help: "Config reloads, by result (ok or refused)."}, []string{"result"})
+	m.Connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "edgefront_connections",
+		Help: "Viewer connections open."})
+	m.CertExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "edgefront_certificate_expiry_timestamp_seconds",
+		Help: "When each certificate in use expires, by its first name."}, []string{"name"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytesOut, m.bytesIn, m.originSeconds,
+		m.originErrors, m.rateLimited, m.Reloads, m.Connections, m.CertExpiry} {
+		f(c)
+	}
+	cacheStat := func(pick func(objects int, bytes, evictions uint64) float64) func() float64 {
+		return func() float64 {
+			rt := m.router.Load()
+			if rt == nil || rt.cache == nil {
+				return 0
+			}
+			return pick(rt.cache.Stats())
+		}
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgefront_cache_objects", Help: "Objects in the cache."},
+		cacheStat(func(o int, _, _ uint64) float64 { return float64(o) })))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgefront_cache_bytes", Help: "Bytes the cache holds, in memory and on disk."},
+		cacheStat(func(_ int, b, _ uint64) float64 { return float64(b) })))
+	f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edgefront_cache_evictions_total", Help: "Objects the cache dropped to make room."},
+		cacheStat(func(_ int, _, e uint64) float64 { return float64(e) })))
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgefront_cache_hit_ratio",
+		Help: "Hits and refresh hits over every answer that went through the cache, since start."}, m.hitRatio))
+	if dropped != nil {
+		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "edgefront_access_log_dropped_total",
+			Help: "Access log lines dropped because the disk did not keep up."}, func() float64 { return float64(dropped()) }))
+	}
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Use makes rt the config whose cache the gauges read.
+func (m *Metrics) Use(rt *Router) { m.router.Store(rt) }
+
+func (m *Metrics) hitRatio() float64 {
+	h, ms := m.hits.Load(), m.misses.Load()
+	if h+ms == 0 {
+		return 0
+	}
+	return float64(h) / float64(h+ms)
+}
+
+var statusClasses = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func (m *Metrics) request(rec *recorder, r *http.Request, result string, took time.Duration) {
+	dist, behavior := "-", "-"
+	if rec.dist != nil {
+		dist = rec.dist.Name
+	}
+	if rec.behavior != nil {
+		behavior = rec.behavior.pattern.String()
+		if behavior == "" {
+			behavior = "default"
+		}
+	}
+	class := uint8(0)
+	if c := rec.status / 100; c >= 1 && c <= 5 {
+		class = uint8(c)
+	}
+	key := reqKey{dist, behavior, class, result}
+	c, ok := m.counters.Load(key)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(key, m.requests.WithLabelValues(dist, behavior, statusClasses[class], result))
+	}
+	c.(prometheus.Counter).Inc()
+	switch result {
+	case "Hit", "RefreshHit":
+		m.hits.Add(1)
+	case "Miss":
+		if rec.behavior != nil && rec.behavior.cache != nil {
+			m.misses.Add(1)
+		}
+	case "LimitExceeded":
+		m.rateLimited.WithLabelValues(dist).Inc()
+	}
+	m.duration.WithLabelValues(dist).Observe(took.Seconds())
+	m.bytesOut.WithLabelValues(dist).Add(float64(rec.bodyBytes))
+	m.bytesIn.WithLabelValues(dist).Add(float64(requestBytes(r)))
+}
+
+// timedTransport measures an origin's latency and counts its failures.
+type timedTransport struct {
+	http.RoundTripper
+	seconds prometheus.Observer
+	errors  prometheus.Counter
+}
+
+func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.RoundTripper.RoundTrip(r)
+	if err != nil {
+		if r.Context().Err() == nil {
+			t.errors.Inc()
+		}
+		return nil, err
+	}
+	t.seconds.Observe(time.Since(start).Seconds())
+	return resp, nil
+}
+
+func (m *Metrics) transport(rt http.RoundTripper, dist, originName string) http.RoundTripper {
+	return &timedTransport{RoundTripper: rt, seconds: m.originSeconds.WithLabelValues(dist, originName),
+		errors: m.originErrors.WithLabelValues(dist, originName)}
+}

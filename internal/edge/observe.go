@@ -137,7 +137,7 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 		final = "Error" // the answer was cut short
 	}
 	if m := rt.obs.Metrics; m != nil {
-		m.request(rec, result, rec.bodyBytes, end.Sub(start))
+		m.request(rec, r, result, end.Sub(start))
 	}
 	l := rt.obs.Log
 	if l == nil {

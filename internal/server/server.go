@@ -38,6 +38,7 @@ type Server struct {
 	accessLog    *accesslog.Logger
 	accessLogCfg config.AccessLog
 	limits       config.Limits
+	metrics      *edge.Metrics // nil without an admin listener
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -49,6 +50,16 @@ func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logg
 		log = slog.Default()
 	}
 	s := &Server{load: load, errs: make(chan error, 2), log: log}
+	if cfg.Admin.Listen != "" {
+		s.metrics = edge.NewMetrics(func() uint64 {
+			s.applyMu.Lock()
+			defer s.applyMu.Unlock()
+			if s.accessLog == nil {
+				return 0
+			}
+			return s.accessLog.Dropped()
+		})
+	}
 	if err := s.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -66,12 +77,14 @@ func (s *Server) apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	if logger != nil {
-		loc := cfg.AccessLog.EdgeLocation
-		if loc == "" {
-			loc = edge.DefaultLocation()
+	if logger != nil || s.metrics != nil {
+		opts.Observer = &edge.Observer{Log: logger, Metrics: s.metrics}
+		if logger != nil {
+			opts.Observer.Location = cfg.AccessLog.EdgeLocation
+			if opts.Observer.Location == "" {
+				opts.Observer.Location = edge.DefaultLocation()
+			}
 		}
-		opts.Observer = &edge.Observer{Log: logger, Location: loc}
 	}
 	rt, err := edge.Compile(cfg, opts)
 	if err != nil {
@@ -97,8 +110,22 @@ func (s *Server) apply(cfg *config.Config) error {
 			return err
 		}
 		s.tls.Store(tc)
+		if s.metrics != nil {
+			for _, c := range tc.Certificates {
+				if c.Leaf != nil {
+					name := c.Leaf.Subject.CommonName
+					if len(c.Leaf.DNSNames) > 0 {
+						name = c.Leaf.DNSNames[0]
+					}
+					s.metrics.CertExpiry.WithLabelValues(name).Set(float64(c.Leaf.NotAfter.Unix()))
+				}
+			}
+		}
 	}
 	s.cacheSizes = cacheSizes(cfg)
+	if s.metrics != nil {
+		s.metrics.Use(rt)
+	}
 	if old := s.router.Swap(rt); old != nil {
 		// In-flight requests finish on the old router; only its idle
 		// connections go now.
@@ -152,11 +179,21 @@ func (s *Server) Reload() error {
 		return errors.New("this server has no config file to reload")
 	}
 	cfg, err := s.load()
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.apply(cfg)
 	}
-	return s.apply(cfg)
+	if s.metrics != nil {
+		result := "ok"
+		if err != nil {
+			result = "refused"
+		}
+		s.metrics.Reloads.WithLabelValues(result).Inc()
+	}
+	return err
 }
+
+// Metrics are the server's metrics, nil when it has no admin listener.
+func (s *Server) Metrics() *edge.Metrics { return s.metrics }
 
 // ServeHTTP hands the request to the config in force.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -165,8 +202,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newHTTPServer() *http.Server {
 	readHeader, _, idle, maxHeader, _, _ := s.limits.Resolved()
+	var connState func(net.Conn, http.ConnState)
+	if m := s.metrics; m != nil {
+		connState = func(_ net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				m.Connections.Inc()
+			case http.StateClosed, http.StateHijacked:
+				m.Connections.Dec()
+			}
+		}
+	}
 	return &http.Server{
 		Handler:           s,
+		ConnState:         connState,
 		ReadHeaderTimeout: readHeader,
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    maxHeader,
