@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/accesslog"
 	"github.com/edgefront/edgefront/internal/config"
@@ -28,9 +30,13 @@ type Server struct {
 	mu        sync.Mutex
 	servers   []*http.Server
 	listeners []net.Listener
-	wg        sync.WaitGroup
-	errs      chan error
-	log       *slog.Logger
+	// viewer are the viewer listeners' servers by kind ("http", "https"),
+	// and bound the addresses they were opened for.
+	viewer map[string]*http.Server
+	bound  map[string]string
+	wg     sync.WaitGroup
+	errs   chan error
+	log    *slog.Logger
 	// cacheSizes are the sizes the router's cache was made with.
 	cacheSizes config.CacheSizes
 	// The access log, kept across reloads that keep its settings.
@@ -180,7 +186,7 @@ func (s *Server) Reload() error {
 	}
 	cfg, err := s.load()
 	if err == nil {
-		err = s.apply(cfg)
+		err = s.reloadWith(cfg)
 	}
 	if s.metrics != nil {
 		result := "ok"
@@ -190,6 +196,88 @@ func (s *Server) Reload() error {
 		s.metrics.Reloads.WithLabelValues(result).Inc()
 	}
 	return err
+}
+
+// reloadWith swaps cfg in. A listener whose address changed is opened
+// before the config is swapped and the old one closed after, letting its
+// requests finish; when the new address cannot be bound, the reload is
+// refused and everything stays as it was.
+func (s *Server) reloadWith(cfg *config.Config) error {
+	s.mu.Lock()
+	bound := maps.Clone(s.bound)
+	s.mu.Unlock()
+	want := map[string]string{"http": cfg.Listen.HTTP, "https": cfg.Listen.HTTPS}
+	opened := map[string]net.Listener{}
+	closeOpened := func() {
+		for _, ln := range opened {
+			ln.Close()
+		}
+	}
+	if bound != nil {
+		for _, kind := range []string{"http", "https"} {
+			if want[kind] == bound[kind] || want[kind] == "" {
+				continue
+			}
+			ln, err := net.Listen("tcp", want[kind])
+			if err != nil {
+				closeOpened()
+				return fmt.Errorf("listen.%s: %w", kind, err)
+			}
+			opened[kind] = ln
+		}
+	}
+	if err := s.apply(cfg); err != nil {
+		closeOpened()
+		return err
+	}
+	if bound == nil {
+		return nil // not listening yet
+	}
+	for _, kind := range []string{"http", "https"} {
+		if want[kind] == bound[kind] {
+			continue
+		}
+		s.mu.Lock()
+		old := s.viewer[kind]
+		delete(s.viewer, kind)
+		s.mu.Unlock()
+		if ln := opened[kind]; ln != nil {
+			s.serveViewer(kind, want[kind], ln)
+		} else {
+			s.mu.Lock()
+			delete(s.bound, kind)
+			s.mu.Unlock()
+		}
+		if old != nil {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+				defer cancel()
+				if err := old.Shutdown(ctx); err != nil {
+					old.Close()
+				}
+			}()
+		}
+	}
+	return nil
+}
+
+// DrainTimeout is how long a listener that closes lets its requests finish.
+const DrainTimeout = 30 * time.Second
+
+// serveViewer serves a viewer listener of kind on ln, opened for addr.
+func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
+	srv := s.newHTTPServer()
+	if kind == "https" {
+		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
+	} else {
+		s.serve(srv, s.limited(ln))
+	}
+	s.mu.Lock()
+	if s.viewer == nil {
+		s.viewer, s.bound = map[string]*http.Server{}, map[string]string{}
+	}
+	s.viewer[kind], s.bound[kind] = srv, addr
+	s.mu.Unlock()
 }
 
 // Metrics are the server's metrics, nil when it has no admin listener.
@@ -226,13 +314,18 @@ func (s *Server) newHTTPServer() *http.Server {
 // Listen binds the listeners of cfg.Listen and starts serving. It returns
 // once they are bound, with their addresses.
 func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err error) {
+	s.mu.Lock()
+	if s.bound == nil {
+		s.viewer, s.bound = map[string]*http.Server{}, map[string]string{}
+	}
+	s.mu.Unlock()
 	if l.HTTP != "" {
 		ln, err := net.Listen("tcp", l.HTTP)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listen.http: %w", err)
 		}
 		httpAddr = ln.Addr()
-		s.serve(s.newHTTPServer(), s.limited(ln))
+		s.serveViewer("http", l.HTTP, ln)
 	}
 	if l.HTTPS != "" {
 		ln, err := net.Listen("tcp", l.HTTPS)
@@ -241,7 +334,7 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 			return nil, nil, fmt.Errorf("listen.https: %w", err)
 		}
 		httpsAddr = ln.Addr()
-		s.serve(s.newHTTPServer(), tls.NewListener(s.limited(ln), s.tlsWithH2()))
+		s.serveViewer("https", l.HTTPS, ln)
 	}
 	return httpAddr, httpsAddr, nil
 }

@@ -244,3 +244,85 @@ func TestReloadSwapsConfigWithoutDroppingRequests(t *testing.T) {
 		t.Errorf("after reload the edge answered %q, want the new origin", body)
 	}
 }
+
+// Twenty reloads under load over HTTP and HTTPS, every third one a bad
+// config, one moving the HTTP listener to a new port: no request fails,
+// and the listener that did not change keeps its socket.
+func TestTwentyReloadsUnderLoad(t *testing.T) {
+	origins := []string{upstream(t, "a"), upstream(t, "b")}
+	dist := `
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o, default_ttl: 0}
+`
+	e := start(t, fmt.Sprintf(dist, origins[0]))
+	var requests, failures atomic.Int64
+	var target atomic.Value
+	target.Store(e.http)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				url := e.https
+				if i%2 == 0 {
+					url = target.Load().(string)
+				}
+				resp, err := e.client.Get(url + "/")
+				requests.Add(1)
+				moved := err != nil && i%2 == 0 && url != target.Load().(string) // asked the old address as it closed
+				if (err != nil || resp.StatusCode != 200) && !moved {
+					failures.Add(1)
+					t.Logf("request failed: %v %v", err, resp)
+				}
+				if resp != nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	good, _ := os.ReadFile(e.configPath)
+	httpsSocket := e.srv.viewer["https"]
+	newPort := freePort(t)
+	for i := range 20 {
+		time.Sleep(20 * time.Millisecond)
+		text := strings.Replace(string(good), origins[0], origins[i%2], 1)
+		if i == 10 {
+			text = strings.Replace(text, strings.TrimPrefix(e.http, "http://"), "127.0.0.1:"+newPort, 1)
+			good = []byte(text)
+		}
+		bad := i%3 == 2
+		if bad {
+			text = strings.Replace(text, "target_origin: o", "target_origin: nowhere", 1)
+		}
+		os.WriteFile(e.configPath, []byte(text), 0o644)
+		err := e.srv.Reload()
+		if bad != (err != nil) {
+			t.Errorf("reload %d (bad %v): %v", i, bad, err)
+		}
+		if i == 10 {
+			target.Store("http://127.0.0.1:" + newPort)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Errorf("%d of %d requests failed during 20 reloads", n, requests.Load())
+	}
+	if e.srv.viewer["https"] != httpsSocket {
+		t.Error("the HTTPS listener, unchanged, was opened again")
+	}
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(e.http, "http://"), time.Second); err == nil {
+		t.Error("the old HTTP address still accepts connections")
+	}
+	t.Logf("%d requests, none failed, through 20 reloads (7 refused)", requests.Load())
+}
