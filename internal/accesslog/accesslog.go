@@ -7,7 +7,6 @@
 package accesslog
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -57,30 +56,43 @@ type Entry struct {
 	RangeEnd      string
 }
 
-// Logger writes entries to a file or to stdout.
+// Logger writes entries to a file or to stdout. Requests append their
+// lines to a buffer in memory; a writer goroutine swaps it out and writes
+// it whenever it holds 64 KiB, and at least every 100 ms.
 type Logger struct {
 	path string
 	json bool
 
-	queue   chan *[]byte
+	mu      sync.Mutex // the lines waiting
+	pending []byte
+	limit   int // bytes that may wait; lines beyond are dropped
 	dropped atomic.Uint64
+	kick    chan struct{}
+	stop    chan struct{}
 	done    chan struct{}
 
-	mu     sync.Mutex // the file, its writer, and closing
+	fmu    sync.Mutex // the file, its writes, and closing
 	f      *os.File
-	w      *bufio.Writer
+	spare  []byte
 	closed bool
 }
+
+// Flushing: the writer writes when this much waits, or after flushEvery.
+const (
+	flushBytes = 64 << 10
+	flushEvery = 100 * time.Millisecond
+)
 
 var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // Open starts a logger writing to path ("-" is stdout) in format
-// ("cloudfront" or "json"), with room for buffer lines waiting.
+// ("cloudfront" or "json"), with room for about buffer lines waiting.
 func Open(path, format string, buffer int) (*Logger, error) {
 	if buffer <= 0 {
 		buffer = 8192
 	}
-	l := &Logger{path: path, json: format == "json", queue: make(chan *[]byte, buffer), done: make(chan struct{})}
+	l := &Logger{path: path, json: format == "json", limit: max(buffer*512, flushBytes),
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.open(); err != nil {
 		return nil, err
 	}
@@ -98,32 +110,31 @@ func (l *Logger) open() error {
 		}
 		l.f = f
 	}
-	l.w = bufio.NewWriterSize(l.f, 64<<10)
 	if !l.json {
 		if info, err := l.f.Stat(); err == nil && (info.Size() == 0 || l.path == "-") {
-			l.w.WriteString(Header)
+			l.f.WriteString(Header)
 		}
 	}
 	return nil
 }
 
-// Reopen closes the file and opens the path again, for log rotation
-// (SIGUSR1): the lines written meanwhile go to the new file.
+// Reopen writes what waits, closes the file and opens the path again, for
+// log rotation (SIGUSR1): the lines written from then on go to the new file.
 func (l *Logger) Reopen() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.flush()
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
 	if l.closed || l.path == "-" {
 		return nil
 	}
-	l.w.Flush()
 	l.f.Close()
 	return l.open()
 }
 
-// Dropped is the number of lines dropped because the queue was full.
+// Dropped is the number of lines dropped because the disk did not keep up.
 func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
 
-// Log queues the entry's line. It never blocks.
+// Log adds the entry's line. It never blocks on the disk.
 func (l *Logger) Log(e *Entry) {
 	bp := bufs.Get().(*[]byte)
 	if l.json {
@@ -131,51 +142,72 @@ func (l *Logger) Log(e *Entry) {
 	} else {
 		*bp = e.appendW3C((*bp)[:0])
 	}
-	select {
-	case l.queue <- bp:
-	default:
+	l.mu.Lock()
+	if len(l.pending)+len(*bp) > l.limit {
+		l.mu.Unlock()
 		l.dropped.Add(1)
 		bufs.Put(bp)
+		return
+	}
+	l.pending = append(l.pending, *bp...)
+	full := len(l.pending) >= flushBytes
+	l.mu.Unlock()
+	bufs.Put(bp)
+	if full {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
 func (l *Logger) run() {
 	defer close(l.done)
-	for bp := range l.queue {
-		l.mu.Lock()
-		l.w.Write(*bp)
-		bufs.Put(bp)
-		// Write what is queued, then flush once the queue is empty.
-		for n := len(l.queue); n > 0; n-- {
-			bp := <-l.queue
-			l.w.Write(*bp)
-			bufs.Put(bp)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.kick:
+		case <-tick.C:
+		case <-l.stop:
+			l.flush()
+			return
 		}
-		l.w.Flush()
-		l.mu.Unlock()
+		l.flush()
 	}
 }
 
-// Close writes the lines queued and closes the file.
-func (l *Logger) Close() error {
+// flush writes the lines waiting.
+func (l *Logger) flush() {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
 	l.mu.Lock()
+	buf := l.pending
+	l.pending = l.spare[:0]
+	l.mu.Unlock()
+	if len(buf) > 0 && !l.closed {
+		l.f.Write(buf)
+	}
+	l.spare = buf[:0]
+}
+
+// Close writes the lines waiting and closes the file.
+func (l *Logger) Close() error {
+	l.fmu.Lock()
 	if l.closed {
-		l.mu.Unlock()
+		l.fmu.Unlock()
 		return nil
 	}
-	l.closed = true
-	l.mu.Unlock()
-	close(l.queue)
+	l.fmu.Unlock()
+	close(l.stop)
 	<-l.done
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.w.Flush()
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	l.closed = true
 	if l.path != "-" {
-		if cerr := l.f.Close(); err == nil {
-			err = cerr
-		}
+		return l.f.Close()
 	}
-	return err
+	return nil
 }
 
 // appendW3C appends the entry as a line of CloudFront's standard log.
