@@ -9,6 +9,7 @@ package accesslog
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -24,9 +25,10 @@ const Header = "#Version: 1.0\n#Fields: " + Fields + "\n"
 
 // Entry is one request.
 type Entry struct {
-	Time          time.Time // when the last byte was written
-	Location      string    // x-edge-location
-	BytesOut      int64     // sc-bytes, header included
+	Time          time.Time  // when the last byte was written
+	Location      string     // x-edge-location
+	BytesOut      int64      // sc-bytes, header included
+	Client        netip.Addr // c-ip; when not valid, ClientIP
 	ClientIP      string
 	Method        string
 	Distribution  string // cs(Host): the distribution that answered
@@ -212,12 +214,16 @@ func (l *Logger) Close() error {
 
 // appendW3C appends the entry as a line of CloudFront's standard log.
 func (e *Entry) appendW3C(b []byte) []byte {
-	t := e.Time.UTC()
-	b = t.AppendFormat(b, "2006-01-02\t15:04:05")
+	b = appendDateTime(b, e.Time)
 	b = field(b, e.Location)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, e.BytesOut, 10)
-	b = field(b, e.ClientIP)
+	if e.Client.IsValid() {
+		b = append(b, '\t')
+		b = e.Client.AppendTo(b)
+	} else {
+		b = field(b, e.ClientIP)
+	}
 	b = field(b, e.Method)
 	b = field(b, e.Distribution)
 	b = field(b, e.Path)
@@ -251,6 +257,24 @@ func (e *Entry) appendW3C(b []byte) []byte {
 	b = field(b, e.RangeStart)
 	b = field(b, e.RangeEnd)
 	return append(b, '\n')
+}
+
+// lastSecond caches the date and time fields of the current second.
+var lastSecond atomic.Pointer[stamp]
+
+type stamp struct {
+	sec int64
+	s   string
+}
+
+func appendDateTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if st := lastSecond.Load(); st != nil && st.sec == sec {
+		return append(b, st.s...)
+	}
+	s := t.UTC().Format("2006-01-02\t15:04:05")
+	lastSecond.Store(&stamp{sec, s})
+	return append(b, s...)
 }
 
 func appendStatus(b []byte, s int) []byte {
@@ -334,6 +358,9 @@ type jsonEntry struct {
 
 func (e *Entry) appendJSON(b []byte) []byte {
 	t := e.Time.UTC()
+	if e.Client.IsValid() {
+		e.ClientIP = e.Client.String()
+	}
 	j := jsonEntry{
 		Date: t.Format("2006-01-02"), Time: t.Format("15:04:05"), Location: e.Location, BytesOut: e.BytesOut,
 		ClientIP: e.ClientIP, Method: e.Method, Distribution: e.Distribution, Path: e.Path, Status: e.Status,

@@ -28,6 +28,7 @@ type Metrics struct {
 	CertExpiry    *prometheus.GaugeVec
 
 	counters sync.Map // reqKey → prometheus.Counter, so a request costs no label hashing
+	perDist  sync.Map // distribution → *distMetrics
 
 	router       atomic.Pointer[Router] // the config in force, for the cache's gauges
 	hits, misses atomic.Uint64
@@ -110,7 +111,22 @@ func (m *Metrics) hitRatio() float64 {
 
 var statusClasses = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx"}
 
-func (m *Metrics) request(rec *recorder, r *http.Request, result string, took time.Duration) {
+type distMetrics struct {
+	duration        prometheus.Observer
+	bytesOut, bytes prometheus.Counter
+	rateLimited     prometheus.Counter
+}
+
+func (m *Metrics) dist(name string) *distMetrics {
+	if d, ok := m.perDist.Load(name); ok {
+		return d.(*distMetrics)
+	}
+	d, _ := m.perDist.LoadOrStore(name, &distMetrics{m.duration.WithLabelValues(name), m.bytesOut.WithLabelValues(name),
+		m.bytesIn.WithLabelValues(name), m.rateLimited.WithLabelValues(name)})
+	return d.(*distMetrics)
+}
+
+func (m *Metrics) request(rec *recorder, bytesIn int64, result string, took time.Duration) {
 	dist, behavior := "-", "-"
 	if rec.dist != nil {
 		dist = rec.dist.Name
@@ -138,12 +154,14 @@ func (m *Metrics) request(rec *recorder, r *http.Request, result string, took ti
 		if rec.behavior != nil && rec.behavior.cache != nil {
 			m.misses.Add(1)
 		}
-	case "LimitExceeded":
-		m.rateLimited.WithLabelValues(dist).Inc()
 	}
-	m.duration.WithLabelValues(dist).Observe(took.Seconds())
-	m.bytesOut.WithLabelValues(dist).Add(float64(rec.bodyBytes))
-	m.bytesIn.WithLabelValues(dist).Add(float64(requestBytes(r)))
+	d := m.dist(dist)
+	if result == "LimitExceeded" {
+		d.rateLimited.Inc()
+	}
+	d.duration.Observe(took.Seconds())
+	d.bytesOut.Add(float64(rec.bodyBytes))
+	d.bytes.Add(float64(bytesIn))
 }
 
 // timedTransport measures an origin's latency and counts its failures.

@@ -3,7 +3,6 @@ package edge
 import (
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -115,7 +114,7 @@ func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http
 
 // resultType is x-edge-result-type from the X-Cache the answer carries.
 func resultType(h http.Header, status int) string {
-	xc := h.Get("X-Cache")
+	xc := first(h["X-Cache"])
 	if t, ok := strings.CutSuffix(xc, " from edgefront"); ok {
 		return t
 	}
@@ -136,8 +135,9 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 	if aborted {
 		final = "Error" // the answer was cut short
 	}
+	in := requestBytes(r)
 	if m := rt.obs.Metrics; m != nil {
-		m.request(rec, r, result, end.Sub(start))
+		m.request(rec, in, result, end.Sub(start))
 	}
 	l := rt.obs.Log
 	if l == nil {
@@ -145,41 +145,56 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 	}
 	e := accesslog.Entry{
 		Time: end, Location: rt.obs.Location, BytesOut: rec.headerBytes + rec.bodyBytes,
-		Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status,
-		Referer: r.Header.Get("Referer"), UserAgent: r.Header.Get("User-Agent"), Query: r.URL.RawQuery,
-		Cookie: strings.Join(r.Header["Cookie"], "; "), Result: final, RequestID: h.Get("X-Edge-Request-Id"),
-		Host: r.Host, Protocol: "http", BytesIn: requestBytes(r), TimeTaken: end.Sub(start),
-		ForwardedFor: strings.Join(r.Header["X-Forwarded-For"], ", "), Response: result,
-		ProtoVersion: protoVersion(r), ContentType: h.Get("Content-Type"), ContentLength: h.Get("Content-Length"),
+		Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status, Client: rec.client,
+		Referer: first(r.Header["Referer"]), UserAgent: first(r.Header["User-Agent"]), Query: r.URL.RawQuery,
+		Result: final, RequestID: first(h["X-Edge-Request-Id"]),
+		Host: r.Host, Protocol: "http", BytesIn: in, TimeTaken: end.Sub(start),
+		Response: result, ProtoVersion: protoVersion(r), ContentType: first(h["Content-Type"]), ContentLength: first(h["Content-Length"]),
+	}
+	if c := r.Header["Cookie"]; len(c) > 0 {
+		e.Cookie = strings.Join(c, "; ")
+	}
+	if x := r.Header["X-Forwarded-For"]; len(x) > 0 {
+		e.ForwardedFor = strings.Join(x, ", ")
 	}
 	if rec.dist != nil {
 		e.Distribution = rec.dist.Name
 	}
-	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		e.ClientIP, e.ClientPort = host, port
-	}
-	if rec.client.IsValid() {
-		e.ClientIP = rec.client.String()
+	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i >= 0 {
+		e.ClientPort = r.RemoteAddr[i+1:]
+		if !e.Client.IsValid() {
+			e.ClientIP = strings.Trim(r.RemoteAddr[:i], "[]")
+		}
 	}
 	if r.TLS != nil {
 		e.Protocol = "https"
 		e.TLSProtocol = tlsVersionName(r.TLS.Version)
 		e.TLSCipher = cipherName(r.TLS.CipherSuite)
 	}
-	if r.Header.Get("Upgrade") != "" {
-		e.Protocol = map[bool]string{false: "ws", true: "wss"}[r.TLS != nil]
+	if _, ok := r.Header["Upgrade"]; ok {
+		e.Protocol = "ws"
+		if r.TLS != nil {
+			e.Protocol = "wss"
+		}
 	}
 	if !rec.firstByte.IsZero() {
 		e.TTFB = rec.firstByte.Sub(start)
 	}
 	e.Detailed = final
-	if cr := h.Get("Content-Range"); cr != "" {
+	if cr := first(h["Content-Range"]); cr != "" {
 		if rng, ok := strings.CutPrefix(cr, "bytes "); ok {
 			rng, _, _ = strings.Cut(rng, "/")
 			e.RangeStart, e.RangeEnd, _ = strings.Cut(rng, "-")
 		}
 	}
 	l.Log(&e)
+}
+
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
 }
 
 // requestBytes is what the viewer sent: the request line, the header
