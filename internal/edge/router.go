@@ -205,6 +205,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rt *Router) serve(w http.ResponseWriter, r *http.Request) {
+	if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+		// A chunked request may have come with a Content-Length too, which
+		// a proxy in front may have read instead: whatever follows it on
+		// this connection is not trusted to be a request (RFC 9112 §6.3).
+		w.Header()["Connection"] = []string{"close"}
+	}
 	if r.Host == "" {
 		writeErrorPage(w, r, http.StatusBadRequest, "the request has no Host header")
 		return
