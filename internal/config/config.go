@@ -27,6 +27,9 @@ type Config struct {
 type Listen struct {
 	HTTP  string `yaml:"http"`
 	HTTPS string `yaml:"https"`
+	// HTTP3 serves HTTP/3 (QUIC, UDP) on the HTTPS port too, announced
+	// to viewers with Alt-Svc.
+	HTTP3 bool `yaml:"http3"`
 }
 
 // TLS configures the HTTPS listener.

@@ -28,6 +28,9 @@ func (c *Config) validate() Problems {
 	}
 	v.addr("listen.http", c.Listen.HTTP)
 	v.addr("listen.https", c.Listen.HTTPS)
+	if c.Listen.HTTP3 && c.Listen.HTTPS == "" {
+		v.add("listen.http3", "http3 is served on the HTTPS port: it needs listen.https")
+	}
 	v.tls()
 	v.admin()
 	v.cache()

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+
 	"github.com/edgefront/edgefront/internal/accesslog"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
@@ -34,6 +36,7 @@ type Server struct {
 	// and bound the addresses they were opened for.
 	viewer map[string]*http.Server
 	bound  map[string]string
+	h3     *http3.Server // HTTP/3 on the HTTPS port, when listen.http3
 	wg     sync.WaitGroup
 	errs   chan error
 	log    *slog.Logger
@@ -264,10 +267,54 @@ func (s *Server) reloadWith(cfg *config.Config) error {
 // DrainTimeout is how long a listener that closes lets its requests finish.
 const DrainTimeout = 30 * time.Second
 
+// listenHTTP3 serves HTTP/3 on the UDP port of the HTTPS listener at addr.
+func (s *Server) listenHTTP3(addr net.Addr) error {
+	pc, err := net.ListenPacket("udp", addr.String())
+	if err != nil {
+		return fmt.Errorf("listen.http3: %w", err)
+	}
+	_, _, idle, maxHeader, _, _ := s.limits.Resolved()
+	h3 := &http3.Server{
+		Handler:        s,
+		TLSConfig:      http3.ConfigureTLSConfig(&tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tls.Load(), nil }}),
+		MaxHeaderBytes: maxHeader,
+		IdleTimeout:    idle,
+		Port:           addr.(*net.TCPAddr).Port,
+		Logger:         s.log,
+	}
+	s.mu.Lock()
+	s.h3 = h3
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer pc.Close()
+		if err := h3.Serve(pc); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			s.errs <- fmt.Errorf("http3: %w", err)
+		}
+	}()
+	return nil
+}
+
+// altSvc announces HTTP/3 on the answers of the TCP listeners.
+func (s *Server) altSvc(h http.Handler) http.Handler {
+	s.mu.Lock()
+	h3 := s.h3
+	s.mu.Unlock()
+	if h3 == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h3.SetQUICHeaders(w.Header())
+		h.ServeHTTP(w, r)
+	})
+}
+
 // serveViewer serves a viewer listener of kind on ln, opened for addr.
 func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	srv := s.newHTTPServer()
 	if kind == "https" {
+		srv.Handler = s.altSvc(srv.Handler)
 		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
 	} else {
 		s.serve(srv, s.limited(ln))
@@ -334,6 +381,13 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 			return nil, nil, fmt.Errorf("listen.https: %w", err)
 		}
 		httpsAddr = ln.Addr()
+		if l.HTTP3 {
+			if err := s.listenHTTP3(httpsAddr); err != nil {
+				ln.Close()
+				s.Shutdown(context.Background())
+				return nil, nil, err
+			}
+		}
 		s.serveViewer("https", l.HTTPS, ln)
 	}
 	return httpAddr, httpsAddr, nil
@@ -395,7 +449,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	servers := s.servers
 	s.servers = nil
+	h3 := s.h3
 	s.mu.Unlock()
+	if h3 != nil {
+		if err := h3.Shutdown(ctx); err != nil {
+			h3.Close()
+		}
+	}
 	var errs []error
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quic-go/quic-go/http3"
+
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/logtest"
 )
@@ -71,15 +73,21 @@ type testEdge struct {
 	https      string
 	client     *http.Client
 	configPath string
+	pool       *x509.CertPool
 }
 
 func start(t *testing.T, distributions string) *testEdge {
+	return startWith(t, "", distributions)
+}
+
+// startWith is start with more listen settings (", http3: true").
+func startWith(t *testing.T, listen, distributions string) *testEdge {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	httpPort, httpsPort := freePort(t), freePort(t)
-	text := fmt.Sprintf("listen: {http: \"127.0.0.1:%s\", https: \"127.0.0.1:%s\"}\ntls:\n  certificates: [{cert_file: %s, key_file: %s}]\ndistributions:\n%s",
-		httpPort, httpsPort, certFile, keyFile, distributions)
+	text := fmt.Sprintf("listen: {http: \"127.0.0.1:%s\", https: \"127.0.0.1:%s\"%s}\ntls:\n  certificates: [{cert_file: %s, key_file: %s}]\ndistributions:\n%s",
+		httpPort, httpsPort, listen, certFile, keyFile, distributions)
 	p := filepath.Join(dir, "edgefront.yaml")
 	os.WriteFile(p, []byte(text), 0o644)
 	cfg, err := config.Load(p)
@@ -97,7 +105,7 @@ func start(t *testing.T, distributions string) *testEdge {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &testEdge{srv, "http://127.0.0.1:" + httpPort, "https://127.0.0.1:" + httpsPort,
-		&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, p}
+		&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, p, pool}
 }
 
 func upstream(t *testing.T, body string) string {
@@ -325,4 +333,40 @@ func TestTwentyReloadsUnderLoad(t *testing.T) {
 		t.Error("the old HTTP address still accepts connections")
 	}
 	t.Logf("%d requests, none failed, through 20 reloads (7 refused)", requests.Load())
+}
+
+func TestHTTP3(t *testing.T) {
+	o := upstream(t, "hello")
+	e := startWith(t, ", http3: true", fmt.Sprintf(`
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, o))
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(e.https, "https://"))
+	resp, err := e.client.Get(e.https + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Alt-Svc"); !strings.HasPrefix(got, `h3=":`+port+`"`) {
+		t.Errorf("Alt-Svc over HTTPS: %q", got)
+	}
+	if resp, err := e.client.Get(e.http + "/x"); err == nil {
+		if resp.Header.Get("Alt-Svc") != "" {
+			t.Error("Alt-Svc over plain HTTP")
+		}
+		resp.Body.Close()
+	}
+	tr := &http3.Transport{TLSClientConfig: &tls.Config{RootCAs: e.pool}}
+	defer tr.Close()
+	h3 := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	resp, err = h3.Get(e.https + "/over-quic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 3 || string(body) != "hello https" || resp.Header.Get("Via") != "1.1 edgefront" {
+		t.Errorf("over HTTP/3: %s %d %q %v", resp.Proto, resp.StatusCode, body, resp.Header)
+	}
 }
