@@ -79,6 +79,8 @@ func New(e Edge, token string, log *slog.Logger) *API {
 	a.mux.HandleFunc("POST /invalidations", a.authed(a.createInvalidation))
 	a.mux.HandleFunc("GET /invalidations/{id}", a.authed(a.getInvalidation))
 	a.mux.HandleFunc("POST /reload", a.authed(a.reload))
+	a.mux.HandleFunc("GET /api/stats", a.authed(a.stats))
+	a.mux.Handle("GET /", dashboard())
 	if m := e.Metrics(); m != nil {
 		a.mux.Handle("GET /metrics", a.authed(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP))
 	}

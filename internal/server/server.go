@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,14 @@ type Server struct {
 	accessLogCfg config.AccessLog
 	limits       config.Limits
 	metrics      *edge.Metrics // nil without an admin listener
+	reloads      []ReloadEvent // the last ones, newest last
+}
+
+// ReloadEvent is one reload and how it went.
+type ReloadEvent struct {
+	Time  time.Time `json:"time"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -198,7 +207,24 @@ func (s *Server) Reload() error {
 		}
 		s.metrics.Reloads.WithLabelValues(result).Inc()
 	}
+	ev := ReloadEvent{Time: time.Now().UTC().Truncate(time.Second), OK: err == nil}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	s.applyMu.Lock()
+	s.reloads = append(s.reloads, ev)
+	if len(s.reloads) > 20 {
+		s.reloads = s.reloads[1:]
+	}
+	s.applyMu.Unlock()
 	return err
+}
+
+// Reloads are the last reloads, newest last.
+func (s *Server) Reloads() []ReloadEvent {
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	return slices.Clone(s.reloads)
 }
 
 // reloadWith swaps cfg in. A listener whose address changed is opened
