@@ -9,12 +9,15 @@
 #   node, npm      to run AWS's JavaScript CloudFront signer (Debian packages)
 #   @aws-sdk/cloudfront-signer   that signer (npm, into test/e2e/jssigner)
 #   openssl        to make keys as users do (Debian package)
+#   pebble, pebble-challtestsrv   Let's Encrypt's test ACME server and its
+#                  DNS, for the automatic certificate tests (go install)
 # When everything is there it adds well under a second.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$PWD
 
 VERSITYGW_VERSION=v1.8.0
+PEBBLE_VERSION=v2.10.3
 JSSIGNER=test/e2e/jssigner
 
 say() { echo "test.sh: $*" >&2; }
@@ -46,6 +49,9 @@ go_tool() {
 
 go_tool github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 export VERSITYGW=$root/.tools/bin/versitygw
+go_tool github.com/letsencrypt/pebble/v2/cmd/pebble "$PEBBLE_VERSION"
+go_tool github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv "$PEBBLE_VERSION"
+export PEBBLE=$root/.tools/bin/pebble PEBBLE_CHALLTESTSRV=$root/.tools/bin/pebble-challtestsrv
 
 if [ -z "${EDGEFRONT_CHROMIUM:-}" ]; then
   for name in chromium chromium-browser google-chrome; do

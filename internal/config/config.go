@@ -35,8 +35,31 @@ type Listen struct {
 // TLS configures the HTTPS listener.
 type TLS struct {
 	Certificates           []Certificate `yaml:"certificates"`
+	ACME                   *ACME         `yaml:"acme"`
 	MinimumProtocolVersion string        `yaml:"minimum_protocol_version"`
 }
+
+// ACME obtains and renews a certificate for every alias automatically.
+type ACME struct {
+	Email string `yaml:"email"`
+	// CA is the ACME directory URL (Let's Encrypt's when unset).
+	CA string `yaml:"ca"`
+	// CARoot is a PEM file of roots to trust for the CA's own HTTPS, for
+	// private CAs.
+	CARoot string `yaml:"ca_root"`
+	// Storage is the folder that keeps accounts and certificates
+	// (./certs beside the config when unset).
+	Storage string `yaml:"storage"`
+	// Challenges are the ACME challenge types to use: http-01 and
+	// tls-alpn-01 (both when unset).
+	Challenges []string `yaml:"challenges"`
+	// RenewalCheck is how often certificates are checked for renewal
+	// (10m when unset).
+	RenewalCheck *Duration `yaml:"renewal_check"`
+}
+
+// LetsEncrypt is the ACME directory used when tls.acme names none.
+const LetsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 
 // Certificate is a PEM certificate chain and its key.
 type Certificate struct {

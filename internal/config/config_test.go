@@ -197,3 +197,29 @@ func TestCacheTiers(t *testing.T) {
 		}
 	}
 }
+
+func TestACMESettings(t *testing.T) {
+	dist := func(alias string) string {
+		return "distributions:\n  - {name: main, aliases: [" + alias + "], origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}, default_behavior: {target_origin: o}}\n"
+	}
+	for _, c := range []struct{ text, want string }{
+		{"listen: {http: \":80\", https: \":443\"}\ntls: {acme: {email: a@b.org}}\n" + dist("www.example.org"), ""},
+		{"listen: {http: \":80\"}\ntls: {acme: {email: a@b.org}}\n" + dist("www.example.org"), "tls.acme needs an https listener"},
+		{"listen: {http: \":80\", https: \":443\"}\ntls: {acme: {ca: \"http://ca\"}}\n" + dist("www.example.org"), "is not an https:// ACME directory URL"},
+		{"listen: {http: \":80\", https: \":443\"}\ntls: {acme: {challenges: [dns-01]}}\n" + dist("www.example.org"), `challenge "dns-01" is not http-01 or tls-alpn-01`},
+		{"listen: {http: \":80\", https: \":443\"}\ntls: {acme: {}}\n" + dist("\"*.example.org\""), "a wildcard certificate needs DNS-01"},
+		{"listen: {https: \":443\"}\ntls: {acme: {challenges: [http-01]}}\n" + dist("www.example.org"), "http-01 needs the http listener"},
+		{"listen: {http: \":80\", https: \":443\"}\ntls: {acme: {ca_root: missing.pem}}\n" + dist("www.example.org"), "missing.pem"},
+	} {
+		p := write(t, c.text)
+		cfg, err := Load(p)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.text, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.text, err, c.want)
+		case c.want == "" && (cfg.TLS.ACME.CA != LetsEncrypt || cfg.TLS.ACME.Storage != filepath.Join(filepath.Dir(p), "certs")):
+			t.Errorf("defaults: %+v", cfg.TLS.ACME)
+		}
+	}
+}

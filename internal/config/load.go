@@ -167,8 +167,8 @@ func yamlErrors(err error) []yamlError {
 var notYet = map[string]string{
 	"functions":        "CloudFront Functions",
 	"response_headers": "response headers policies",
-	"acme":             "automatic certificates", "cluster": "clustering",
-	"origin_groups": "origin groups",
+	"cluster":          "clustering",
+	"origin_groups":    "origin groups",
 }
 
 func section(goType string) string {

@@ -303,8 +303,53 @@ func (v *validator) tls() {
 	if _, ok := c.TLS.TLSVersion(); !ok {
 		v.add("tls.minimum_protocol_version", "minimum_protocol_version %q is not one of TLSv1, TLSv1.1, TLSv1.2, TLSv1.3", c.TLS.MinimumProtocolVersion)
 	}
-	if c.Listen.HTTPS != "" && len(c.TLS.Certificates) == 0 {
-		v.add("listen.https", "an https listener needs tls.certificates")
+	if c.Listen.HTTPS != "" && len(c.TLS.Certificates) == 0 && c.TLS.ACME == nil {
+		v.add("listen.https", "an https listener needs tls.certificates or tls.acme")
+	}
+	if a := c.TLS.ACME; a != nil {
+		switch {
+		case len(c.TLS.Certificates) > 0:
+			v.add("tls.acme", "tls.acme and tls.certificates cannot be used together")
+		case c.Listen.HTTPS == "":
+			v.add("tls.acme", "tls.acme needs an https listener (listen.https)")
+		}
+		if a.CA == "" {
+			a.CA = LetsEncrypt
+		} else if u, err := url.Parse(a.CA); err != nil || u.Scheme != "https" {
+			v.add("tls.acme.ca", "ca %q is not an https:// ACME directory URL", a.CA)
+		}
+		if a.CARoot != "" {
+			a.CARoot = v.file(a.CARoot)
+			if b, err := os.ReadFile(a.CARoot); err != nil {
+				v.add("tls.acme.ca_root", "%v", err)
+			} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+				v.add("tls.acme.ca_root", "%s holds no PEM certificate", a.CARoot)
+			}
+		}
+		if a.Storage == "" {
+			a.Storage = "certs"
+		}
+		a.Storage = v.file(a.Storage)
+		for i, ch := range a.Challenges {
+			if ch != "http-01" && ch != "tls-alpn-01" {
+				v.add(fmt.Sprintf("tls.acme.challenges[%d]", i), "challenge %q is not http-01 or tls-alpn-01 (DNS-01 is not supported)", ch)
+			}
+		}
+		if contains(a.Challenges, "http-01") && len(a.Challenges) == 1 && c.Listen.HTTP == "" {
+			v.add("tls.acme.challenges", "http-01 needs the http listener (listen.http)")
+		}
+		names := 0
+		for i, d := range c.Distributions {
+			for j, al := range d.Aliases {
+				if strings.HasPrefix(al, "*.") {
+					v.add(fmt.Sprintf("distributions[%d].aliases[%d]", i, j), "alias %q: a wildcard certificate needs DNS-01, which tls.acme does not do", al)
+				}
+				names++
+			}
+		}
+		if names == 0 {
+			v.add("tls.acme", "tls.acme obtains certificates for the distributions' aliases, and none has one")
+		}
 	}
 	for i := range c.TLS.Certificates {
 		cert := &c.TLS.Certificates[i]

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,8 @@ type Server struct {
 	accessLogCfg config.AccessLog
 	limits       config.Limits
 	metrics      *edge.Metrics // nil without an admin listener
+	acme         *acmeManager  // nil without tls.acme
+	acmeNames    []string
 	reloads      []ReloadEvent // the last ones, newest last
 }
 
@@ -121,7 +124,30 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 	}
 	s.limits = cfg.Limits
-	if cfg.Listen.HTTPS != "" {
+	if a := cfg.TLS.ACME; a != nil && cfg.Listen.HTTPS != "" {
+		if s.acme == nil || !reflect.DeepEqual(s.acme.settings, *a) {
+			m, err := newACME(*a, portOf(cfg.Listen.HTTP), portOf(cfg.Listen.HTTPS), s.log)
+			if err != nil {
+				rt.Close()
+				return err
+			}
+			if s.acme != nil {
+				s.acme.stop()
+			}
+			s.acme = m
+		}
+		minVer, _ := cfg.TLS.TLSVersion()
+		s.tls.Store(s.acme.tlsConfig(minVer))
+		s.acmeNames = acmeNames(cfg)
+		s.mu.Lock()
+		listening := s.bound != nil
+		s.mu.Unlock()
+		if listening {
+			if err := s.acme.manage(s.acmeNames); err != nil {
+				s.log.Error("certificates not managed", "err", err)
+			}
+		}
+	} else if cfg.Listen.HTTPS != "" {
 		tc, err := tlsConfig(cfg.TLS)
 		if err != nil {
 			rt.Close()
@@ -339,6 +365,9 @@ func (s *Server) altSvc(h http.Handler) http.Handler {
 // serveViewer serves a viewer listener of kind on ln, opened for addr.
 func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	srv := s.newHTTPServer()
+	if kind == "http" && s.acme != nil {
+		srv.Handler = s.acme.httpHandler(srv.Handler)
+	}
 	if kind == "https" {
 		srv.Handler = s.altSvc(srv.Handler)
 		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
@@ -415,6 +444,13 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 			}
 		}
 		s.serveViewer("https", l.HTTPS, ln)
+	}
+	s.applyMu.Lock()
+	defer s.applyMu.Unlock()
+	if s.acme != nil {
+		if err := s.acme.manage(s.acmeNames); err != nil {
+			s.log.Error("certificates not managed", "err", err)
+		}
 	}
 	return httpAddr, httpsAddr, nil
 }
@@ -496,6 +532,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.applyMu.Lock()
 	if s.accessLog != nil {
 		errs = append(errs, s.accessLog.Close())
+	}
+	if s.acme != nil {
+		s.acme.stop()
 	}
 	s.applyMu.Unlock()
 	return errors.Join(errs...)
