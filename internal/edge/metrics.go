@@ -25,7 +25,7 @@ type Metrics struct {
 	rateLimited   *prometheus.CounterVec
 	Reloads       *prometheus.CounterVec
 	Connections   prometheus.Gauge
-	CertExpiry    *prometheus.GaugeVec
+	certs         certCollector
 
 	counters sync.Map // reqKey → prometheus.Counter, so a request costs no label hashing
 	perDist  sync.Map // distribution → *distMetrics
@@ -66,10 +66,10 @@ func NewMetrics(dropped func() uint64) *Metrics {
 		Help: "Config reloads, by result (ok or refused)."}, []string{"result"})
 	m.Connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "edgefront_connections",
 		Help: "Viewer connections open."})
-	m.CertExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "edgefront_certificate_expiry_timestamp_seconds",
-		Help: "When each certificate in use expires, by its first name."}, []string{"name"})
+	m.certs.desc = prometheus.NewDesc("edgefront_certificate_expiry_timestamp_seconds",
+		"When the certificate served for each name expires.", []string{"name"}, nil)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytesOut, m.bytesIn, m.originSeconds,
-		m.originErrors, m.rateLimited, m.Reloads, m.Connections, m.CertExpiry} {
+		m.originErrors, m.rateLimited, m.Reloads, m.Connections, &m.certs} {
 		f(c)
 	}
 	cacheStat := func(pick func(objects int, bytes, evictions uint64) float64) func() float64 {
@@ -97,6 +97,28 @@ func NewMetrics(dropped func() uint64) *Metrics {
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// certCollector reports the expiry of the certificates in use, asking
+// where they come from (files, ACME) at each scrape.
+type certCollector struct {
+	desc   *prometheus.Desc
+	source atomic.Pointer[func() map[string]time.Time]
+}
+
+func (c *certCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
+	f := c.source.Load()
+	if f == nil {
+		return
+	}
+	for name, t := range (*f)() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Unix()), name)
+	}
+}
+
+// Certificates sets where the certificates' expiry times come from.
+func (m *Metrics) Certificates(f func() map[string]time.Time) { m.certs.source.Store(&f) }
 
 // Use makes rt the config whose cache the gauges read.
 func (m *Metrics) Use(rt *Router) { m.router.Store(rt) }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -29,6 +30,7 @@ type acmeManager struct {
 	cache    *certmagic.Cache
 	issuer   *certmagic.ACMEIssuer
 	log      *slog.Logger
+	mu       sync.Mutex // names
 	names    []string
 	cancel   context.CancelFunc
 }
@@ -94,15 +96,35 @@ func (m *acmeManager) tlsConfig(minVersion uint16) *tls.Config {
 // manage starts obtaining and renewing certificates for names, in the
 // background: the edge serves meanwhile.
 func (m *acmeManager) manage(names []string) error {
-	if slices.Equal(names, m.names) {
+	m.mu.Lock()
+	same := slices.Equal(names, m.names)
+	m.names = names
+	m.mu.Unlock()
+	if same {
 		return nil
 	}
 	if m.cancel != nil {
 		m.cancel()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m.cancel, m.names = cancel, names
+	m.cancel = cancel
 	return m.magic.ManageAsync(ctx, names)
+}
+
+// expiries are when the certificates held for the managed names expire.
+func (m *acmeManager) expiries() map[string]time.Time {
+	out := map[string]time.Time{}
+	m.mu.Lock()
+	names := m.names
+	m.mu.Unlock()
+	for _, name := range names {
+		for _, c := range m.cache.AllMatchingCertificates(name) {
+			if c.Leaf != nil && c.Leaf.NotAfter.After(out[name]) {
+				out[name] = c.Leaf.NotAfter
+			}
+		}
+	}
+	return out
 }
 
 // httpHandler answers HTTP-01 challenges before h.

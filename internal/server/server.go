@@ -138,6 +138,9 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		minVer, _ := cfg.TLS.TLSVersion()
 		s.tls.Store(s.acme.tlsConfig(minVer))
+		if s.metrics != nil {
+			s.metrics.Certificates(s.acme.expiries)
+		}
 		s.acmeNames = acmeNames(cfg)
 		s.mu.Lock()
 		listening := s.bound != nil
@@ -155,15 +158,15 @@ func (s *Server) apply(cfg *config.Config) error {
 		}
 		s.tls.Store(tc)
 		if s.metrics != nil {
+			expiry := map[string]time.Time{}
 			for _, c := range tc.Certificates {
 				if c.Leaf != nil {
-					name := c.Leaf.Subject.CommonName
-					if len(c.Leaf.DNSNames) > 0 {
-						name = c.Leaf.DNSNames[0]
+					for _, name := range append(c.Leaf.DNSNames, c.Leaf.Subject.CommonName)[:1] {
+						expiry[name] = c.Leaf.NotAfter
 					}
-					s.metrics.CertExpiry.WithLabelValues(name).Set(float64(c.Leaf.NotAfter.Unix()))
 				}
 			}
+			s.metrics.Certificates(func() map[string]time.Time { return expiry })
 		}
 	}
 	s.cacheSizes = cacheSizes(cfg)

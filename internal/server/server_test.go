@@ -370,3 +370,63 @@ func TestHTTP3(t *testing.T) {
 		t.Errorf("over HTTP/3: %s %d %q %v", resp.Proto, resp.StatusCode, body, resp.Header)
 	}
 }
+
+// certFor writes a self-signed certificate for names into dir/prefix*.pem.
+func certFor(t *testing.T, dir, prefix string, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: names[0]},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: names}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile = filepath.Join(dir, prefix+"-cert.pem"), filepath.Join(dir, prefix+"-key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ = x509.ParseCertificate(der)
+	return certFile, keyFile, cert
+}
+
+// Several certificate files: each viewer gets the one for the name it
+// asks for (SNI).
+func TestCertificateChosenBySNI(t *testing.T) {
+	dir := t.TempDir()
+	aCert, aKey, a := certFor(t, dir, "a", "www.a.example", "a.example")
+	bCert, bKey, b := certFor(t, dir, "b", "*.b.example")
+	port := freePort(t)
+	p := filepath.Join(dir, "edgefront.yaml")
+	os.WriteFile(p, []byte(fmt.Sprintf(`listen: {https: "127.0.0.1:%s"}
+tls: {certificates: [{cert_file: %s, key_file: %s}, {cert_file: %s, key_file: %s}]}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: "http://127.0.0.1:1"}}
+    default_behavior: {target_origin: o}
+`, port, aCert, aKey, bCert, bKey)), 0o644)
+	cfg, err := config.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, nil, logtest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.Listen(cfg.Listen); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	for name, want := range map[string]*x509.Certificate{"www.a.example": a, "a.example": a, "img.b.example": b} {
+		pool := x509.NewCertPool()
+		pool.AddCert(want)
+		c, err := tls.Dial("tcp", "127.0.0.1:"+port, &tls.Config{ServerName: name, RootCAs: pool})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := c.ConnectionState().PeerCertificates[0]; !got.Equal(want) {
+			t.Errorf("%s: served the certificate for %v", name, got.DNSNames)
+		}
+		c.Close()
+	}
+}

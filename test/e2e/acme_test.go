@@ -120,7 +120,7 @@ func TestACMEWithPebble(t *testing.T) {
 			}
 			go origin.Serve(ln)
 			defer origin.Close()
-			httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+			httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 			_, httpPort, _ := net.SplitHostPort(httpAddr)
 			_, httpsPort, _ := net.SplitHostPort(httpsAddr)
 			validity := 3600
@@ -131,6 +131,7 @@ func TestACMEWithPebble(t *testing.T) {
 			names := []string{"www." + strings.ReplaceAll(challenge, "-", "") + ".test", "api." + strings.ReplaceAll(challenge, "-", "") + ".test"}
 			cfg := filepath.Join(dir, "edgefront.yaml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q, https: %q}
+admin: {listen: %q}
 tls:
   acme: {email: ops@example.org, ca: %q, ca_root: %s, storage: certs, challenges: [%s], renewal_check: 1s}
 distributions:
@@ -138,7 +139,7 @@ distributions:
     aliases: [%s, %s]
     origins: {o: {type: http, url: "http://%s"}}
     default_behavior: {target_origin: o, max_ttl: 0, default_ttl: 0}
-`, httpAddr, httpsAddr, directory, caRoot, challenge, names[0], names[1], ln.Addr())), 0o644)
+`, httpAddr, httpsAddr, adminAddr, directory, caRoot, challenge, names[0], names[1], ln.Addr())), 0o644)
 			p := startBinary(t, "edgefront serving", "serve", "-c", cfg)
 			defer p.stop(t)
 
@@ -177,6 +178,10 @@ distributions:
 			}
 			if files, _ := filepath.Glob(filepath.Join(dir, "certs", "certificates", "*", names[0], "*.crt")); len(files) != 1 {
 				t.Errorf("certificate files in storage: %v", files)
+			}
+			_, metrics := fetch(t, "http://"+adminAddr+"/metrics", "")
+			if want := fmt.Sprintf(`edgefront_certificate_expiry_timestamp_seconds{name=%q}`, names[1]); !strings.Contains(metrics, want) {
+				t.Errorf("/metrics has no %s", want)
 			}
 			if challenge != "http-01" {
 				return
