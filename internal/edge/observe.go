@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -220,7 +219,10 @@ func protoVersion(r *http.Request) string {
 	case 3:
 		return "HTTP/3.0"
 	}
-	return "HTTP/1." + strconv.Itoa(r.ProtoMinor)
+	if r.ProtoMinor == 0 {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
 }
 
 func tlsVersionName(v uint16) string {
