@@ -89,6 +89,7 @@ type Limits struct {
 	ReadHeaderTimeout   *Duration `yaml:"read_header_timeout"`    // 10s
 	ClientBodyTimeout   *Duration `yaml:"client_body_timeout"`    // 60s between two reads of a body
 	IdleTimeout         *Duration `yaml:"idle_timeout"`           // 120s
+	SendTimeout         *Duration `yaml:"send_timeout"`           // 60s between two writes to a viewer
 	MaxHeaderBytes      *Size     `yaml:"max_header_bytes"`       // 64KiB
 	MaxConnections      *int      `yaml:"max_connections"`        // 16384; 0 is no limit
 	MaxConnectionsPerIP *int      `yaml:"max_connections_per_ip"` // 256; 0 is no limit

@@ -194,7 +194,7 @@ func (v *validator) serving() {
 		}
 	}
 	l := c.Limits
-	for name, d := range map[string]*Duration{"read_header_timeout": l.ReadHeaderTimeout, "client_body_timeout": l.ClientBodyTimeout, "idle_timeout": l.IdleTimeout} {
+	for name, d := range map[string]*Duration{"read_header_timeout": l.ReadHeaderTimeout, "client_body_timeout": l.ClientBodyTimeout, "idle_timeout": l.IdleTimeout, "send_timeout": l.SendTimeout} {
 		if d != nil && *d <= 0 {
 			v.add("limits."+name, "%s must be above 0", name)
 		}
@@ -231,6 +231,17 @@ const (
 	DefaultMaxConnections      = 16384
 	DefaultMaxConnectionsPerIP = 256
 )
+
+// DefaultSendTimeout is how long a write to a viewer may wait.
+const DefaultSendTimeout = 60 * time.Second
+
+// Send is limits.send_timeout with its default.
+func (l Limits) Send() time.Duration {
+	if l.SendTimeout != nil {
+		return time.Duration(*l.SendTimeout)
+	}
+	return DefaultSendTimeout
+}
 
 // Resolved returns the limits with defaults filled in.
 func (l Limits) Resolved() (readHeader, clientBody, idle time.Duration, maxHeader int, maxConns, maxConnsPerIP int) {

@@ -173,7 +173,7 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	}
 	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
 	// address appended to it.
-	if xff := in.Header["X-Forwarded-For"]; xff != nil {
+	if xff := in.Header["X-Forwarded-For"]; xff != nil && b.dist.rt.forwardedTrusted(in) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()

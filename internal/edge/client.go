@@ -48,6 +48,17 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return addr
 }
 
+// forwardedTrusted reports whether the viewer's X-Forwarded-For goes on to
+// the origin: always without trusted_proxies (as CloudFront), and with
+// them only from a trusted proxy, so the origin can believe what it gets.
+func (rt *Router) forwardedTrusted(r *http.Request) bool {
+	if len(rt.trusted) == 0 {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && inPrefixes(ap.Addr().Unmap(), rt.trusted)
+}
+
 func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 	for _, p := range ps {
 		if p.Contains(a) {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // limitListener caps the connections open at once, in all and per client
@@ -15,6 +16,7 @@ type limitListener struct {
 	net.Listener
 	max, perIP int // 0 is no limit
 	trusted    []netip.Prefix
+	send       time.Duration // each write's deadline (send_timeout); 0 none
 
 	open    atomic.Int64
 	refused atomic.Int64
@@ -22,11 +24,11 @@ type limitListener struct {
 	byIP    map[netip.Addr]int
 }
 
-func newLimitListener(ln net.Listener, max, perIP int, trusted []netip.Prefix) net.Listener {
-	if max == 0 && perIP == 0 {
+func newLimitListener(ln net.Listener, max, perIP int, trusted []netip.Prefix, send time.Duration) net.Listener {
+	if max == 0 && perIP == 0 && send == 0 {
 		return ln
 	}
-	return &limitListener{Listener: ln, max: max, perIP: perIP, trusted: trusted, byIP: map[netip.Addr]int{}}
+	return &limitListener{Listener: ln, max: max, perIP: perIP, trusted: trusted, send: send, byIP: map[netip.Addr]int{}}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -75,6 +77,15 @@ type limitConn struct {
 	l    *limitListener
 	ip   netip.Addr
 	once sync.Once
+}
+
+// Write gives each write send_timeout to go out, as nginx's send_timeout:
+// a viewer that stops reading is hung up on, however long the answer.
+func (c *limitConn) Write(p []byte) (int, error) {
+	if c.l.send > 0 {
+		c.Conn.SetWriteDeadline(time.Now().Add(c.l.send))
+	}
+	return c.Conn.Write(p)
 }
 
 func (c *limitConn) Close() error {

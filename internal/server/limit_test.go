@@ -25,7 +25,7 @@ func TestConnectionLimits(t *testing.T) {
 		{"a trusted proxy is not capped per address", 0, 2, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, 5},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			l := newLimitListener(ln, c.max, c.perIP, c.trusted).(*limitListener)
+			l := newLimitListener(ln, c.max, c.perIP, c.trusted, 0).(*limitListener)
 			accepted := make(chan net.Conn, 10)
 			go func() {
 				for {

@@ -461,7 +461,7 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 // limited applies limits.max_connections and max_connections_per_ip.
 func (s *Server) limited(ln net.Listener) net.Listener {
 	_, _, _, _, max, perIP := s.limits.Resolved()
-	return newLimitListener(ln, max, perIP, s.Router().TrustedProxies())
+	return newLimitListener(ln, max, perIP, s.Router().TrustedProxies(), s.limits.Send())
 }
 
 // ListenAdmin binds the admin listener at addr and serves h there. It

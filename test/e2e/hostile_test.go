@@ -53,6 +53,7 @@ type hostileEdge struct {
 	pid                int
 	originHits         atomic.Int64
 	smuggled           atomic.Int64
+	hugeCut            atomic.Bool
 }
 
 func (e *hostileEdge) goroutines(t *testing.T) int {
@@ -109,6 +110,16 @@ func TestHostileClients(t *testing.T) {
 		if strings.Contains(r.URL.Path, "smuggled") {
 			e.smuggled.Add(1)
 		}
+		if r.URL.Path == "/huge" {
+			chunk := make([]byte, 1<<20)
+			for range 256 { // 256 MiB, streamed
+				if _, err := w.Write(chunk); err != nil {
+					e.hugeCut.Store(true) // the edge let go of it
+					return
+				}
+			}
+			return
+		}
 		io.Copy(io.Discard, r.Body)
 		fmt.Fprint(w, "ok")
 	})}
@@ -124,7 +135,7 @@ func TestHostileClients(t *testing.T) {
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q, https: %q}
 tls: {certificates: [{cert_file: %s, key_file: %s}]}
 admin: {listen: %q}
-limits: {read_header_timeout: 1s, client_body_timeout: 1s, max_connections_per_ip: 64, max_header_bytes: 16KiB}
+limits: {read_header_timeout: 1s, client_body_timeout: 1s, send_timeout: 1s, max_connections_per_ip: 64, max_header_bytes: 16KiB}
 distributions:
   - name: main
     aliases: [main.example]
@@ -250,6 +261,23 @@ distributions:
 				t.Fatal("a stalled body is still being read after 8 s")
 			}
 		}
+	})
+
+	t.Run("a viewer that stops reading", func(t *testing.T) {
+		c, _ := net.Dial("tcp", e.http)
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(4096)
+		io.WriteString(c, "GET /huge HTTP/1.1\r\nHost: main.example\r\n\r\n")
+		// It reads nothing: the edge's writes stall, and after send_timeout
+		// the edge hangs up and stops fetching the 256 MiB answer.
+		deadline := time.Now().Add(6 * time.Second)
+		for !e.hugeCut.Load() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !e.hugeCut.Load() {
+			t.Error("6 s after a viewer stopped reading, the edge still fetches the answer for it")
+		}
+		settled(t, "a stalled reader")
 	})
 
 	t.Run("huge headers and bodies", func(t *testing.T) {
@@ -416,6 +444,9 @@ distributions:
 
 	close(stop)
 	wg.Wait()
+	if rss := e.rssMiB(); rss > 200 {
+		t.Errorf("the edge holds %d MiB after the hostile clients left", rss)
+	}
 	if failed.Load() != 0 || served.Load() < 50 {
 		t.Errorf("the ordinary client: %d served, %d failed", served.Load(), failed.Load())
 	}
