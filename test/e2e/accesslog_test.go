@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,13 +15,7 @@ import (
 // and lines go on in the new file, which starts with CloudFront's header.
 func TestAccessLogRotation(t *testing.T) {
 	dir := t.TempDir()
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	addr := freeAddr(t)
 	logFile := filepath.Join(dir, "access.log")
 	cfg := filepath.Join(dir, "edgefront.yaml")

@@ -111,15 +111,9 @@ func TestACMEWithPebble(t *testing.T) {
 	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
 		t.Run(challenge, func(t *testing.T) {
 			dir := t.TempDir()
-			origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 				fmt.Fprintf(w, "origin via %s", r.Header.Get("X-Forwarded-Proto"))
-			})}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go origin.Serve(ln)
-			defer origin.Close()
+			})
 			httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 			_, httpPort, _ := net.SplitHostPort(httpAddr)
 			_, httpsPort, _ := net.SplitHostPort(httpsAddr)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,7 +34,7 @@ func objectBody(i int) []byte {
 func TestDiskTierAfterSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	var down atomic.Bool
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
@@ -56,13 +55,7 @@ func TestDiskTierAfterSIGKILL(t *testing.T) {
 			w.(http.Flusher).Flush()
 			time.Sleep(25 * time.Millisecond) // large ones are being filled when it comes
 		}
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	})
 	addr := freeAddr(t)
 	cacheDir := filepath.Join(dir, "cache")
 	cfg := filepath.Join(dir, "edgefront.yaml")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,16 +22,10 @@ import (
 func TestDashboardMovesUnderLoad(t *testing.T) {
 	exe := chromium(t)
 	dir := t.TempDir()
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		fmt.Fprintf(w, "answer for %s", r.URL.Path)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	})
 	addr, tlsAddr, admin := freeAddr(t), freeAddr(t), freeAddr(t)
 	cert, key := writeCert(t, dir)
 	cfg := filepath.Join(dir, "edgefront.yaml")

@@ -38,6 +38,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// serveOrigin runs h as an origin on a loopback port until the test ends,
+// and returns its listener.
+func serveOrigin(t *testing.T, h http.HandlerFunc) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -209,16 +223,10 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 
 func TestServeValidateAndSignals(t *testing.T) {
 	dir := t.TempDir()
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store") // each answer tells which config served it
 		fmt.Fprintf(w, "origin saw %s", r.URL.Path)
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	})
 	addr := freeAddr(t)
 	cfg := filepath.Join(dir, "edgefront.yaml")
 	write := func(originPath string) {

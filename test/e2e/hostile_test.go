@@ -105,7 +105,7 @@ func raw(t *testing.T, addr, request string) string {
 func TestHostileClients(t *testing.T) {
 	dir := t.TempDir()
 	e := &hostileEdge{}
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		e.originHits.Add(1)
 		if strings.Contains(r.URL.Path, "smuggled") {
 			e.smuggled.Add(1)
@@ -122,13 +122,7 @@ func TestHostileClients(t *testing.T) {
 		}
 		io.Copy(io.Discard, r.Body)
 		fmt.Fprint(w, "ok")
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	})
 	e.http, e.https, e.admin = freeAddr(t), freeAddr(t), freeAddr(t)
 	cert, key := writeCert(t, dir)
 	cfg := filepath.Join(dir, "edgefront.yaml")

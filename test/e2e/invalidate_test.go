@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,16 +16,10 @@ import (
 func TestInvalidateCommandThroughTheAdminListener(t *testing.T) {
 	dir := t.TempDir()
 	var n atomic.Int64
-	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		fmt.Fprintf(w, "version %d", n.Add(1))
-	})}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go origin.Serve(ln)
-	defer origin.Close()
+	})
 	addr, adminAddr := freeAddr(t), freeAddr(t)
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte("e2e-token-0123456789abcdef\n"), 0o600)
 	cfg := filepath.Join(dir, "edgefront.yaml")
