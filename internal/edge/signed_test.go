@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -98,4 +99,52 @@ func mustSign(t *testing.T, key *rsa.PrivateKey, u string, exp time.Time) string
 		t.Fatal(err)
 	}
 	return s
+}
+
+// An IpAddress condition is checked against the client that a trusted
+// proxy names in X-Forwarded-For, and against the peer otherwise.
+func TestSignedURLIPConditionBehindATrustedProxy(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	pubFile := filepath.Join(t.TempDir(), "public.pem")
+	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	storage, _ := upstream(t, text("private"))
+	for _, c := range []struct {
+		trusted string
+		want    int
+	}{
+		{"trusted_proxies: [127.0.0.1]\n", 200},  // the proxy names 198.51.100.7, the signed client
+		{"trusted_proxies: [10.0.0.0/8]\n", 403}, // an untrusted peer's header names nobody
+		{"", 403},                                // no trusted proxies: the peer is the client
+	} {
+		e := edgeFor(t, c.trusted+fmt.Sprintf(`key_groups:
+  signers: [{id: K2JCJMDEHXQW5F, public_key_file: %q}]
+distributions:
+  - name: main
+    origins: {storage: {type: http, url: %q}}
+    default_behavior: {target_origin: storage, trusted_key_groups: [signers]}
+`, pubFile, storage.URL), nil)
+		policy := fmt.Sprintf(`{"Statement":[{"Resource":"%s/report.csv","Condition":{"DateLessThan":{"AWS:EpochTime":%d},"IpAddress":{"AWS:SourceIp":"198.51.100.7/32"}}}]}`,
+			e.URL, time.Now().Add(time.Hour).Unix())
+		u, err := sign.NewURLSigner("K2JCJMDEHXQW5F", key).SignWithPolicy(e.URL+"/report.csv", mustPolicy(t, policy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := do(t, "GET", u, map[string]string{"X-Forwarded-For": "198.51.100.7"})
+		if r.StatusCode != c.want {
+			t.Errorf("%q: %d %q, want %d", c.trusted, r.StatusCode, r.body, c.want)
+		}
+	}
+}
+
+func mustPolicy(t *testing.T, text string) *sign.Policy {
+	t.Helper()
+	var p sign.Policy
+	if err := json.Unmarshal([]byte(text), &p); err != nil {
+		t.Fatal(err)
+	}
+	return &p
 }

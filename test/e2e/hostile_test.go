@@ -400,13 +400,13 @@ distributions:
 		settled(t, "CONTINUATION flood")
 	})
 
-	t.Run("100,000 made-up client addresses through X-Forwarded-For", func(t *testing.T) {
+	t.Run("a million made-up client addresses through X-Forwarded-For", func(t *testing.T) {
 		rss := e.rssMiB()
 		c, _ := net.Dial("tcp", e.http)
 		defer c.Close()
 		br := bufio.NewReader(c)
-		limited := 0
-		const n = 100000
+		limited, start := 0, time.Now()
+		const n = 1_000_000
 		go func() {
 			w := bufio.NewWriter(c)
 			for i := range n {
@@ -425,9 +425,10 @@ distributions:
 				limited++
 			}
 		}
-		// From an untrusted peer the header names nobody: one client, limited.
-		if limited < n-100 {
-			t.Errorf("%d of %d requests from one peer with made-up addresses were limited", limited, n)
+		// From an untrusted peer the header names nobody: one client, one
+		// bucket of 10 a second.
+		if allowed, most := n-limited, 10+int(10*time.Since(start).Seconds())+5; allowed > most {
+			t.Errorf("%d of %d requests from one peer with made-up addresses were let through; one client may have %d", allowed, n, most)
 		}
 		if grew := e.rssMiB() - rss; grew > 50 {
 			t.Errorf("memory grew %d MiB", grew)
