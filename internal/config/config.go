@@ -4,6 +4,8 @@
 // package compiles a Config into runtime objects.
 package config
 
+import "gopkg.in/yaml.v3"
+
 // Config is the whole file.
 type Config struct {
 	Listen    Listen     `yaml:"listen"`
@@ -264,6 +266,8 @@ type Behavior struct {
 	Forward        *Forward  `yaml:"forward"`
 	CacheKey       *CacheKey `yaml:"cache_key"`
 	StripPrefix    string    `yaml:"strip_prefix"`
+	// ResponseHeaders is the behavior's response headers policy.
+	ResponseHeaders *ResponseHeaders `yaml:"response_headers"`
 	// Compress compresses answers at the edge (gzip, br, zstd) with
 	// CloudFront's conditions.
 	Compress bool `yaml:"compress"`
@@ -273,6 +277,78 @@ type Behavior struct {
 	// TrustedKeyGroups requires a signed URL or signed cookies made with a
 	// key of one of these groups.
 	TrustedKeyGroups []string `yaml:"trusted_key_groups"`
+}
+
+// ResponseHeaders is a response headers policy: a CloudFront managed one
+// by name or id, or a custom one.
+type ResponseHeaders struct {
+	Policy       string           `yaml:"policy"`
+	CORS         *CORSPolicy      `yaml:"cors"`
+	Security     *SecurityHeaders `yaml:"security"`
+	Custom       []CustomHeader   `yaml:"custom"`
+	Remove       []string         `yaml:"remove"`
+	ServerTiming *ServerTiming    `yaml:"server_timing"`
+}
+
+// CORSPolicy is the CORS part of a response headers policy.
+type CORSPolicy struct {
+	AllowOrigins     []string `yaml:"allow_origins"` // ["*"] when unset
+	AllowHeaders     []string `yaml:"allow_headers"`
+	AllowMethods     []string `yaml:"allow_methods"` // GET, HEAD when unset; ALL for every method
+	AllowCredentials bool     `yaml:"allow_credentials"`
+	ExposeHeaders    []string `yaml:"expose_headers"`
+	MaxAge           *TTL     `yaml:"max_age"`
+	// OriginOverride makes the policy's headers win over the origin's.
+	OriginOverride bool `yaml:"origin_override"`
+	// AnswerPreflight answers OPTIONS preflight requests at the edge,
+	// without asking the origin.
+	AnswerPreflight bool `yaml:"answer_preflight"`
+}
+
+// SecurityHeaders are the security part of a response headers policy.
+type SecurityHeaders struct {
+	StrictTransportSecurity *HeaderSetting `yaml:"strict_transport_security"`
+	ContentSecurityPolicy   *HeaderSetting `yaml:"content_security_policy"`
+	ContentTypeOptions      *HeaderSetting `yaml:"content_type_options"`
+	FrameOptions            *HeaderSetting `yaml:"frame_options"`
+	ReferrerPolicy          *HeaderSetting `yaml:"referrer_policy"`
+	XSSProtection           *HeaderSetting `yaml:"xss_protection"`
+}
+
+// HeaderSetting is a header's value and whether it replaces the origin's:
+// written as the value alone (it replaces) or as {value, override}.
+type HeaderSetting struct {
+	Value    string `yaml:"value"`
+	Override bool   `yaml:"override"`
+}
+
+// UnmarshalYAML reads either form.
+func (h *HeaderSetting) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		h.Value, h.Override = n.Value, true
+		return nil
+	}
+	type plain HeaderSetting
+	p := plain{Override: true}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*h = HeaderSetting(p)
+	return nil
+}
+
+// CustomHeader is a header a response headers policy adds.
+type CustomHeader struct {
+	Header   string `yaml:"header"`
+	Value    string `yaml:"value"`
+	Override *bool  `yaml:"override"` // true when unset
+}
+
+// ServerTiming adds CloudFront's Server-Timing header to a share of the
+// answers.
+type ServerTiming struct {
+	Enabled      bool    `yaml:"enabled"`
+	SamplingRate float64 `yaml:"sampling_rate"` // percent, 0 to 100
 }
 
 // Forward says which parts of the viewer request reach the origin. When a

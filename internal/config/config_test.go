@@ -223,3 +223,29 @@ func TestACMESettings(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseHeadersSettings(t *testing.T) {
+	beh := func(rh string) string {
+		return "distributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}\n    default_behavior:\n      target_origin: o\n      response_headers: " + rh + "\n"
+	}
+	for _, c := range []struct{ rh, want string }{
+		{"{policy: SimpleCORS}", ""},
+		{"{policy: 67f7725c-6f97-4210-82d7-5512b31e9d03}", ""},
+		{"{policy: NoSuchPolicy}", `"NoSuchPolicy" is not a managed response headers policy: one of CORS-With-Preflight,`},
+		{"{policy: SimpleCORS, remove: [Server]}", "cannot be combined with custom settings"},
+		{"{remove: [Content-Length]}", "Content-Length cannot be removed"},
+		{"{custom: [{header: \"bad header\", value: x}]}", `header "bad header" is not a valid field name`},
+		{"{security: {frame_options: ALLOWALL}}", `frame_options "ALLOWALL" is not DENY or SAMEORIGIN`},
+		{"{cors: {allow_origins: [\"*\"], allow_credentials: true}}", "allow_credentials cannot go with"},
+		{"{cors: {allow_methods: [FETCH]}}", `method "FETCH" is not one of`},
+		{"{server_timing: {enabled: true, sampling_rate: 150}}", "sampling_rate is a percentage"},
+	} {
+		_, err := Load(write(t, beh(c.rh)))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.rh, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.rh, err, c.want)
+		}
+	}
+}

@@ -165,10 +165,9 @@ func yamlErrors(err error) []yamlError {
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
-	"functions":        "CloudFront Functions",
-	"response_headers": "response headers policies",
-	"cluster":          "clustering",
-	"origin_groups":    "origin groups",
+	"functions":     "CloudFront Functions",
+	"cluster":       "clustering",
+	"origin_groups": "origin groups",
 }
 
 func section(goType string) string {

@@ -42,7 +42,8 @@ type Behavior struct {
 	ttls       cache.TTLs
 	key        keyPolicy
 	compress   bool
-	maxBody    int64 // max_body_size; 0 is no limit
+	maxBody    int64         // max_body_size; 0 is no limit
+	headers    *headerPolicy // response_headers; nil when none
 }
 
 type namedOrigin struct {
@@ -101,6 +102,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		verifier:   groups.verifier(c.TrustedKeyGroups),
 		trusted:    c.TrustedKeyGroups,
 		compress:   c.Compress,
+		headers:    compileHeaderPolicy(c.ResponseHeaders),
 	}
 	if c.MaxBodySize != nil {
 		b.maxBody = int64(*c.MaxBodySize)

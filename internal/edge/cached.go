@@ -326,7 +326,7 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		h[k] = v
 	}
 	if vary {
-		addVaryAcceptEncoding(h)
+		addVary(h, "Accept-Encoding")
 	}
 	h["X-Cache"] = xc
 	h["Age"] = []string{ageString(o.Age(now))}

@@ -62,17 +62,16 @@ func compressible(status int, h http.Header) bool {
 	return err == nil && n >= compressMin && n <= compressMax
 }
 
-// addVaryAcceptEncoding says, on an answer the edge may compress, that it
-// depends on Accept-Encoding.
-func addVaryAcceptEncoding(h http.Header) {
+// addVary adds field to an answer's Vary, unless it is there or Vary is *.
+func addVary(h http.Header, field string) {
 	for _, line := range h["Vary"] {
 		for _, n := range strings.Split(line, ",") {
-			if n = strings.TrimSpace(n); strings.EqualFold(n, "Accept-Encoding") || n == "*" {
+			if n = strings.TrimSpace(n); strings.EqualFold(n, field) || n == "*" {
 				return
 			}
 		}
 	}
-	h["Vary"] = append(h["Vary"][:len(h["Vary"]):len(h["Vary"])], "Accept-Encoding")
+	h["Vary"] = append(h["Vary"][:len(h["Vary"]):len(h["Vary"])], field)
 }
 
 // encodedHeader turns the header of an answer into that of its encoding:
@@ -81,7 +80,7 @@ func addVaryAcceptEncoding(h http.Header) {
 func encodedHeader(h http.Header, enc string) {
 	h["Content-Encoding"] = []string{enc}
 	delete(h, "Content-Length")
-	addVaryAcceptEncoding(h)
+	addVary(h, "Accept-Encoding")
 	if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
 		h["Etag"] = []string{"W/" + et}
 	}
@@ -160,7 +159,7 @@ func (cw *compressWriter) WriteHeader(code int) {
 	}
 	cw.wrote = true
 	if h := cw.Header(); compressible(code, h) {
-		addVaryAcceptEncoding(h)
+		addVary(h, "Accept-Encoding")
 		if cw.enc != "" {
 			encodedHeader(h, cw.enc)
 			if !cw.head {

@@ -132,6 +132,14 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec != nil {
 		rec.behavior = b
 	}
+	if b.headers != nil {
+		hw := b.headers.wrap(w, r)
+		w, ex.w = hw, hw
+		if c := b.headers.cors; c != nil && c.answerPreflight && isPreflight(r) && c.allowOrigin(r.Header.Get("Origin")) != "" {
+			answerPreflight(w)
+			return
+		}
+	}
 	if !b.methods.has(r.Method) {
 		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
 		return
