@@ -196,7 +196,7 @@ type Distribution struct {
 
 // Origin is where a behavior's requests go.
 type Origin struct {
-	Type          string            `yaml:"type"` // http | s3 | dir
+	Type          string            `yaml:"type"` // http | s3 | dir | group
 	URL           string            `yaml:"url"`
 	Path          string            `yaml:"path"`
 	CustomHeaders map[string]string `yaml:"custom_headers"`
@@ -209,6 +209,13 @@ type Origin struct {
 	MaxIdleConns     int      `yaml:"max_idle_conns"`
 
 	Root string `yaml:"root"` // dir origins
+
+	// group origins: a primary and a secondary origin of the same
+	// distribution, and the statuses that fail over (500, 502, 503, 504
+	// when unset; connection errors and timeouts always do).
+	Primary             string `yaml:"primary"`
+	Secondary           string `yaml:"secondary"`
+	FailoverStatusCodes []int  `yaml:"failover_status_codes"`
 
 	// s3 origins
 	Bucket          string   `yaml:"bucket"`

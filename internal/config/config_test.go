@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,6 +247,31 @@ func TestResponseHeadersSettings(t *testing.T) {
 			t.Errorf("%s: %v", c.rh, err)
 		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
 			t.Errorf("%s: %v, want %q", c.rh, err, c.want)
+		}
+	}
+}
+
+func TestOriginGroupSettings(t *testing.T) {
+	dist := func(group string) string {
+		return "distributions:\n  - name: main\n    origins:\n      a: {type: http, url: \"http://127.0.0.1:1\"}\n      b: {type: http, url: \"http://127.0.0.1:2\"}\n      g: " + group + "\n    default_behavior: {target_origin: g}\n"
+	}
+	for _, c := range []struct{ group, want string }{
+		{"{type: group, primary: a, secondary: b}", ""},
+		{"{type: group, primary: a}", `origin group "g" needs a secondary origin`},
+		{"{type: group, primary: a, secondary: c}", `secondary "c" is not an origin of the distribution`},
+		{"{type: group, primary: a, secondary: a}", "primary and secondary are the same origin"},
+		{"{type: group, primary: a, secondary: b, failover_status_codes: [502, 501]}", "501 is not a status CloudFront fails over on"},
+		{"{type: group, primary: a, secondary: b, url: \"http://x\"}", "url belongs on its member origins"},
+		{"{type: http, url: \"http://x\", primary: a}", "are for group origins"},
+	} {
+		cfg, err := Load(write(t, dist(c.group)))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.group, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.group, err, c.want)
+		case c.want == "" && fmt.Sprint(cfg.Distributions[0].Origins["g"].FailoverStatusCodes) != "[500 502 503 504]":
+			t.Errorf("default failover statuses %v", cfg.Distributions[0].Origins["g"].FailoverStatusCodes)
 		}
 	}
 }

@@ -165,9 +165,8 @@ func yamlErrors(err error) []yamlError {
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
-	"functions":     "CloudFront Functions",
-	"cluster":       "clustering",
-	"origin_groups": "origin groups",
+	"functions": "CloudFront Functions",
+	"cluster":   "clustering",
 }
 
 func section(goType string) string {

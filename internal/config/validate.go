@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -527,6 +528,9 @@ func (v *validator) distribution(at string, d *Distribution) {
 	for _, name := range names {
 		o := d.Origins[name]
 		v.origin(at+".origins."+name, name, &o)
+		if o.Type == "group" {
+			v.group(at+".origins."+name, name, &o, d.Origins)
+		}
 		d.Origins[name] = o
 	}
 	var pats []pathpattern.Pattern
@@ -609,10 +613,15 @@ func (v *validator) origin(at, name string, o *Origin) {
 		}
 	case "s3":
 		v.s3(at, name, o)
+	case "group":
+		// Checked with the distribution's other origins (groupOrigins).
 	case "":
-		v.add(at, "origin %q needs a type (http, s3 or dir)", name)
+		v.add(at, "origin %q needs a type (http, s3, dir or group)", name)
 	default:
-		v.add(at+".type", "origin %q: type %q is not http, s3 or dir", name, o.Type)
+		v.add(at+".type", "origin %q: type %q is not http, s3, dir or group", name, o.Type)
+	}
+	if o.Type != "group" && (o.Primary != "" || o.Secondary != "" || o.FailoverStatusCodes != nil) {
+		v.add(at, "origin %q: primary, secondary and failover_status_codes are for group origins", name)
 	}
 	if o.Type != "s3" {
 		for key, set := range map[string]bool{"bucket": o.Bucket != "", "region": o.Region != "", "endpoint": o.Endpoint != "",
@@ -632,6 +641,40 @@ func (v *validator) origin(at, name string, o *Origin) {
 	}
 	if o.MaxIdleConns < 0 {
 		v.add(at+".max_idle_conns", "max_idle_conns cannot be negative")
+	}
+}
+
+// FailoverStatuses are the statuses an origin group may fail over on, as
+// CloudFront allows.
+var FailoverStatuses = []int{400, 403, 404, 416, 500, 502, 503, 504}
+
+func (v *validator) group(at, name string, o *Origin, origins map[string]Origin) {
+	for _, m := range []struct{ key, member string }{{"primary", o.Primary}, {"secondary", o.Secondary}} {
+		mo, ok := origins[m.member]
+		switch {
+		case m.member == "":
+			v.add(at, "origin group %q needs a %s origin", name, m.key)
+		case !ok:
+			v.add(at+"."+m.key, "origin group %q: %s %q is not an origin of the distribution", name, m.key, m.member)
+		case mo.Type == "group":
+			v.add(at+"."+m.key, "origin group %q: %s %q is a group itself", name, m.key, m.member)
+		}
+	}
+	if o.Primary != "" && o.Primary == o.Secondary {
+		v.add(at+".secondary", "origin group %q: primary and secondary are the same origin", name)
+	}
+	if len(o.FailoverStatusCodes) == 0 {
+		o.FailoverStatusCodes = []int{500, 502, 503, 504}
+	}
+	for i, c := range o.FailoverStatusCodes {
+		if !slices.Contains(FailoverStatuses, c) {
+			v.add(fmt.Sprintf("%s.failover_status_codes[%d]", at, i), "origin group %q: %d is not a status CloudFront fails over on (400, 403, 404, 416, 500, 502, 503, 504)", name, c)
+		}
+	}
+	for key, set := range map[string]bool{"url": o.URL != "", "root": o.Root != "", "path": o.Path != "", "custom_headers": o.CustomHeaders != nil} {
+		if set {
+			v.add(at+"."+key, "origin group %q: %s belongs on its member origins", name, key)
+		}
 	}
 }
 

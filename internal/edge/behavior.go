@@ -52,7 +52,7 @@ type namedOrigin struct {
 	url  string
 }
 
-func compileOrigins(cs map[string]config.Origin, log *slog.Logger) (map[string]namedOrigin, error) {
+func compileOrigins(dist string, cs map[string]config.Origin, log *slog.Logger, m *Metrics) (map[string]namedOrigin, error) {
 	out := make(map[string]namedOrigin, len(cs))
 	names := make([]string, 0, len(cs))
 	for n := range cs {
@@ -80,9 +80,31 @@ func compileOrigins(cs map[string]config.Origin, log *slog.Logger) (map[string]n
 				return out, fmt.Errorf("origin %q: %w", name, err)
 			}
 			out[name] = namedOrigin{o, "dir", "file://" + c.Root}
+		case "group":
+			// After the others: a group is made of them.
 		default:
 			return out, fmt.Errorf("origin %q: type %q is not supported", name, c.Type)
 		}
+	}
+	for _, name := range names {
+		c := cs[name]
+		if c.Type != "group" {
+			continue
+		}
+		primary, secondary := out[c.Primary], out[c.Secondary]
+		if primary.Origin == nil || secondary.Origin == nil {
+			return out, fmt.Errorf("origin group %q: its members are not origins of the distribution", name)
+		}
+		g := &origin.Group{Primary: primary.Origin, Secondary: secondary.Origin, PrimaryName: c.Primary, SecondaryName: c.Secondary,
+			Statuses: c.FailoverStatusCodes}
+		g.OnFailover = func(r *http.Request, status int, err error) {
+			log.Warn("origin group failed over", "distribution", dist, "group", name, "primary", c.Primary,
+				"secondary", c.Secondary, "url", r.URL.Path, "status", status, "err", err)
+			if m != nil {
+				m.failover(dist, name)
+			}
+		}
+		out[name] = namedOrigin{g, "group", primary.url}
 	}
 	return out, nil
 }

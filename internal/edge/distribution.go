@@ -31,7 +31,8 @@ type Distribution struct {
 	log        *slog.Logger
 	cache      *cache.Cache
 	rt         *Router
-	limiter    *rateLimiter // nil without rate_limit
+	limiter    *rateLimiter      // nil without rate_limit
+	originURLs map[string]string // for explain
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -51,9 +52,15 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
 	}
-	origins, err := compileOrigins(c.Origins, rt.log)
-	for _, o := range origins {
+	var m *Metrics
+	if rt.obs != nil {
+		m = rt.obs.Metrics
+	}
+	origins, err := compileOrigins(c.Name, c.Origins, rt.log, m)
+	d.originURLs = map[string]string{}
+	for name, o := range origins {
 		rt.origins = append(rt.origins, o.Origin)
+		d.originURLs[name] = o.url
 	}
 	if err != nil {
 		return nil, fmt.Errorf("distribution %q: %w", c.Name, err)

@@ -1,12 +1,16 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/edgefront/edgefront/internal/origin"
 )
 
 // Explain writes, for people, what the edge would do with r: the
@@ -68,12 +72,25 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 	out := &http.Request{Method: r.Method, URL: &url.URL{}, Header: http.Header{}}
 	out.URL.Path, out.URL.RawPath = b.originPath(u)
 	out.URL.RawQuery = b.fwd.query(u.RawQuery)
-	b.origin.Prepare(out)
-	target := out.URL.String()
-	if out.URL.Scheme == "" {
-		target = b.originURL + out.URL.String()
+	target := func(o origin.Origin, base string) string {
+		req := out.Clone(context.Background())
+		o.Prepare(req)
+		if req.URL.Scheme == "" {
+			return base + req.URL.String()
+		}
+		return req.URL.String()
 	}
-	p("origin:       %s, fetching %s", b.originName, target)
+	if g, ok := b.origin.(*origin.Group); ok {
+		codes := make([]string, len(g.Statuses))
+		for i, c := range g.Statuses {
+			codes[i] = strconv.Itoa(c)
+		}
+		p("origin:       %s, a group: fetching %s from %s", b.originName, target(g.Primary, b.originURL), g.PrimaryName)
+		p("              GET, HEAD and OPTIONS fail over to %s (%s) on connection errors, timeouts and %s",
+			g.SecondaryName, target(g.Secondary, b.dist.originURLs[g.SecondaryName]), strings.Join(codes, ", "))
+	} else {
+		p("origin:       %s, fetching %s", b.originName, target(b.origin, b.originURL))
+	}
 	if d, ok := b.origin.(interface{ Describe() string }); ok {
 		p("              %s", d.Describe())
 	}

@@ -23,6 +23,7 @@ type Metrics struct {
 	originSeconds *prometheus.HistogramVec
 	originErrors  *prometheus.CounterVec
 	rateLimited   *prometheus.CounterVec
+	failovers     *prometheus.CounterVec
 	Reloads       *prometheus.CounterVec
 	Connections   prometheus.Gauge
 	certs         certCollector
@@ -62,6 +63,8 @@ func NewMetrics(dropped func() uint64) *Metrics {
 		Help: "Origin requests that got no response (refused, timed out, cut), by origin."}, []string{"distribution", "origin"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_rate_limited_total",
 		Help: "Requests refused with 429 by a rate limit, by distribution."}, []string{"distribution"})
+	m.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_origin_failovers_total",
+		Help: "Requests an origin group sent to its secondary origin, by group."}, []string{"distribution", "group"})
 	m.Reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgefront_reloads_total",
 		Help: "Config reloads, by result (ok or refused)."}, []string{"result"})
 	m.Connections = prometheus.NewGauge(prometheus.GaugeOpts{Name: "edgefront_connections",
@@ -69,7 +72,7 @@ func NewMetrics(dropped func() uint64) *Metrics {
 	m.certs.desc = prometheus.NewDesc("edgefront_certificate_expiry_timestamp_seconds",
 		"When the certificate served for each name expires.", []string{"name"}, nil)
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytesOut, m.bytesIn, m.originSeconds,
-		m.originErrors, m.rateLimited, m.Reloads, m.Connections, &m.certs} {
+		m.originErrors, m.rateLimited, m.failovers, m.Reloads, m.Connections, &m.certs} {
 		f(c)
 	}
 	cacheStat := func(pick func(objects int, bytes, evictions uint64) float64) func() float64 {
@@ -185,6 +188,8 @@ func (m *Metrics) request(rec *recorder, bytesIn int64, result string, took time
 	d.bytesOut.Add(float64(rec.bodyBytes))
 	d.bytes.Add(float64(bytesIn))
 }
+
+func (m *Metrics) failover(dist, group string) { m.failovers.WithLabelValues(dist, group).Inc() }
 
 // timedTransport measures an origin's latency and counts its failures.
 type timedTransport struct {
