@@ -90,3 +90,19 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestImportCloudFront(t *testing.T) {
+	code, out, errOut := runCmd("import", "cloudfront", "../../internal/cfimport/testdata/seed.json")
+	if code != 0 || !strings.Contains(out, "name: main") || !strings.Contains(out, "response_headers: {policy: SimpleCORS}") || errOut != "" {
+		t.Errorf("import: exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"Id": "not a distribution"}`), 0o644)
+	code, out, errOut = runCmd("import", "cloudfront", bad)
+	if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "not a CloudFront distribution") {
+		t.Errorf("bad import: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, _ := runCmd("import", "cloudfront"); code != 2 {
+		t.Errorf("import without a file: exit %d", code)
+	}
+}
