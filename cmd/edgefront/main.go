@@ -58,7 +58,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newDemo(), newServe(), newValidate(), newExplain(), newSign(), newKeygen(), newInvalidate(), newImport(), newVersion())
+	root.AddCommand(newDemo(), newServe(), newValidate(), newExplain(), newSign(), newKeygen(), newInvalidate(), newImport(), newFunction(), newVersion())
 	return root
 }
 

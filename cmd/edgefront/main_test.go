@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -104,5 +105,29 @@ func TestImportCloudFront(t *testing.T) {
 	}
 	if code, _, _ := runCmd("import", "cloudfront"); code != 2 {
 		t.Errorf("import without a file: exit %d", code)
+	}
+}
+
+func TestFunctionTest(t *testing.T) {
+	dir := t.TempDir()
+	fn, ev, kvs := filepath.Join(dir, "f.js"), filepath.Join(dir, "event.json"), filepath.Join(dir, "kvs.json")
+	os.WriteFile(fn, []byte(`import cf from 'cloudfront';
+async function handler(event) {
+    console.log('asked for ' + event.request.uri);
+    const to = await cf.kvs().get(event.request.uri);
+    return {statusCode: 302, statusDescription: 'Found', headers: {location: {value: to}}};
+}`), 0o644)
+	os.WriteFile(ev, []byte(`{"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "192.0.2.1"},
+  "request": {"method": "GET", "uri": "/old", "querystring": {}, "headers": {}, "cookies": {}}}`), 0o644)
+	os.WriteFile(kvs, []byte(`{"data": [{"key": "/old", "value": "/new"}]}`), 0o644)
+	code, out, errOut := runCmd("function", "test", fn, ev, "--kvs", kvs)
+	var got map[string]map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &got) != nil || got["response"]["statusCode"] != 302.0 ||
+		!strings.Contains(errOut, "asked for /old") || !strings.Contains(errOut, "function ran in") {
+		t.Errorf("function test: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	os.WriteFile(fn, []byte("function handler(event) {\n  return event.request\n  }}\n"), 0o644)
+	if code, _, errOut := runCmd("function", "test", fn, ev); code != 1 || !strings.Contains(errOut, "f.js: Line 3") {
+		t.Errorf("a syntax error: exit %d, %q", code, errOut)
 	}
 }

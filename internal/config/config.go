@@ -18,7 +18,10 @@ type Config struct {
 	TrustedProxies []string            `yaml:"trusted_proxies"`
 	Cache          Cache               `yaml:"cache"`
 	KeyGroups      map[string][]Signer `yaml:"key_groups"`
-	Distributions  []Distribution      `yaml:"distributions"`
+	// KeyValueStores are what cf.kvs() reads in functions: JSON files in
+	// CloudFront's key value store import format.
+	KeyValueStores map[string]KeyValueStore `yaml:"key_value_stores"`
+	Distributions  []Distribution           `yaml:"distributions"`
 
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`
@@ -275,6 +278,8 @@ type Behavior struct {
 	StripPrefix    string    `yaml:"strip_prefix"`
 	// ResponseHeaders is the behavior's response headers policy.
 	ResponseHeaders *ResponseHeaders `yaml:"response_headers"`
+	// Functions are the behavior's CloudFront Functions.
+	Functions *Functions `yaml:"functions"`
 	// Compress compresses answers at the edge (gzip, br, zstd) with
 	// CloudFront's conditions.
 	Compress bool `yaml:"compress"`
@@ -284,6 +289,18 @@ type Behavior struct {
 	// TrustedKeyGroups requires a signed URL or signed cookies made with a
 	// key of one of these groups.
 	TrustedKeyGroups []string `yaml:"trusted_key_groups"`
+}
+
+// Functions are a behavior's CloudFront Functions (JavaScript files).
+type Functions struct {
+	ViewerRequest  string `yaml:"viewer_request"`
+	ViewerResponse string `yaml:"viewer_response"`
+	KeyValueStore  string `yaml:"key_value_store"` // what cf.kvs() reads
+}
+
+// KeyValueStore is a key value store's file.
+type KeyValueStore struct {
+	File string `yaml:"file"`
 }
 
 // ResponseHeaders is a response headers policy: a CloudFront managed one

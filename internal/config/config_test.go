@@ -275,3 +275,25 @@ func TestOriginGroupSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestFunctionsSettings(t *testing.T) {
+	for _, c := range []struct{ fn, src, extra, want string }{
+		{"{viewer_request: f.js}", "function handler(event) { return event.request; }", "", ""},
+		{"{viewer_request: f.js}", "function handler(event) {\n  return event.request\n}}", "", "f.js: Line 3"},
+		{"{viewer_request: f.js}", "import fs from 'fs';\nfunction handler(e) {}", "", "imports fs"},
+		{"{viewer_request: missing.js}", "", "", "missing.js"},
+		{"{viewer_request: f.js, key_value_store: nope}", "function handler(e) { return e.request; }", "", `key value store "nope" is not in key_value_stores`},
+		{"{viewer_request: f.js, key_value_store: kv}", "function handler(e) { return e.request; }", "key_value_stores: {kv: {file: kv.json}}\n", "not a key value store"},
+	} {
+		p := write(t, c.extra+"distributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}\n    default_behavior: {target_origin: o, functions: "+c.fn+"}\n")
+		os.WriteFile(filepath.Join(filepath.Dir(p), "f.js"), []byte(c.src), 0o644)
+		os.WriteFile(filepath.Join(filepath.Dir(p), "kv.json"), []byte("[1,2]"), 0o644)
+		_, err := Load(p)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.fn, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: %v, want %q", c.fn, err, c.want)
+		}
+	}
+}

@@ -165,8 +165,7 @@ func yamlErrors(err error) []yamlError {
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
 var notYet = map[string]string{
-	"functions": "CloudFront Functions",
-	"cluster":   "clustering",
+	"cluster": "clustering",
 }
 
 func section(goType string) string {

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"math"
 	"mime"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgefront/edgefront/internal/functions"
 	"github.com/edgefront/edgefront/internal/pathpattern"
 	"github.com/edgefront/edgefront/internal/signedurl"
 )
@@ -35,6 +37,7 @@ func (c *Config) validate() Problems {
 	}
 	v.tls()
 	v.admin()
+	v.keyValueStores()
 	v.cache()
 	v.serving()
 	v.keyGroups()
@@ -268,6 +271,66 @@ func (l Limits) Resolved() (readHeader, clientBody, idle time.Duration, maxHeade
 		maxConnsPerIP = *l.MaxConnectionsPerIP
 	}
 	return
+}
+
+// functions checks a behavior's functions: the files exist and compile.
+func (v *validator) functions(at string, fn *Functions) {
+	for _, f := range []struct {
+		key  string
+		file *string
+	}{{"viewer_request", &fn.ViewerRequest}, {"viewer_response", &fn.ViewerResponse}} {
+		if *f.file == "" {
+			continue
+		}
+		*f.file = v.file(*f.file)
+		src, err := os.ReadFile(*f.file)
+		if err != nil {
+			v.add(at+"."+f.key, "%v", err)
+			continue
+		}
+		if _, err := functions.Compile(*f.file, string(src)); err != nil {
+			v.add(at+"."+f.key, "%v", err)
+		}
+	}
+	if fn.KeyValueStore != "" {
+		if _, ok := v.c.KeyValueStores[fn.KeyValueStore]; !ok {
+			v.add(at+".key_value_store", "key value store %q is not in key_value_stores", fn.KeyValueStore)
+		}
+	}
+}
+
+// keyValueStores checks the stores' files.
+func (v *validator) keyValueStores() {
+	for name, s := range v.c.KeyValueStores {
+		s.File = v.file(s.File)
+		v.c.KeyValueStores[name] = s
+		if _, err := LoadKeyValueStore(s.File); err != nil {
+			v.add("key_value_stores."+name, "%v", err)
+		}
+	}
+}
+
+// LoadKeyValueStore reads a key value store in CloudFront's import format:
+// {"data": [{"key": "...", "value": "..."}, ...]}.
+func LoadKeyValueStore(file string) (map[string]string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Data []struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s is not a key value store (CloudFront's import format, {\"data\": [{\"key\": ..., \"value\": ...}]}): %v", file, err)
+	}
+	m := make(map[string]string, len(doc.Data))
+	for _, e := range doc.Data {
+		m[e.Key] = e.Value
+	}
+	return m, nil
 }
 
 // ManagedResponseHeadersPolicies are CloudFront's managed response headers
@@ -727,6 +790,9 @@ func (v *validator) s3(at, name string, o *Origin) {
 func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	if rh := b.ResponseHeaders; rh != nil {
 		v.responseHeaders(at+".response_headers", rh)
+	}
+	if fn := b.Functions; fn != nil {
+		v.functions(at+".functions", fn)
 	}
 	if b.TargetOrigin == "" {
 		v.add(at, "behavior needs a target_origin")

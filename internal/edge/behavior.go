@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/functions"
 	"github.com/edgefront/edgefront/internal/origin"
 	"github.com/edgefront/edgefront/internal/pathpattern"
 	"github.com/edgefront/edgefront/internal/signedurl"
@@ -44,6 +45,9 @@ type Behavior struct {
 	compress   bool
 	maxBody    int64         // max_body_size; 0 is no limit
 	headers    *headerPolicy // response_headers; nil when none
+	// CloudFront Functions; nil when none.
+	viewerRequest, viewerResponse *functions.Function
+	functionsErr                  error
 }
 
 type namedOrigin struct {
@@ -126,6 +130,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		compress:   c.Compress,
 		headers:    compileHeaderPolicy(c.ResponseHeaders),
 	}
+	b.viewerRequest, b.viewerResponse, b.functionsErr = compileFunctions(c.Functions, d.rt.kvs)
 	if c.MaxBodySize != nil {
 		b.maxBody = int64(*c.MaxBodySize)
 	}

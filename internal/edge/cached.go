@@ -308,25 +308,14 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		b.dist.fail(w, r, ex, o.Status(), http.StatusText(o.Status()))
 		return
 	}
-	vary := false
-	if cw, ok := w.(*compressWriter); ok {
+	if cw := findCompressWriter(w); cw != nil && cw.enc != "" && compressible(o.Status(), o.Header) {
 		// A compressible object is served in the viewer's encoding, made
-		// once and cached beside it.
-		w = cw.ResponseWriter
-		if compressible(o.Status(), o.Header) {
-			if cw.enc != "" {
-				o = b.encoded(key, o, cw.enc)
-			} else {
-				vary = true
-			}
-		}
+		// once and cached beside it; the compressing writer lets it pass.
+		o = b.encoded(key, o, cw.enc)
 	}
 	h := w.Header()
 	for k, v := range o.Header {
 		h[k] = v
-	}
-	if vary {
-		addVary(h, "Accept-Encoding")
 	}
 	h["X-Cache"] = xc
 	h["Age"] = []string{ageString(o.Age(now))}

@@ -191,6 +191,21 @@ func (cw *compressWriter) Flush() {
 
 func (cw *compressWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
+// findCompressWriter finds the compressing writer among the writers an
+// answer goes through, nil when there is none.
+func findCompressWriter(w http.ResponseWriter) *compressWriter {
+	for {
+		if cw, ok := w.(*compressWriter); ok {
+			return cw
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
 // finish ends the compressed stream. On an aborted answer it drops the
 // encoder without writing its end, so a cut body stays visibly cut.
 func (cw *compressWriter) finish(aborted bool) {

@@ -70,12 +70,19 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		if err != nil {
 			return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
 		}
-		d.behaviors = append(d.behaviors, compileBehavior(d, i, p, &c.Behaviors[i], origins, groups))
+		b := compileBehavior(d, i, p, &c.Behaviors[i], origins, groups)
+		if b.functionsErr != nil {
+			return nil, fmt.Errorf("distribution %q: %w", c.Name, b.functionsErr)
+		}
+		d.behaviors = append(d.behaviors, b)
 	}
 	if c.DefaultBehavior == nil {
 		return nil, fmt.Errorf("distribution %q has no default_behavior", c.Name)
 	}
 	d.def = compileBehavior(d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins, groups)
+	if d.def.functionsErr != nil {
+		return nil, fmt.Errorf("distribution %q: %w", c.Name, d.def.functionsErr)
+	}
 	return d, nil
 }
 
@@ -139,6 +146,18 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec != nil {
 		rec.behavior = b
 	}
+	// Answers pass, from the outside in: the viewer-response function, the
+	// response headers policy, compression.
+	if cw := b.compressing(w, r); cw != nil {
+		w, ex.w = cw, cw
+		defer func() {
+			v := recover()
+			cw.finish(v != nil)
+			if v != nil {
+				panic(v)
+			}
+		}()
+	}
 	if b.headers != nil {
 		hw := b.headers.wrap(w, r)
 		w, ex.w = hw, hw
@@ -166,15 +185,15 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if cw := b.compressing(w, r); cw != nil {
-		w, ex.w = cw, cw
-		defer func() {
-			v := recover()
-			cw.finish(v != nil)
-			if v != nil {
-				panic(v)
-			}
-		}()
+	if b.viewerRequest != nil {
+		var ok bool
+		if r, ok = b.runViewerRequest(w, r, ex); !ok {
+			return
+		}
+	}
+	if b.viewerResponse != nil {
+		fw := &responseFunctionWriter{ResponseWriter: w, b: b, r: r, ex: ex}
+		w, ex.w = fw, fw
 	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 		var ok bool

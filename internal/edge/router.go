@@ -33,6 +33,7 @@ type Router struct {
 	cache    *cache.Cache
 	obs      *Observer
 	trusted  []netip.Prefix // trusted_proxies
+	kvs      map[string]config.KeyValueStore
 	// bodyTimeout is limits.client_body_timeout.
 	bodyTimeout time.Duration
 }
@@ -78,6 +79,7 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	}
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
 	_, rt.bodyTimeout, _, _, _, _ = cfg.Limits.Resolved()
+	rt.kvs = cfg.KeyValueStores
 	for _, p := range cfg.TrustedProxies {
 		if pfx, err := config.ParsePrefix(p); err == nil {
 			rt.trusted = append(rt.trusted, pfx)
