@@ -108,3 +108,16 @@ async function handler(event) {
 		}
 	}
 }
+
+func BenchmarkRun(b *testing.B) {
+	f, err := Compile("add-index", addIndex)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := f.Run(request("/docs")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
