@@ -328,7 +328,7 @@ func note(k *yaml.Node, text string) {
 	k.HeadComment += text
 }
 
-// parsedURL is a helper for origins' domain names.
+// hostOnly is an origin domain name without a port.
 func hostOnly(domain string) string {
 	if u, err := url.Parse("//" + domain); err == nil {
 		return u.Hostname()
@@ -456,8 +456,7 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	}
 
 	origins := newMap()
-	ok := dist.add("origins", origins.n)
-	_ = ok
+	dist.add("origins", origins.n)
 	for _, o := range items(dc, "Origins") {
 		om, _ := o.(map[string]any)
 		id, _ := c.str(om, "Id")
@@ -470,10 +469,7 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	for _, g := range items(dc, "OriginGroups") {
 		gm, _ := g.(map[string]any)
 		id, _ := c.str(gm, "Id")
-		members := items(obj(gm, "Members"), "Items")
-		if members == nil {
-			members = items(gm, "Members")
-		}
+		members := items(gm, "Members") // items reads {Quantity, Items} and bare lists alike
 		grp := newMap().flow()
 		grp.set("type", "group")
 		var names []string
@@ -486,15 +482,9 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 			grp.set("secondary", names[1])
 		}
 		var codes []string
-		for _, sc := range items(obj(obj(gm, "FailoverCriteria"), "StatusCodes"), "Items") {
+		for _, sc := range items(obj(gm, "FailoverCriteria"), "StatusCodes") {
 			s, _ := c.value(sc)
 			codes = append(codes, s)
-		}
-		if codes == nil {
-			for _, sc := range items(obj(gm, "FailoverCriteria"), "StatusCodes") {
-				s, _ := c.value(sc)
-				codes = append(codes, s)
-			}
 		}
 		if len(codes) > 0 {
 			grp.add("failover_status_codes", seq(codes...))
@@ -732,7 +722,9 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 	if boolOf(bm, "Compress") {
 		b.setBool("compress")
 	}
-	if tg := items(bm, "TrustedKeyGroups"); len(tg) > 0 && boolOf(obj(bm, "TrustedKeyGroups"), "Enabled") || (len(tg) > 0 && bm["TrustedKeyGroups"] != nil && obj(bm, "TrustedKeyGroups") == nil) {
+	// The API's {Enabled, Quantity, Items}, or CloudFormation's bare list.
+	enabled := obj(bm, "TrustedKeyGroups") == nil || boolOf(obj(bm, "TrustedKeyGroups"), "Enabled")
+	if tg := items(bm, "TrustedKeyGroups"); len(tg) > 0 && enabled {
 		var l []string
 		for _, g := range tg {
 			s, _ := c.value(g)

@@ -393,12 +393,12 @@ func (v *validator) responseHeaders(at string, rh *ResponseHeaders) {
 		}
 	}
 	for i, h := range rh.Custom {
-		if !validToken(h.Header) {
+		if !ValidFieldName(h.Header) {
 			v.add(fmt.Sprintf("%s.custom[%d]", at, i), "header %q is not a valid field name", h.Header)
 		}
 	}
 	for i, h := range rh.Remove {
-		if !validToken(h) {
+		if !ValidFieldName(h) {
 			v.add(fmt.Sprintf("%s.remove[%d]", at, i), "header %q is not a valid field name", h)
 		} else if contains(unremovable, http.CanonicalHeaderKey(h)) {
 			v.add(fmt.Sprintf("%s.remove[%d]", at, i), "%s cannot be removed, as on CloudFront", h)
@@ -698,7 +698,7 @@ func (v *validator) origin(at, name string, o *Origin) {
 		v.add(at+".path", "origin %q: path %q must begin with / and not end with one", name, o.Path)
 	}
 	for h := range o.CustomHeaders {
-		if !validToken(h) {
+		if !ValidFieldName(h) {
 			v.add(at+".custom_headers."+h, "origin %q: %q is not a header name", name, h)
 		}
 	}
@@ -820,7 +820,7 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	}
 	if f := b.Forward; f != nil {
 		for i, h := range f.Headers.Items {
-			if !validToken(h) {
+			if !ValidFieldName(h) {
 				v.add(fmt.Sprintf("%s.forward.headers[%d]", at, i), "%q is not a header name", h)
 			}
 		}
@@ -892,7 +892,8 @@ func validHost(h string) bool {
 	return true
 }
 
-func validToken(s string) bool {
+// ValidFieldName reports whether s is an HTTP field name (a token).
+func ValidFieldName(s string) bool {
 	return s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
 	}) < 0

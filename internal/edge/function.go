@@ -156,7 +156,7 @@ func applyRequest(r *http.Request, res map[string]any) (*http.Request, error) {
 				}
 				continue
 			}
-			if !validFieldName(name) {
+			if !config.ValidFieldName(name) {
 				return nil, fmt.Errorf("the function returned a header %q that is not a field name", k)
 			}
 			h[name] = values(v)
@@ -181,12 +181,6 @@ func applyRequest(r *http.Request, res map[string]any) (*http.Request, error) {
 		}
 	}
 	return r2, nil
-}
-
-func validFieldName(s string) bool {
-	return s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
-	}) < 0
 }
 
 // writeFunctionResponse answers with the response a function built.
@@ -225,7 +219,7 @@ func setResponseFields(h http.Header, res map[string]any) error {
 	if hs, ok := res["headers"].(map[string]any); ok {
 		for k, v := range hs {
 			name := http.CanonicalHeaderKey(k)
-			if !validFieldName(name) {
+			if !config.ValidFieldName(name) {
 				return fmt.Errorf("the function returned a header %q that is not a field name", k)
 			}
 			vs := values(v)

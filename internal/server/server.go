@@ -161,9 +161,11 @@ func (s *Server) apply(cfg *config.Config) error {
 			expiry := map[string]time.Time{}
 			for _, c := range tc.Certificates {
 				if c.Leaf != nil {
-					for _, name := range append(c.Leaf.DNSNames, c.Leaf.Subject.CommonName)[:1] {
-						expiry[name] = c.Leaf.NotAfter
+					name := c.Leaf.Subject.CommonName
+					if len(c.Leaf.DNSNames) > 0 {
+						name = c.Leaf.DNSNames[0]
 					}
+					expiry[name] = c.Leaf.NotAfter
 				}
 			}
 			s.metrics.Certificates(func() map[string]time.Time { return expiry })
