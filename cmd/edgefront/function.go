@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -43,31 +43,29 @@ format) for cf.kvs().`,
 			if err != nil {
 				return err
 			}
-			var event map[string]any
-			if err := json.Unmarshal(raw, &event); err != nil {
-				return fmt.Errorf("%s is not a JSON event: %v", args[1], err)
+			event, err := functions.EventFromJSON(raw)
+			if err != nil {
+				return fmt.Errorf("%s is not a CloudFront event: %v", args[1], err)
 			}
 			start := time.Now()
-			res, logs, err := f.Run(event)
+			kind, js, out, err := f.RunJSON(event)
 			took := time.Since(start)
-			for _, l := range logs {
+			for _, l := range out.Logs {
 				fmt.Fprintln(cmd.ErrOrStderr(), l)
+			}
+			if o := out.Origin; o != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "origin changed: %s\n", o)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "function ran in %v\n", took.Round(time.Microsecond))
 			if err != nil {
 				return err
 			}
-			m, ok := res.(map[string]any)
-			if !ok {
-				return errors.New("the function returned neither a request nor a response")
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, js, "  ", "  "); err != nil {
+				return err
 			}
-			kind := "request"
-			if _, isResponse := m["statusCode"]; isResponse || event["response"] != nil {
-				kind = "response"
-			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{kind: m})
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "{\n  %q: %s\n}\n", kind, pretty.Bytes())
+			return err
 		},
 	}
 	test.Flags().StringVar(&kvs, "kvs", "", "key value store file for cf.kvs()")

@@ -56,7 +56,7 @@ type namedOrigin struct {
 	url  string
 }
 
-func compileOrigins(dist string, cs map[string]config.Origin, log *slog.Logger, m *Metrics) (map[string]namedOrigin, error) {
+func compileOrigins(cs map[string]config.Origin, log *slog.Logger, onFailover func(group string) func(*http.Request, int, error)) (map[string]namedOrigin, error) {
 	out := make(map[string]namedOrigin, len(cs))
 	names := make([]string, 0, len(cs))
 	for n := range cs {
@@ -101,13 +101,7 @@ func compileOrigins(dist string, cs map[string]config.Origin, log *slog.Logger, 
 		}
 		g := &origin.Group{Primary: primary.Origin, Secondary: secondary.Origin, PrimaryName: c.Primary, SecondaryName: c.Secondary,
 			Statuses: c.FailoverStatusCodes}
-		g.OnFailover = func(r *http.Request, status int, err error) {
-			log.Warn("origin group failed over", "distribution", dist, "group", name, "primary", c.Primary,
-				"secondary", c.Secondary, "url", r.URL.Path, "status", status, "err", err)
-			if m != nil {
-				m.failover(dist, name)
-			}
-		}
+		g.OnFailover = onFailover(name)
 		out[name] = namedOrigin{g, "group", primary.url}
 	}
 	return out, nil
@@ -146,7 +140,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 	}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
-		Transport:      transport,
+		Transport:      originTransport{transport},
 		ModifyResponse: b.modifyResponse,
 		ErrorHandler:   b.originError,
 		BufferPool:     bufferPool{},
@@ -211,7 +205,11 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	} else {
 		out.Header["Via"] = viaEdge
 	}
-	b.origin.Prepare(out)
+	if ex, ok := in.Context().Value(exchangeKey{}).(*exchange); ok && ex.origin != nil {
+		ex.origin.origin.Prepare(out)
+	} else {
+		b.origin.Prepare(out)
+	}
 }
 
 var viaEdge = []string{"1.1 edgefront"}

@@ -33,6 +33,7 @@ type Distribution struct {
 	rt         *Router
 	limiter    *rateLimiter      // nil without rate_limit
 	originURLs map[string]string // for explain
+	origins    map[string]namedOrigin
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -52,11 +53,11 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))
 	}
-	var m *Metrics
-	if rt.obs != nil {
-		m = rt.obs.Metrics
-	}
-	origins, err := compileOrigins(c.Name, c.Origins, rt.log, m)
+	origins, err := compileOrigins(c.Origins, rt.log, func(group string) func(*http.Request, int, error) {
+		g := c.Origins[group]
+		return d.onFailover(group, g.Primary, g.Secondary)
+	})
+	d.origins = origins
 	d.originURLs = map[string]string{}
 	for name, o := range origins {
 		rt.origins = append(rt.origins, o.Origin)
@@ -108,6 +109,7 @@ type exchange struct {
 	behavior *Behavior
 	fill     *fillWriter  // set on the origin request of a cache fill
 	body     *limitedBody // the viewer's body, when it is limited
+	origin   *chosenOrigin // chosen by a function; nil for the behavior's own
 }
 
 type exchangeKey struct{}

@@ -46,3 +46,39 @@ distributions:
 		}
 	}
 }
+
+// BenchmarkFunctionHit is a hit behind AWS's small viewer-request example
+// function (add index.html), the edge's work for bench/functions.sh:
+// go test -run '^$' -bench FunctionHit -benchmem -cpuprofile fn.prof ./internal/edge
+func BenchmarkFunctionHit(b *testing.B) {
+	srv, rt := edgeWithClock(b, `
+distributions:
+  - name: bench
+    origins: {www: {type: dir, root: www}}
+    default_behavior: {target_origin: www, functions: {viewer_request: index.js}}
+`, map[string]string{"www/docs/index.html": strings.Repeat("x", 1024), "index.js": `
+async function handler(event) {
+    var request = event.request;
+    var uri = request.uri;
+    if (uri.endsWith('/')) {
+        request.uri += 'index.html';
+    } else if (!uri.includes('.')) {
+        request.uri += '/index.html';
+    }
+    return request;
+}`}, nil)
+	defer srv.Close()
+	if r, err := http.Get(srv.URL + "/docs"); err == nil {
+		r.Body.Close()
+	}
+	req := httptest.NewRequest("GET", srv.URL+"/docs", nil)
+	req.Header.Set("User-Agent", "wrk")
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &nullWriter{h: http.Header{}}
+		rt.ServeHTTP(w, req)
+		if w.h.Get("X-Cache") != "Hit from edgefront" {
+			b.Fatalf("not a hit: %v", w.h)
+		}
+	}
+}

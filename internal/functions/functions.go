@@ -12,13 +12,16 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
+	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
+	goruntime "runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/dop251/goja"
@@ -35,9 +38,11 @@ const (
 
 // Function is a compiled function.
 type Function struct {
-	Name   string
-	prog   *goja.Program
-	pool   sync.Pool
+	Name string
+	prog *goja.Program
+	// idle runtimes, kept across garbage collections (a sync.Pool would
+	// drop them and each would have to run the function's code again).
+	idle   chan *runtime
 	Budget time.Duration
 	KVS    map[string]string // cf.kvs(), when the behavior names a store
 }
@@ -46,6 +51,10 @@ type Function struct {
 var ErrBudget = errors.New("the function ran past its time budget")
 
 var importLine = regexp.MustCompile(`(?m)^\s*import\s+(\w+)\s+from\s+['"]([\w-]+)['"]\s*;?`)
+
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
+var asyncHandler = regexp.MustCompile(`(^|[\s;}])async\s+function\s+handler\s*\(`)
 
 // Compile checks and compiles a function's source. Errors name the line.
 func Compile(name, source string) (*Function, error) {
@@ -64,18 +73,32 @@ func Compile(name, source string) (*Function, error) {
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("function %s imports %s, which CloudFront Functions do not provide (crypto, querystring, buffer, cloudfront)", name, strings.Join(bad, ", "))
 	}
+	// An async handler that never awaits settles before it returns: it is
+	// run as an ordinary function, which spares a promise an invocation.
+	if !strings.Contains(src, "await") {
+		src = asyncHandler.ReplaceAllString(src, "${1}function handler(")
+	}
 	prog, err := goja.Compile(name, src, true)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %v", name, err)
 	}
-	f := &Function{Name: name, prog: prog, Budget: Budget}
+	f := &Function{Name: name, prog: prog, Budget: Budget, idle: make(chan *runtime, 4*goruntime.GOMAXPROCS(0))}
 	// Run it once now: a missing handler is a config error, not a 503.
 	vm, err := f.newRuntime()
 	if err != nil {
 		return nil, err
 	}
-	f.pool.Put(vm)
+	f.put(vm)
 	return f, nil
+}
+
+// put keeps an idle runtime for the next invocation, unless enough are
+// kept already.
+func (f *Function) put(rt *runtime) {
+	select {
+	case f.idle <- rt:
+	default:
+	}
 }
 
 func knownModule(m string) bool {
@@ -89,24 +112,29 @@ func knownModule(m string) bool {
 type runtime struct {
 	vm      *goja.Runtime
 	handler goja.Callable
-	logs    *[]string
+	logs    []string
+	// origin is what the cloudfront module's origin helpers chose during
+	// the current invocation; eventType the current event's type.
+	origin    *OriginChange
+	eventType string
+	timer     *time.Timer // interrupts an invocation at its budget
 }
 
 func (f *Function) newRuntime() (*runtime, error) {
 	vm := goja.New()
 	vm.SetMaxCallStackSize(MaxStack)
-	rt := &runtime{vm: vm, logs: new([]string)}
+	rt := &runtime{vm: vm}
 	console := vm.NewObject()
 	console.Set("log", func(call goja.FunctionCall) goja.Value {
 		parts := make([]string, len(call.Arguments))
 		for i, a := range call.Arguments {
 			parts[i] = a.String()
 		}
-		*rt.logs = append(*rt.logs, strings.Join(parts, " "))
+		rt.logs = append(rt.logs, strings.Join(parts, " "))
 		return goja.Undefined()
 	})
 	vm.Set("console", console)
-	vm.Set("require", func(name string) goja.Value { return f.module(vm, name) })
+	vm.Set("require", func(name string) goja.Value { return f.module(rt, name) })
 	if _, err := vm.RunProgram(f.prog); err != nil {
 		return nil, fmt.Errorf("function %s: %v", f.Name, err)
 	}
@@ -118,52 +146,322 @@ func (f *Function) newRuntime() (*runtime, error) {
 	return rt, nil
 }
 
-// Run calls the handler with event and returns what it returned, exported
-// to Go values, and what it logged.
-func (f *Function) Run(event map[string]any) (result any, logs []string, err error) {
-	rt, _ := f.pool.Get().(*runtime)
-	if rt == nil {
+// Run calls the handler with the event and reads what it returned. The
+// outcome is never nil: it holds what the function logged, also when err
+// says it failed.
+func (f *Function) Run(ev *Event) (*Outcome, error) {
+	out := &Outcome{}
+	err := f.run(ev, func(rt *runtime, v goja.Value, b *built) error {
+		return rt.read(v, ev, b, out)
+	}, out)
+	return out, err
+}
+
+// RunJSON calls the handler and returns what it returned as JSON, with
+// "request" or "response" for its kind, as aws cloudfront test-function
+// shows it.
+func (f *Function) RunJSON(ev *Event) (kind string, js []byte, out *Outcome, err error) {
+	out = &Outcome{}
+	err = f.run(ev, func(rt *runtime, v goja.Value, b *built) error {
+		if err := rt.read(v, ev, b, out); err != nil {
+			return err
+		}
+		kind = "request"
+		if out.Response != nil {
+			kind = "response"
+		}
+		j, err := v.ToObject(rt.vm).MarshalJSON()
+		js = j
+		return err
+	}, out)
+	return kind, js, out, err
+}
+
+func (f *Function) run(ev *Event, read func(*runtime, goja.Value, *built) error, out *Outcome) (err error) {
+	var rt *runtime
+	select {
+	case rt = <-f.idle:
+	default:
 		if rt, err = f.newRuntime(); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
-	*rt.logs = nil
+	rt.logs, rt.origin, rt.eventType = nil, nil, ev.Type
 	budget := f.Budget
 	if budget <= 0 {
 		budget = Budget
 	}
-	timer := time.AfterFunc(budget, func() { rt.vm.Interrupt(ErrBudget) })
-	v, err := rt.handler(goja.Undefined(), rt.vm.ToValue(event))
-	timer.Stop()
-	logs = *rt.logs
+	if rt.timer == nil {
+		rt.timer = time.AfterFunc(budget, func() { rt.vm.Interrupt(ErrBudget) })
+	} else {
+		rt.timer.Reset(budget)
+	}
+	obj, b := rt.event(ev)
+	v, err := rt.handler(goja.Undefined(), obj)
+	stopped := !rt.timer.Stop()
+	defer func() {
+		out.Logs = rt.logs
+		out.Origin = rt.origin
+		rt.logs, rt.origin = nil, nil
+	}()
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
 			// An interrupted runtime is left as it is: start afresh.
-			return nil, logs, ErrBudget
+			return ErrBudget
 		}
-		f.pool.Put(rt)
-		return nil, logs, err
+		f.put(rt)
+		return err
 	}
-	if p, ok := v.Export().(*goja.Promise); ok {
+	if stopped {
+		rt.vm.ClearInterrupt()
+	}
+	if o, ok := v.(*goja.Object); ok && o.ExportType() == promiseType {
+		p := o.Export().(*goja.Promise)
 		switch p.State() {
 		case goja.PromiseStateFulfilled:
 			v = p.Result()
 		case goja.PromiseStateRejected:
-			f.pool.Put(rt)
-			return nil, logs, fmt.Errorf("the handler's promise was rejected: %v", p.Result())
+			f.put(rt)
+			return fmt.Errorf("the handler's promise was rejected: %v", p.Result())
 		default:
-			f.pool.Put(rt)
-			return nil, logs, errors.New("the handler's promise never settled")
+			f.put(rt)
+			return errors.New("the handler's promise never settled")
 		}
 	}
-	result = v.Export()
-	f.pool.Put(rt)
-	return result, logs, nil
+	err = read(rt, v, b)
+	f.put(rt)
+	return err
+}
+
+// built is one invocation's event: its records and field lists, made
+// when the function first reads them, to tell what the function changed.
+// A field list is nil until the function reads it.
+type built struct {
+	vm                               *goja.Runtime
+	ev                               *Event
+	event, request, response         record
+	eventProps, requestProps         [5]prop
+	responseProps                    [4]prop
+	query, headers, cookies          *fields
+	responseHeaders, responseCookies *fields
+}
+
+// make is a lazy property's value.
+func (b *built) make(name string) goja.Value {
+	vm, ev := b.vm, b.ev
+	switch name {
+	case "querystring":
+		b.query = newFields(vm, false, func() []field { return queryFields(ev.RawQuery) })
+		return b.query.obj
+	case "headers":
+		b.headers = newFields(vm, false, func() []field { return headerFields(ev.Header, ev.Host, "Cookie") })
+		return b.headers.obj
+	case "cookies":
+		b.cookies = newFields(vm, false, func() []field { return requestCookies(ev.Header) })
+		return b.cookies.obj
+	case "response.headers":
+		b.responseHeaders = newFields(vm, false, func() []field { return headerFields(ev.Response.Header, "", "Set-Cookie") })
+		return b.responseHeaders.obj
+	case "response.cookies":
+		b.responseCookies = newFields(vm, true, func() []field { return responseCookies(ev.Response.Header) })
+		return b.responseCookies.obj
+	case "context":
+		return newRecord(vm, nil,
+			prop{name: "distributionDomainName", str: ev.DistributionDomainName},
+			prop{name: "distributionId", str: ev.DistributionID},
+			prop{name: "eventType", str: ev.Type},
+			prop{name: "requestId", str: ev.RequestID}).obj
+	case "viewer":
+		return newRecord(vm, nil, prop{name: "ip", str: ev.ViewerIP}).obj
+	}
+	return goja.Undefined()
+}
+
+// event makes CloudFront's event object.
+func (rt *runtime) event(ev *Event) (*goja.Object, *built) {
+	vm := rt.vm
+	b := &built{vm: vm, ev: ev}
+	b.requestProps = [5]prop{{name: "method", str: ev.Method}, {name: "uri", str: ev.URI},
+		{name: "querystring", lazy: "querystring"}, {name: "headers", lazy: "headers"}, {name: "cookies", lazy: "cookies"}}
+	b.request.init(vm, b, b.requestProps[:])
+	b.eventProps = [5]prop{{name: "version", str: "1.0"}, {name: "context", lazy: "context"},
+		{name: "viewer", lazy: "viewer"}, {name: "request", v: b.request.obj}}
+	props := b.eventProps[:4]
+	if r := ev.Response; r != nil {
+		desc := r.StatusDescription
+		if desc == "" {
+			desc = http.StatusText(r.StatusCode)
+		}
+		b.responseProps = [4]prop{{name: "statusCode", v: vm.ToValue(r.StatusCode)}, {name: "statusDescription", str: desc},
+			{name: "headers", lazy: "response.headers"}, {name: "cookies", lazy: "response.cookies"}}
+		b.response.init(vm, b, b.responseProps[:])
+		b.eventProps[4] = prop{name: "response", v: b.response.obj}
+		props = b.eventProps[:]
+	}
+	b.event.init(vm, b, props)
+	return b.event.obj, b
+}
+
+// fieldsOf reads field list name of the returned object o: unchanged when
+// o is the event's own object and the function never touched the list.
+func fieldsOf(o *goja.Object, own *record, name string, ours *fields) (list []field, changed bool, err error) {
+	if own != nil && own.obj != nil && o == own.obj && !own.made(name) {
+		return nil, false, nil
+	}
+	return readFields(o.Get(name), ours)
+}
+
+// stringProp reads a property the function set to a string.
+func stringProp(o *goja.Object, own *record, name string) (string, bool) {
+	if own != nil && own.obj != nil && o == own.obj && !own.made(name) {
+		return "", false
+	}
+	v := o.Get(name)
+	if v == nil || v.ExportType() == nil || v.ExportType().Kind() != reflect.String {
+		return "", false
+	}
+	return v.String(), true
+}
+
+var errNoResult = errors.New("the function returned neither a request nor a response")
+
+// read turns what the handler returned into out.
+func (rt *runtime) read(v goja.Value, ev *Event, b *built, out *Outcome) error {
+	o, ok := v.(*goja.Object)
+	if !ok {
+		return errNoResult
+	}
+	if sc := o.Get("statusCode"); sc != nil && !goja.IsUndefined(sc) {
+		return rt.readResponse(o, ev, b, out)
+	}
+	if ev.Type != "viewer-request" {
+		return errors.New("a viewer-response function must return a response")
+	}
+	uri := o.Get("uri")
+	if uri == nil || goja.IsUndefined(uri) {
+		return errNoResult
+	}
+	r := &Request{URI: uri.String(), RawQuery: ev.RawQuery, Host: ev.Host, Header: ev.Header}
+	if !strings.HasPrefix(r.URI, "/") {
+		return fmt.Errorf("the function returned uri %q, which does not start with /", r.URI)
+	}
+	if qv, ok := stringProp(o, &b.request, "querystring"); ok {
+		r.RawQuery, r.QueryChanged = qv, qv != ev.RawQuery
+	} else {
+		list, changed, err := fieldsOf(o, &b.request, "querystring", b.query)
+		if err != nil {
+			return err
+		}
+		if changed {
+			r.RawQuery, r.QueryChanged = encodeQuery(list), true
+		}
+	}
+	headers, hc, err := fieldsOf(o, &b.request, "headers", b.headers)
+	if err != nil {
+		return err
+	}
+	cookies, cc, err := fieldsOf(o, &b.request, "cookies", b.cookies)
+	if err != nil {
+		return err
+	}
+	if hc || cc {
+		r.HeaderChanged = true
+		h := make(http.Header, len(headers)+1)
+		if !hc {
+			for k, vs := range ev.Header {
+				h[k] = vs
+			}
+		} else {
+			r.Host = ""
+			for _, e := range headers {
+				if e.name == "host" {
+					r.Host = e.values[0]
+				}
+			}
+			if err := applyFields(h, headers); err != nil {
+				return err
+			}
+			delete(h, "Host")
+		}
+		delete(h, "Cookie")
+		if !cc {
+			if c, ok := ev.Header["Cookie"]; ok {
+				h["Cookie"] = c
+			}
+		} else if c := cookieLine(cookies, false); len(c) > 0 {
+			h["Cookie"] = []string{strings.Join(c, "; ")}
+		}
+		r.Header = h
+	}
+	out.Request = r
+	return nil
+}
+
+func (rt *runtime) readResponse(o *goja.Object, ev *Event, b *built, out *Outcome) error {
+	code, err := statusCode(o.Get("statusCode"))
+	if err != nil {
+		return err
+	}
+	r := &Response{StatusCode: code}
+	if d := o.Get("statusDescription"); d != nil && !goja.IsUndefined(d) {
+		r.StatusDescription = d.String()
+	}
+	own := b.response.obj != nil && o == b.response.obj
+	var hf, cf *fields
+	if own {
+		hf, cf = b.responseHeaders, b.responseCookies
+	}
+	headers, hc, err := fieldsOf(o, &b.response, "headers", hf)
+	if err != nil {
+		return err
+	}
+	cookies, cc, err := fieldsOf(o, &b.response, "cookies", cf)
+	if err != nil {
+		return err
+	}
+	if own && !hc && !cc {
+		r.Header = ev.Response.Header
+	} else {
+		out.HeaderChanged = true
+		r.Header = make(http.Header, len(headers)+1)
+		if own && !hc {
+			for k, vs := range ev.Response.Header {
+				r.Header[k] = vs
+			}
+		} else if err := applyFields(r.Header, headers); err != nil {
+			return err
+		}
+		delete(r.Header, "Set-Cookie")
+		if c := cookieLine(cookies, true); len(c) > 0 {
+			r.Header["Set-Cookie"] = c
+		}
+	}
+	switch body := o.Get("body").(type) {
+	case nil:
+	case *goja.Object:
+		data := body.Get("data")
+		if data == nil || goja.IsUndefined(data) {
+			break
+		}
+		r.Body = []byte(data.String())
+		if enc := body.Get("encoding"); enc != nil && enc.String() == "base64" {
+			if r.Body, err = base64.StdEncoding.DecodeString(data.String()); err != nil {
+				return fmt.Errorf("the function's body is not base64: %v", err)
+			}
+		}
+	default:
+		if !goja.IsUndefined(body) && !goja.IsNull(body) {
+			r.Body = []byte(body.String())
+		}
+	}
+	out.Response = r
+	return nil
 }
 
 // module is what require(name) returns.
-func (f *Function) module(vm *goja.Runtime, name string) goja.Value {
+func (f *Function) module(rt *runtime, name string) goja.Value {
+	vm := rt.vm
 	switch name {
 	case "crypto":
 		return f.cryptoModule(vm)
@@ -177,7 +475,7 @@ func (f *Function) module(vm *goja.Runtime, name string) goja.Value {
 		}
 		return o
 	case "cloudfront":
-		return f.cloudfrontModule(vm)
+		return f.cloudfrontModule(rt)
 	}
 	panic(vm.NewGoError(fmt.Errorf("module %q is not provided", name)))
 }
@@ -305,18 +603,39 @@ func bufferObject(vm *goja.Runtime) *goja.Object {
 }
 
 // cloudfrontModule is `import cf from 'cloudfront'`: cf.kvs() reads the
-// behavior's key-value store.
-func (f *Function) cloudfrontModule(vm *goja.Runtime) goja.Value {
+// behavior's key-value store; the origin helpers choose the origin of a
+// viewer request.
+func (f *Function) cloudfrontModule(rt *runtime) goja.Value {
+	vm := rt.vm
 	o := vm.NewObject()
 	o.Set("kvs", func() *goja.Object {
 		store := vm.NewObject()
 		store.Set("get", func(call goja.FunctionCall) goja.Value {
 			key := call.Argument(0).String()
 			p, resolve, reject := vm.NewPromise()
-			if v, ok := f.KVS[key]; ok {
-				resolve(v)
-			} else {
+			v, ok := f.KVS[key]
+			if !ok {
 				reject(vm.NewGoError(fmt.Errorf("key %s not found", key)))
+				return vm.ToValue(p)
+			}
+			format := "string"
+			if opts, ok := call.Argument(1).(*goja.Object); ok {
+				if fv := opts.Get("format"); fv != nil && !goja.IsUndefined(fv) {
+					format = fv.String()
+				}
+			}
+			switch format {
+			case "json":
+				var parsed any
+				if err := json.Unmarshal([]byte(v), &parsed); err != nil {
+					reject(vm.NewGoError(fmt.Errorf("the value of key %s is not JSON: %v", key, err)))
+				} else {
+					resolve(vm.ToValue(parsed))
+				}
+			case "bytes":
+				resolve(vm.NewArrayBuffer([]byte(v)))
+			default:
+				resolve(v)
 			}
 			return vm.ToValue(p)
 		})
@@ -326,7 +645,50 @@ func (f *Function) cloudfrontModule(vm *goja.Runtime) goja.Value {
 			resolve(ok)
 			return vm.ToValue(p)
 		})
+		store.Set("meta", func() goja.Value {
+			p, resolve, _ := vm.NewPromise()
+			m := vm.NewObject()
+			m.Set("keyCount", len(f.KVS))
+			resolve(m)
+			return vm.ToValue(p)
+		})
 		return store
+	})
+	viewerRequestOnly := func(what string) {
+		if rt.eventType != "viewer-request" {
+			panic(vm.NewTypeError(what + " can only be used in a viewer request function"))
+		}
+	}
+	o.Set("selectRequestOriginById", func(id string) {
+		viewerRequestOnly("cf.selectRequestOriginById")
+		rt.origin = &OriginChange{ID: id}
+	})
+	o.Set("updateRequestOrigin", func(params *goja.Object) {
+		viewerRequestOnly("cf.updateRequestOrigin")
+		if params == nil {
+			panic(vm.NewTypeError("cf.updateRequestOrigin needs an object"))
+		}
+		c, err := readOriginChange(params)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		rt.origin = c
+	})
+	o.Set("createRequestOriginGroup", func(params *goja.Object) {
+		viewerRequestOnly("cf.createRequestOriginGroup")
+		if params == nil {
+			panic(vm.NewTypeError("cf.createRequestOriginGroup needs an object"))
+		}
+		c := &OriginChange{}
+		if err := vm.ExportTo(params.Get("originIds"), &c.Group); err != nil || len(c.Group) != 2 {
+			panic(vm.NewTypeError("cf.createRequestOriginGroup needs originIds: two origin ids"))
+		}
+		if fc, ok := params.Get("failoverCriteria").(*goja.Object); ok {
+			if err := vm.ExportTo(fc.Get("statusCodes"), &c.FailoverStatusCodes); err != nil {
+				panic(vm.NewTypeError("failoverCriteria.statusCodes must be a list of status codes"))
+			}
+		}
+		rt.origin = c
 	})
 	return o
 }

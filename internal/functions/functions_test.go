@@ -2,15 +2,15 @@ package functions
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
-func request(uri string) map[string]any {
-	return map[string]any{"version": "1.0", "context": map[string]any{"eventType": "viewer-request"},
-		"viewer": map[string]any{"ip": "198.51.100.7"},
-		"request": map[string]any{"method": "GET", "uri": uri, "querystring": map[string]any{},
-			"headers": map[string]any{"host": map[string]any{"value": "www.example.org"}}, "cookies": map[string]any{}}}
+func request(uri string) *Event {
+	return &Event{Type: "viewer-request", ViewerIP: "198.51.100.7", Method: "GET", URI: uri, Host: "www.example.org",
+		Header: http.Header{"Accept": {"*/*"}}}
 }
 
 // AWS's example "Add index.html to request URLs that don't include a file
@@ -38,12 +38,12 @@ func TestAWSExampleAddIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	for uri, want := range map[string]string{"/": "/index.html", "/docs/": "/docs/index.html", "/docs": "/docs/index.html", "/app.js": "/app.js"} {
-		res, _, err := f.Run(request(uri))
+		res, err := f.Run(request(uri))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := res.(map[string]any)["uri"]; got != want {
-			t.Errorf("%s: %v, want %s", uri, got, want)
+		if got := res.Request; got == nil || got.URI != want || got.HeaderChanged || got.QueryChanged {
+			t.Errorf("%s: %+v, want %s", uri, got, want)
 		}
 	}
 }
@@ -65,17 +65,17 @@ async function handler(event) {
 		t.Fatal(err)
 	}
 	f.KVS = map[string]string{"greeting": "hi"}
-	res, logs, err := f.Run(request("/"))
+	res, err := f.Run(request("/"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := res.(map[string]any)["headers"].(map[string]any)
-	if h["x-hash"].(map[string]any)["value"] != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ||
-		h["x-qs"].(map[string]any)["value"] != "a=1" || h["x-kvs"].(map[string]any)["value"] != "hi" {
+	h := res.Response.Header
+	if h.Get("X-Hash") != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" ||
+		h.Get("X-Qs") != "a=1" || h.Get("X-Kvs") != "hi" {
 		t.Errorf("headers %v", h)
 	}
-	if len(logs) != 1 || logs[0] != "hello 198.51.100.7" {
-		t.Errorf("logs %q", logs)
+	if len(res.Logs) != 1 || res.Logs[0] != "hello 198.51.100.7" {
+		t.Errorf("logs %q", res.Logs)
 	}
 
 	for name, src := range map[string]string{
@@ -88,7 +88,7 @@ async function handler(event) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, err = f.Run(request("/"))
+		_, err = f.Run(request("/"))
 		if err == nil || (name == "loop" || name == "alloc") && !errors.Is(err, ErrBudget) {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -116,8 +116,140 @@ func BenchmarkRun(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := f.Run(request("/docs")); err != nil {
+		if _, err := f.Run(request("/docs")); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func compile(t *testing.T, src string) *Function {
+	t.Helper()
+	f, err := Compile("f.js", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// The event's lists are made when read; what the function leaves alone is
+// reported unchanged, what it changes is read back whole.
+func TestEventObjectsAndWhatChanged(t *testing.T) {
+	ev := func() *Event {
+		return &Event{Type: "viewer-request", ViewerIP: "192.0.2.9", Method: "GET", URI: "/p", RawQuery: "b=2&a=1&a=3",
+			Host: "site.example", Header: http.Header{"Accept": {"text/html"}, "Cookie": {"sid=1; theme=dark"}}}
+	}
+	for name, c := range map[string]struct {
+		src   string
+		check func(*Request) bool
+	}{
+		"reads only": {`function handler(e) { var r = e.request; if (r.headers.accept.value !== 'text/html' || r.cookies.sid.value !== '1' || r.querystring.a.multiValue[1].value !== '3' || r.headers.host.value !== 'site.example' || e.viewer.ip !== '192.0.2.9') throw new Error('bad event ' + JSON.stringify(e)); return r; }`,
+			func(r *Request) bool { return !r.HeaderChanged && !r.QueryChanged && r.URI == "/p" }},
+		"adds a header": {`function handler(e) { e.request.headers['x-a'] = {value: 'b'}; return e.request; }`,
+			func(r *Request) bool {
+				return r.HeaderChanged && r.Header.Get("X-A") == "b" && r.Header.Get("Accept") == "text/html" && r.Header.Get("Cookie") == "sid=1; theme=dark" && r.Host == "site.example"
+			}},
+		"changes the host": {`function handler(e) { e.request.headers.host.value = 'other.example'; return e.request; }`,
+			func(r *Request) bool {
+				return r.HeaderChanged && r.Host == "other.example" && r.Header.Get("Host") == ""
+			}},
+		"deletes a cookie": {`function handler(e) { delete e.request.cookies.theme; return e.request; }`,
+			func(r *Request) bool {
+				return r.HeaderChanged && r.Header.Get("Cookie") == "sid=1" && r.Header.Get("Accept") == "text/html"
+			}},
+		"replaces the query": {`function handler(e) { e.request.querystring = {z: {value: 'a b'}}; return e.request; }`,
+			func(r *Request) bool { return r.QueryChanged && r.RawQuery == "z=a+b" && !r.HeaderChanged }},
+		"query as a string": {`function handler(e) { e.request.querystring = 'x=1'; return e.request; }`,
+			func(r *Request) bool { return r.QueryChanged && r.RawQuery == "x=1" }},
+		"a request of its own": {`function handler(e) { return {method: 'GET', uri: '/new', headers: {host: {value: 'h.example'}}, querystring: {}, cookies: {}}; }`,
+			func(r *Request) bool {
+				return r.URI == "/new" && r.HeaderChanged && r.Host == "h.example" && len(r.Header) == 0 && r.RawQuery == ""
+			}},
+	} {
+		res, err := compile(t, c.src).Run(ev())
+		if err != nil || res.Request == nil || !c.check(res.Request) {
+			t.Errorf("%s: %v %+v", name, err, res.Request)
+		}
+	}
+
+	// A viewer-response function changes the answer's fields and cookies.
+	f := compile(t, `async function handler(e) {
+    var r = e.response;
+    r.headers['x-frame-options'] = {value: 'DENY'};
+    r.cookies.sid = {value: '2', attributes: 'Secure; HttpOnly'};
+    delete r.headers.server;
+    return r;
+}`)
+	res, err := f.Run(&Event{Type: "viewer-response", Method: "GET", URI: "/", Header: http.Header{},
+		Response: &Response{StatusCode: 200, Header: http.Header{"Server": {"o"}, "Content-Type": {"text/plain"}, "Set-Cookie": {"sid=1; Path=/"}}}})
+	if err != nil || !res.HeaderChanged || res.Response.Header.Get("Server") != "" || res.Response.Header.Get("X-Frame-Options") != "DENY" ||
+		res.Response.Header.Get("Set-Cookie") != "sid=2; Secure; HttpOnly" || res.Response.Header.Get("Content-Type") != "text/plain" {
+		t.Errorf("viewer response: %v %+v", err, res.Response)
+	}
+	// Returning the response untouched changes nothing.
+	res, err = compile(t, `function handler(e) { return e.response; }`).Run(&Event{Type: "viewer-response", Header: http.Header{},
+		Response: &Response{StatusCode: 404, Header: http.Header{"A": {"b"}}}})
+	if err != nil || res.HeaderChanged || res.Response.StatusCode != 404 {
+		t.Errorf("untouched response: %v %+v", err, res)
+	}
+	// A viewer-response function cannot return the request.
+	if _, err := compile(t, `function handler(e) { return e.request; }`).Run(&Event{Type: "viewer-response", Header: http.Header{},
+		Response: &Response{StatusCode: 200, Header: http.Header{}}}); err == nil {
+		t.Error("a viewer-response function returned the request")
+	}
+	// JSON.stringify sees the whole event, as CloudFront's own objects.
+	_, js, _, err := compile(t, `function handler(e) { return JSON.parse(JSON.stringify(e.request)); }`).RunJSON(ev())
+	if err != nil || !strings.Contains(string(js), `"cookies":{"sid":{"value":"1"},"theme":{"value":"dark"}}`) ||
+		!strings.Contains(string(js), `"a":{"value":"1","multiValue":[{"value":"1"},{"value":"3"}]}`) {
+		t.Errorf("stringified: %v %s", err, js)
+	}
+}
+
+// async handlers: with or without await, a throw is a failure and a
+// returned request is read.
+func TestAsyncHandlers(t *testing.T) {
+	for src, wantErr := range map[string]bool{
+		`async function handler(e) { throw new Error('no'); }`:                                       true,
+		`async function handler(e) { await null; throw new Error('no'); }`:                           true,
+		`async function handler(e) { await null; return e.request; }`:                                false,
+		`async function handler(e) { return e.request; }`:                                            false,
+		`const later = async (r) => r; async function handler(e) { return await later(e.request); }`: false,
+	} {
+		res, err := compile(t, src).Run(request("/x"))
+		if (err != nil) != wantErr || !wantErr && res.Request.URI != "/x" {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+}
+
+func TestOriginHelpersAndKeyValueFormats(t *testing.T) {
+	f := compile(t, `import cf from 'cloudfront';
+const kvs = cf.kvs();
+async function handler(e) {
+    const conf = await kvs.get('conf', {format: 'json'});
+    cf.updateRequestOrigin({domainName: conf.origin, originPath: '/v2', customHeaders: {'x-k': 'v'}, timeouts: {readTimeout: 3}});
+    return e.request;
+}`)
+	f.KVS = map[string]string{"conf": `{"origin": "eu.example"}`}
+	res, err := f.Run(request("/"))
+	if err != nil || res.Origin == nil || res.Origin.DomainName != "eu.example" || *res.Origin.OriginPath != "/v2" ||
+		res.Origin.CustomHeaders.Get("X-K") != "v" || res.Origin.ReadTimeout != 3*time.Second {
+		t.Fatalf("%v %+v", err, res.Origin)
+	}
+	for src, want := range map[string]string{
+		`cf.updateRequestOrigin({originPath: 'v2/'})`:                             "must start with /",
+		`cf.updateRequestOrigin({})`:                                              "nothing to change",
+		`cf.updateRequestOrigin({domainName: 'a', timeouts: {readTimeout: 500}})`: "1 to 120 seconds",
+		`cf.createRequestOriginGroup({originIds: ['a']})`:                         "two origin ids",
+	} {
+		_, err := compile(t, "import cf from 'cloudfront';\nfunction handler(e) { "+src+"; return e.request; }").Run(request("/"))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+	// Origins are chosen in viewer-request functions only.
+	_, err = compile(t, "import cf from 'cloudfront';\nfunction handler(e) { cf.selectRequestOriginById('a'); return e.response; }").
+		Run(&Event{Type: "viewer-response", Header: http.Header{}, Response: &Response{StatusCode: 200, Header: http.Header{}}})
+	if err == nil || !strings.Contains(err.Error(), "viewer request function") {
+		t.Errorf("origin helper in a viewer-response function: %v", err)
 	}
 }

@@ -120,3 +120,6 @@ func (o *HTTP) RoundTrip(out *http.Request) (*http.Response, error) {
 func (o *HTTP) Close() {
 	o.transport.CloseIdleConnections()
 }
+
+// Domains are the names a function may call the origin by.
+func (o *HTTP) Domains() []string { return []string{o.target.Host, o.target.Hostname()} }

@@ -335,3 +335,12 @@ func textResponse(req *http.Request, status int, why string) *http.Response {
 func (o *S3) Close() {
 	o.transport.CloseIdleConnections()
 }
+
+// Domains are the names a function may call the origin by: its bucket's
+// virtual-host name at its endpoint, and as CloudFront names S3 origins
+// (REST and website endpoints).
+func (o *S3) Domains() []string {
+	return []string{o.bucket + "." + o.endpoint.Host,
+		o.bucket + ".s3." + o.region + ".amazonaws.com", o.bucket + ".s3.amazonaws.com",
+		o.bucket + ".s3-website-" + o.region + ".amazonaws.com", o.bucket + ".s3-website." + o.region + ".amazonaws.com"}
+}
