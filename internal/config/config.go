@@ -6,6 +6,14 @@ package config
 
 import "gopkg.in/yaml.v3"
 
+// GeoIP names MaxMind-format databases (GeoLite2 or GeoIP2, .mmdb): a
+// Country or City database for the location headers, an ASN database for
+// CloudFront-Viewer-ASN.
+type GeoIP struct {
+	Database    string `yaml:"database"`
+	ASNDatabase string `yaml:"asn_database"`
+}
+
 // Config is the whole file.
 type Config struct {
 	Listen    Listen     `yaml:"listen"`
@@ -21,7 +29,9 @@ type Config struct {
 	// KeyValueStores are what cf.kvs() reads in functions: JSON files in
 	// CloudFront's key value store import format.
 	KeyValueStores map[string]KeyValueStore `yaml:"key_value_stores"`
-	Distributions  []Distribution           `yaml:"distributions"`
+	// GeoIP locates viewers for the CloudFront-Viewer-* location headers.
+	GeoIP         *GeoIP         `yaml:"geoip"`
+	Distributions []Distribution `yaml:"distributions"`
 
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`

@@ -297,3 +297,17 @@ func TestFunctionsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestGeoIPSettings(t *testing.T) {
+	for geo, want := range map[string]string{
+		"{database: missing.mmdb}": "missing.mmdb: no such file",
+		"{asn_database: f.js}":     "is not a MaxMind database",
+		"{}":                       "geoip names no database",
+	} {
+		p := write(t, "geoip: "+geo+"\ndistributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}\n    default_behavior: {target_origin: o}\n")
+		os.WriteFile(filepath.Join(filepath.Dir(p), "f.js"), []byte("not a database"), 0o644)
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", geo, err, want)
+		}
+	}
+}

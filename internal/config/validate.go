@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	maxminddb "github.com/oschwald/maxminddb-golang/v2"
+
 	"github.com/edgefront/edgefront/internal/functions"
 	"github.com/edgefront/edgefront/internal/pathpattern"
 	"github.com/edgefront/edgefront/internal/signedurl"
@@ -38,6 +40,7 @@ func (c *Config) validate() Problems {
 	v.tls()
 	v.admin()
 	v.keyValueStores()
+	v.geoIP()
 	v.cache()
 	v.serving()
 	v.keyGroups()
@@ -307,6 +310,36 @@ func (v *validator) keyValueStores() {
 		if _, err := LoadKeyValueStore(s.File); err != nil {
 			v.add("key_value_stores."+name, "%v", err)
 		}
+	}
+}
+
+// geoIP checks that the databases open.
+func (v *validator) geoIP() {
+	g := v.c.GeoIP
+	if g == nil {
+		return
+	}
+	for _, f := range []struct {
+		at   string
+		file *string
+	}{{"geoip.database", &g.Database}, {"geoip.asn_database", &g.ASNDatabase}} {
+		if *f.file == "" {
+			continue
+		}
+		*f.file = v.file(*f.file)
+		if _, err := os.Stat(*f.file); err != nil {
+			v.add(f.at, "%v", err)
+			continue
+		}
+		db, err := maxminddb.Open(*f.file)
+		if err != nil {
+			v.add(f.at, "%s is not a MaxMind database: %v", *f.file, err)
+			continue
+		}
+		db.Close()
+	}
+	if g.Database == "" && g.ASNDatabase == "" {
+		v.add("geoip", "geoip names no database (database, asn_database)")
 	}
 }
 

@@ -48,6 +48,7 @@ type Behavior struct {
 	// CloudFront Functions; nil when none.
 	viewerRequest, viewerResponse *functions.Function
 	functionsErr                  error
+	viewerHeaders                 uint32 // the CloudFront-* headers it asks for
 }
 
 type namedOrigin struct {
@@ -109,20 +110,21 @@ func compileOrigins(cs map[string]config.Origin, log *slog.Logger, onFailover fu
 
 func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin, groups keyGroups) *Behavior {
 	b := &Behavior{
-		dist:       d,
-		index:      index,
-		pattern:    p,
-		originName: c.TargetOrigin,
-		origin:     origins[c.TargetOrigin].Origin,
-		originURL:  origins[c.TargetOrigin].url,
-		methods:    newMethodSet(c.AllowedMethods),
-		strip:      c.StripPrefix,
-		fwd:        newForwardPolicy(c.Forward),
-		errorRules: compileErrorRules(c.ErrorResponses),
-		verifier:   groups.verifier(c.TrustedKeyGroups),
-		trusted:    c.TrustedKeyGroups,
-		compress:   c.Compress,
-		headers:    compileHeaderPolicy(c.ResponseHeaders),
+		dist:          d,
+		index:         index,
+		pattern:       p,
+		originName:    c.TargetOrigin,
+		origin:        origins[c.TargetOrigin].Origin,
+		originURL:     origins[c.TargetOrigin].url,
+		methods:       newMethodSet(c.AllowedMethods),
+		strip:         c.StripPrefix,
+		fwd:           newForwardPolicy(c.Forward),
+		errorRules:    compileErrorRules(c.ErrorResponses),
+		verifier:      groups.verifier(c.TrustedKeyGroups),
+		trusted:       c.TrustedKeyGroups,
+		compress:      c.Compress,
+		headers:       compileHeaderPolicy(c.ResponseHeaders),
+		viewerHeaders: viewerHeaders(c.Forward, c.CacheKey),
 	}
 	b.viewerRequest, b.viewerResponse, b.functionsErr = compileFunctions(c.Functions, d.rt.kvs)
 	if c.MaxBodySize != nil {

@@ -107,8 +107,8 @@ type exchange struct {
 	id       string
 	accept   string
 	behavior *Behavior
-	fill     *fillWriter  // set on the origin request of a cache fill
-	body     *limitedBody // the viewer's body, when it is limited
+	fill     *fillWriter   // set on the origin request of a cache fill
+	body     *limitedBody  // the viewer's body, when it is limited
 	origin   *chosenOrigin // chosen by a function; nil for the behavior's own
 }
 
@@ -123,6 +123,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.dist, rec.client = d, ex.client
 	}
 
+	d.dropViewerHeaders(r)
 	// Dot segments are resolved before matching, so "/api/../storage/x"
 	// is matched, and fetched, as "/storage/x".
 	if p, ok := cleanPath(r.URL.Path); !ok {
@@ -186,6 +187,9 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.fail(w, r, ex, http.StatusForbidden, err.Error())
 			return
 		}
+	}
+	if b.viewerHeaders != 0 {
+		b.addViewerHeaders(r, ex)
 	}
 	if b.viewerRequest != nil {
 		var ok bool

@@ -34,6 +34,7 @@ type Router struct {
 	obs      *Observer
 	trusted  []netip.Prefix // trusted_proxies
 	kvs      map[string]config.KeyValueStore
+	geo      *geoDB // nil without geoip
 	// bodyTimeout is limits.client_body_timeout.
 	bodyTimeout time.Duration
 }
@@ -80,6 +81,11 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
 	_, rt.bodyTimeout, _, _, _, _ = cfg.Limits.Resolved()
 	rt.kvs = cfg.KeyValueStores
+	geo, err := openGeo(cfg.GeoIP)
+	if err != nil {
+		return nil, err
+	}
+	rt.geo = geo
 	for _, p := range cfg.TrustedProxies {
 		if pfx, err := config.ParsePrefix(p); err == nil {
 			rt.trusted = append(rt.trusted, pfx)

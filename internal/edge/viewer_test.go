@@ -1,0 +1,135 @@
+package edge
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// writeMMDB writes a MaxMind database with MaxMind's own writer: data for
+// each network.
+func writeMMDB(t *testing.T, path, dbType string, data map[string]mmdbtype.Map) {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 28, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, m := range data {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Insert(n, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func enNames(en string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(en)} }
+
+// The CloudFront-* viewer headers a behavior names are made by the edge,
+// location from a MaxMind database; a viewer cannot send its own.
+func TestViewerHeaders(t *testing.T) {
+	dir := t.TempDir()
+	city, asn := filepath.Join(dir, "city.mmdb"), filepath.Join(dir, "asn.mmdb")
+	writeMMDB(t, city, "GeoIP2-City", map[string]mmdbtype.Map{"127.0.0.0/8": {
+		"country":      mmdbtype.Map{"iso_code": mmdbtype.String("DE"), "names": enNames("Germany")},
+		"subdivisions": mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String("BE"), "names": enNames("Land Berlin")}},
+		"city":         mmdbtype.Map{"names": enNames("Berlin")},
+		"postal":       mmdbtype.Map{"code": mmdbtype.String("10115")},
+		"location": mmdbtype.Map{"latitude": mmdbtype.Float64(52.5244), "longitude": mmdbtype.Float64(13.4105),
+			"time_zone": mmdbtype.String("Europe/Berlin")},
+	}})
+	writeMMDB(t, asn, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.0.0.0/8": {"autonomous_system_number": mmdbtype.Uint32(64500)}})
+
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		var lines []string
+		for k, v := range r.Header {
+			if strings.HasPrefix(k, "Cloudfront-") {
+				lines = append(lines, k+"="+v[0])
+			}
+		}
+		sort.Strings(lines)
+		fmt.Fprint(w, strings.Join(lines, "\n"))
+	})
+	e := edgeFor(t, fmt.Sprintf(`
+geoip: {database: %q, asn_database: %q}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    behaviors:
+      - path_pattern: "/geo/*"
+        target_origin: o
+        forward:
+          headers: [CloudFront-Viewer-Country, CloudFront-Viewer-Country-Name, CloudFront-Viewer-Country-Region,
+            CloudFront-Viewer-Country-Region-Name, CloudFront-Viewer-City, CloudFront-Viewer-Postal-Code,
+            CloudFront-Viewer-Time-Zone, CloudFront-Viewer-Latitude, CloudFront-Viewer-Longitude, CloudFront-Viewer-ASN,
+            CloudFront-Viewer-Metro-Code, CloudFront-Forwarded-Proto, CloudFront-Viewer-Http-Version,
+            CloudFront-Is-Mobile-Viewer, CloudFront-Is-Desktop-Viewer, CloudFront-Is-Tablet-Viewer, CloudFront-Is-IOS-Viewer]
+      - path_pattern: "/fn/*"
+        target_origin: o
+        cache_key: {headers: [cloudfront-viewer-country]}
+        functions: {viewer_request: country.js}
+    default_behavior: {target_origin: o}
+`, city, asn, o.URL), map[string]string{"country.js": `function handler(event) {
+    var headers = event.request.headers;
+    if (headers['cloudfront-viewer-country'] && headers['cloudfront-viewer-country'].value === 'DE') {
+        return {statusCode: 302, statusDescription: 'Found', headers: {location: {value: '/de' + event.request.uri}}};
+    }
+    return event.request;
+}`})
+	r := do(t, "GET", e.URL+"/geo/x", map[string]string{"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148",
+		"CloudFront-Viewer-Country": "US", "CloudFront-Viewer-ASN": "1"})
+	wantLines := []string{
+		"Cloudfront-Forwarded-Proto=http", "Cloudfront-Is-Desktop-Viewer=false", "Cloudfront-Is-Ios-Viewer=true",
+		"Cloudfront-Is-Mobile-Viewer=true", "Cloudfront-Is-Tablet-Viewer=false", "Cloudfront-Viewer-Asn=64500",
+		"Cloudfront-Viewer-City=Berlin", "Cloudfront-Viewer-Country=DE", "Cloudfront-Viewer-Country-Name=Germany",
+		"Cloudfront-Viewer-Country-Region=BE", "Cloudfront-Viewer-Country-Region-Name=Land Berlin",
+		"Cloudfront-Viewer-Http-Version=1.1", "Cloudfront-Viewer-Latitude=52.52440", "Cloudfront-Viewer-Longitude=13.41050",
+		"Cloudfront-Viewer-Postal-Code=10115", "Cloudfront-Viewer-Time-Zone=Europe/Berlin"}
+	sort.Strings(wantLines)
+	want := strings.Join(wantLines, "\n")
+	if r.body != want {
+		t.Errorf("origin saw\n%s\nwant\n%s", r.body, want)
+	}
+	// A behavior that names none gets none, and the viewer's own are gone.
+	if r := do(t, "GET", e.URL+"/other", map[string]string{"CloudFront-Viewer-Country": "US"}); r.body != "" {
+		t.Errorf("a behavior that asks for none: %q", r.body)
+	}
+	// A function sees the country.
+	if r := do(t, "GET", e.URL+"/fn/page", nil); r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/de/fn/page" {
+		t.Errorf("function on the country: %d %v", r.StatusCode, r.Header)
+	}
+}
+
+func TestDeviceOf(t *testing.T) {
+	for ua, want := range map[string]device{
+		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36":                   {desktop: true},
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36":   {mobile: true, android: true},
+		"Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/120.0 Safari/537.36":          {tablet: true, android: true},
+		"Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148":                {tablet: true, iOS: true},
+		"Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 SamsungBrowser/4.0 TV Safari/537.36": {smartTV: true},
+		"curl/8.5.0": {desktop: true},
+	} {
+		if got := deviceOf(ua); got != want {
+			t.Errorf("%s: %+v, want %+v", ua, got, want)
+		}
+	}
+}
