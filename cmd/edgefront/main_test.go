@@ -131,3 +131,20 @@ async function handler(event) {
 		t.Errorf("a syntax error: exit %d, %q", code, errOut)
 	}
 }
+
+// A template's inline function code is written beside the config, never
+// over a file that holds something else.
+func TestImportWritesFunctions(t *testing.T) {
+	tpl, _ := filepath.Abs("../../internal/cfimport/testdata/custom.yaml")
+	t.Chdir(t.TempDir())
+	code, out, errOut := runCmd("import", "cloudfront", tpl, "--functions", "fns")
+	src, err := os.ReadFile("fns/add-index.js")
+	if code != 0 || err != nil || !strings.Contains(string(src), "function handler(event)") || !strings.Contains(out, "viewer_request: fns/add-index.js") {
+		t.Fatalf("import: exit %d, %v, stderr %q\n%s", code, err, errOut, out)
+	}
+	os.WriteFile("fns/add-index.js", []byte("// mine"), 0o644)
+	code, out, errOut = runCmd("import", "cloudfront", tpl, "--functions", "fns")
+	if mine, _ := os.ReadFile("fns/add-index.js"); code != 1 || out != "" || string(mine) != "// mine" || !strings.Contains(errOut, "exists with other content") {
+		t.Errorf("over another file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

@@ -20,21 +20,49 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Convert reads a distribution and returns the edgefront config. resource
-// picks a distribution in a template that holds several.
-func Convert(data []byte, resource string) ([]byte, error) {
+// Options are the import's inputs beside the distribution.
+type Options struct {
+	// Resource picks a distribution in a template that holds several.
+	Resource string
+	// Policies are custom policies, each the JSON of aws cloudfront
+	// get-cache-policy, get-origin-request-policy,
+	// get-response-headers-policy or their list-... --type custom forms.
+	Policies [][]byte
+	// FunctionsDir is where the code of the distribution's CloudFront
+	// Functions is (NAME.js), and where a template's inline code is
+	// written. Empty: function associations stay comments.
+	FunctionsDir string
+}
+
+// Result is an import: the config, and files to write beside it (the
+// inline code of a template's functions), by path.
+type Result struct {
+	Config []byte
+	Files  map[string][]byte
+}
+
+// Convert reads a distribution and returns the edgefront config.
+func Convert(data []byte, opts Options) (*Result, error) {
 	doc, err := parse(data)
 	if err != nil {
 		return nil, err
 	}
-	dc, name, err := distributionConfig(doc, resource)
+	dc, name, err := distributionConfig(doc, opts.Resource)
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{name: name}
+	c := &converter{name: name, opts: opts, files: map[string][]byte{}, custom: map[string]map[string]any{}}
+	if m, ok := doc.(map[string]any); ok {
+		c.resources, _ = m["Resources"].(map[string]any)
+	}
+	for i, p := range opts.Policies {
+		if err := c.addPolicies(p); err != nil {
+			return nil, fmt.Errorf("policy file %d: %w", i+1, err)
+		}
+	}
 	root := c.convert(dc)
 	if len(c.errs) > 0 {
-		return nil, errors.New(strings.Join(c.errs, "; ") + " (custom policies are not imported yet: write their settings in the config)")
+		return nil, errors.New(strings.Join(c.errs, "; "))
 	}
 	var buf bytes.Buffer
 	buf.WriteString("# Imported from a CloudFront distribution by edgefront import cloudfront.\n")
@@ -43,7 +71,7 @@ func Convert(data []byte, resource string) ([]byte, error) {
 	if err := enc.Encode(root); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return &Result{Config: buf.Bytes(), Files: c.files}, nil
 }
 
 // parse reads JSON, or YAML with CloudFormation's short tags (!Ref,
@@ -152,10 +180,14 @@ func distributionConfig(doc any, resource string) (map[string]any, string, error
 }
 
 type converter struct {
-	errs     []string // input that cannot be converted at all
-	groups   []string // trusted key groups named by behaviors
-	name     string
-	envNames []string // ${ENV} placeholders written, for the header comment
+	opts      Options
+	resources map[string]any            // a template's resources, for Ref and GetAtt
+	custom    map[string]map[string]any // custom policies by id: {"CachePolicyConfig": ...}
+	files     map[string][]byte
+	errs      []string // input that cannot be converted at all
+	groups    []string // trusted key groups named by behaviors
+	name      string
+	envNames  []string // ${ENV} placeholders written, for the header comment
 }
 
 // Helpers over the decoded document: CloudFront's API wraps lists in
@@ -286,8 +318,10 @@ func (m mapping) setComment(key, value, comment string) {
 	note(k, comment)
 }
 
-func (m mapping) setBool(key string) *yaml.Node {
-	return m.add(key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
+func (m mapping) setBool(key string) *yaml.Node { return m.setBoolTo(key, true) }
+
+func (m mapping) setBoolTo(key string, b bool) *yaml.Node {
+	return m.add(key, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(b)})
 }
 
 func scalar(v string) *yaml.Node {
@@ -740,11 +774,22 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 	if ts := items(bm, "TrustedSigners"); len(ts) > 0 {
 		note(first, "TrustedSigners (CloudFront key pairs of the root account) are not carried over: use key groups")
 	}
-	switch id, _ := c.str(bm, "CachePolicyId"); {
-	case id != "":
-		if p, ok := managedCachePolicies[id]; ok {
+	switch {
+	case bm["CachePolicyId"] != nil:
+		cfg, _ := c.policyConfig(bm["CachePolicyId"], "CachePolicyConfig")
+		id, _ := bm["CachePolicyId"].(string)
+		p, ok := managedCachePolicies[id]
+		var notes []string
+		if cfg != nil {
+			p, notes = c.customCachePolicy(cfg)
+			ok = true
+		}
+		if ok {
 			k := b.set("min_ttl", strconv.FormatInt(p.min, 10))
 			k.HeadComment = "cache policy " + p.name
+			for _, n := range notes {
+				note(k, n)
+			}
 			b.set("default_ttl", strconv.FormatInt(p.def, 10))
 			b.set("max_ttl", strconv.FormatInt(p.max, 10))
 			key := newMap().flow()
@@ -753,10 +798,17 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 			key.add("query_strings", listNode(p.query))
 			b.add("cache_key", key.n)
 		} else {
-			c.errs = append(c.errs, fmt.Sprintf("cache policy %s is not one of CloudFront's managed cache policies", id))
+			c.errs = append(c.errs, fmt.Sprintf("cache policy %s is neither one of CloudFront's managed cache policies nor a custom policy in the template or a --policy file", policyRef(bm["CachePolicyId"])))
 		}
-		if oid, _ := c.str(bm, "OriginRequestPolicyId"); oid != "" {
-			if p, ok := managedOriginRequestPolicies[oid]; ok {
+		if v := bm["OriginRequestPolicyId"]; v != nil {
+			oid, _ := v.(string)
+			p, ok := managedOriginRequestPolicies[oid]
+			var notes []string
+			if cfg, _ := c.policyConfig(v, "OriginRequestPolicyConfig"); cfg != nil {
+				p, notes = c.customOriginRequestPolicy(cfg)
+				ok = true
+			}
+			if ok {
 				if p.headers != "all-but-host" {
 					fw := newMap().flow()
 					fw.add("headers", listNode(p.headers))
@@ -764,35 +816,32 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 					fw.add("query_strings", listNode(p.query))
 					k := b.add("forward", fw.n)
 					note(k, "origin request policy "+p.name)
+					for _, n := range notes {
+						note(k, n)
+					}
 				} else {
 					note(first, "origin request policy "+p.name+": edgefront forwards everything but Host by default")
 				}
 			} else {
-				c.errs = append(c.errs, fmt.Sprintf("origin request policy %s is not one of CloudFront's managed origin request policies", oid))
+				c.errs = append(c.errs, fmt.Sprintf("origin request policy %s is neither one of CloudFront's managed origin request policies nor a custom policy in the template or a --policy file", policyRef(v)))
 			}
 		}
 	default:
 		c.legacy(b, bm)
 	}
-	if rid, _ := c.str(bm, "ResponseHeadersPolicyId"); rid != "" {
-		if name, ok := managedResponseHeadersPolicies[rid]; ok {
+	if v := bm["ResponseHeadersPolicyId"]; v != nil {
+		rid, _ := v.(string)
+		if cfg, _ := c.policyConfig(v, "ResponseHeadersPolicyConfig"); cfg != nil {
+			b.add("response_headers", c.customResponseHeaders(cfg))
+		} else if name, ok := managedResponseHeadersPolicies[rid]; ok {
 			rh := newMap().flow()
 			rh.set("policy", name)
 			b.add("response_headers", rh.n)
 		} else {
-			c.errs = append(c.errs, fmt.Sprintf("response headers policy %s is not one of CloudFront's managed response headers policies", rid))
+			c.errs = append(c.errs, fmt.Sprintf("response headers policy %s is neither one of CloudFront's managed response headers policies nor a custom policy in the template or a --policy file", policyRef(v)))
 		}
 	}
-	for _, key := range []string{"FunctionAssociations", "LambdaFunctionAssociations"} {
-		for _, f := range items(bm, key) {
-			fm, _ := f.(map[string]any)
-			arn := fm["FunctionARN"]
-			if arn == nil {
-				arn = fm["LambdaFunctionARN"]
-			}
-			note(first, fmt.Sprintf("not carried over: %s %s on %s", strings.TrimSuffix(key, "s"), raw(arn), raw(fm["EventType"])))
-		}
-	}
+	c.functions(b, first, bm)
 	if v, ok := bm["FieldLevelEncryptionId"]; ok {
 		if s, _ := c.value(v); s != "" {
 			note(first, "not carried over: field-level encryption "+s)
@@ -806,6 +855,14 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 		note(first, "not carried over: real-time logs "+s)
 	}
 	return b.n
+}
+
+// policyRef names a policy id or the resource a Ref names, for messages.
+func policyRef(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		return refName(m)
+	}
+	return raw(v)
 }
 
 func orNone(s string) string {

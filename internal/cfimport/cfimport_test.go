@@ -17,17 +17,40 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 func TestGoldenImports(t *testing.T) {
 	t.Setenv("SITEBUCKET_REGIONALDOMAINNAME", "site-bucket")
 	t.Setenv("APIDOMAIN", "api.example.org")
-	for _, name := range []string{"seed.json", "bare.json", "template.yaml", "template.json"} {
+	testdata, _ := filepath.Abs("testdata")
+	pub, err := os.ReadFile("../../cmd/edgefront/testdata/public_key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json"} {
 		t.Run(name, func(t *testing.T) {
-			in, err := os.ReadFile(filepath.Join("testdata", name))
+			// Paths in the output are relative to where the import runs,
+			// which is where the config lives.
+			dir := t.TempDir()
+			t.Chdir(dir)
+			in, err := os.ReadFile(filepath.Join(testdata, name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := Convert(in, "")
+			opts := Options{FunctionsDir: "functions"}
+			base := strings.TrimSuffix(name, filepath.Ext(name))
+			if p, err := os.ReadFile(filepath.Join(testdata, base+".policies.json")); err == nil {
+				opts.Policies = [][]byte{p}
+				// A distribution's JSON names functions by ARN: their code
+				// is fetched beside it.
+				os.MkdirAll("functions", 0o755)
+				os.WriteFile("functions/add-index.js", []byte("function handler(event) { return event.request; }"), 0o644)
+			}
+			res, err := Convert(in, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", strings.TrimSuffix(name, filepath.Ext(name))+"-"+strings.TrimPrefix(filepath.Ext(name), ".")+".golden.yaml")
+			for file, code := range res.Files {
+				os.MkdirAll(filepath.Dir(file), 0o755)
+				os.WriteFile(file, code, 0o644)
+			}
+			out := res.Config
+			golden := filepath.Join(testdata, base+"-"+strings.TrimPrefix(filepath.Ext(name), ".")+".golden.yaml")
 			if *update {
 				os.WriteFile(golden, out, 0o644)
 			}
@@ -35,9 +58,7 @@ func TestGoldenImports(t *testing.T) {
 			if string(out) != string(want) {
 				t.Errorf("%s differs from %s (go test -update to rewrite):\n%s", name, golden, out)
 			}
-			dir := t.TempDir()
 			os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
-			pub, _ := os.ReadFile("../../cmd/edgefront/testdata/public_key.pem")
 			os.WriteFile(filepath.Join(dir, "keys", "signers.pem"), pub, 0o644)
 			if _, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), out); err != nil {
 				t.Errorf("the imported config does not validate:\n%v", err)
@@ -56,14 +77,19 @@ func TestBadImports(t *testing.T) {
 		{`{"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}`, "", "no AWS::CloudFront::Distribution resource"},
 		{two, "", "2 distributions (A, B): pick one with --resource NAME"},
 		{two, "C", `no distribution "C": it has A, B`},
-		{`{"Origins": [{"Id": "o", "DomainName": "o.example"}], "DefaultCacheBehavior": {"TargetOriginId": "o", "CachePolicyId": "11111111-2222"}}`, "", "cache policy 11111111-2222 is not one of CloudFront's managed cache policies"},
+		{`{"Origins": [{"Id": "o", "DomainName": "o.example"}], "DefaultCacheBehavior": {"TargetOriginId": "o", "CachePolicyId": "11111111-2222"}}`, "", "cache policy 11111111-2222 is neither one of CloudFront's managed cache policies nor a custom policy"},
 	} {
-		out, err := Convert([]byte(c.in), c.resource)
-		if err == nil || !strings.Contains(err.Error(), c.want) || out != nil {
-			t.Errorf("%.40s: %v (%d bytes out), want %q", c.in, err, len(out), c.want)
+		res, err := Convert([]byte(c.in), Options{Resource: c.resource})
+		if err == nil || !strings.Contains(err.Error(), c.want) || res != nil {
+			t.Errorf("%.40s: %v, want %q", c.in, err, c.want)
 		}
 	}
-	if out, err := Convert([]byte(two), "B"); err != nil || !strings.Contains(string(out), "name: b") {
+	if res, err := Convert([]byte(two), Options{Resource: "B"}); err != nil || !strings.Contains(string(res.Config), "name: b") {
 		t.Errorf("--resource B: %v", err)
+	}
+	for _, p := range []string{`[1]`, `{"CachePolicy": {"CachePolicyConfig": {}}}`} {
+		if _, err := Convert([]byte(two), Options{Resource: "B", Policies: [][]byte{[]byte(p)}}); err == nil || !strings.Contains(err.Error(), "policy file 1") {
+			t.Errorf("policy file %s: %v", p, err)
+		}
 	}
 }

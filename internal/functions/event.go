@@ -84,6 +84,7 @@ type fields struct {
 	attrs   bool // cookies of a response: {value, attributes}
 	props   map[string]goja.Value
 	deleted map[string]bool
+	added   []string // names the function added, in order
 	touched bool
 }
 
@@ -155,6 +156,9 @@ func (f *fields) set(key string, v goja.Value) {
 	if f.props == nil {
 		f.props = make(map[string]goja.Value, 4)
 	}
+	if _, ok := f.props[key]; !ok && f.find(key) == nil {
+		f.added = append(f.added, key)
+	}
 	f.props[key] = v
 	f.touched = true
 }
@@ -178,6 +182,7 @@ func (f *fields) Delete(key string) bool {
 	}
 	f.deleted[key] = true
 	delete(f.props, key)
+	f.added = slices.DeleteFunc(f.added, func(k string) bool { return k == key })
 	f.touched = true
 	return true
 }
@@ -189,8 +194,8 @@ func (f *fields) Keys() []string {
 			keys = append(keys, e.name)
 		}
 	}
-	for k := range f.props {
-		if f.find(k) == nil {
+	for _, k := range f.added {
+		if _, ok := f.props[k]; ok {
 			keys = append(keys, k)
 		}
 	}

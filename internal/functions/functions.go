@@ -134,6 +134,7 @@ func (f *Function) newRuntime() (*runtime, error) {
 		return goja.Undefined()
 	})
 	vm.Set("console", console)
+	vm.Set("Buffer", bufferObject(vm)) // a global, as in Node and CloudFront's runtime 2.0
 	vm.Set("require", func(name string) goja.Value { return f.module(rt, name) })
 	if _, err := vm.RunProgram(f.prog); err != nil {
 		return nil, fmt.Errorf("function %s: %v", f.Name, err)
@@ -470,9 +471,6 @@ func (f *Function) module(rt *runtime, name string) goja.Value {
 	case "buffer":
 		o := vm.NewObject()
 		o.Set("Buffer", vm.Get("Buffer"))
-		if b := vm.Get("Buffer"); b == nil || goja.IsUndefined(b) {
-			o.Set("Buffer", bufferObject(vm))
-		}
 		return o
 	case "cloudfront":
 		return f.cloudfrontModule(rt)

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCloudFrontDistributionAsItIs imports a distribution as CloudFront's
-// JSON, adds a CloudFront Function beside it, and runs it with the built
+// JSON with its CloudFront Function's code beside it, and runs it with the built
 // binary: the origin group fails over, the function rewrites URIs, the
 // managed response headers policy answers CORS.
 func TestCloudFrontDistributionAsItIs(t *testing.T) {
@@ -35,13 +35,14 @@ func TestCloudFrontDistributionAsItIs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	if !strings.Contains(string(out), "not carried over: FunctionAssociation arn:aws:cloudfront::1:function/index on viewer-request") ||
+	if !strings.Contains(string(out), "not carried over: CloudFront Function index on viewer-request; import with --functions DIR") ||
 		!strings.Contains(string(out), "not carried over: PriceClass") {
 		t.Errorf("the import does not say what it left:\n%s", out)
 	}
-	// The function the association named, carried over by hand as the
-	// comment says: AWS's example that adds index.html.
-	os.WriteFile(filepath.Join(dir, "index.js"), []byte(`async function handler(event) {
+	// The function's code fetched beside the config, as the comment says
+	// (aws cloudfront get-function): AWS's example that adds index.html.
+	os.MkdirAll(filepath.Join(dir, "functions"), 0o755)
+	os.WriteFile(filepath.Join(dir, "functions", "index.js"), []byte(`async function handler(event) {
     var request = event.request;
     var uri = request.uri;
     if (uri.endsWith('/')) {
@@ -51,9 +52,13 @@ func TestCloudFrontDistributionAsItIs(t *testing.T) {
     }
     return request;
 }`), 0o644)
+	imp := exec.Command(binary, "import", "cloudfront", "dist.json", "--functions", "functions")
+	imp.Dir = dir
+	if out, err = imp.Output(); err != nil || !strings.Contains(string(out), "functions: {viewer_request: functions/index.js}") {
+		t.Fatalf("import --functions: %v\n%s", err, out)
+	}
 	addr := freeAddr(t)
 	cfg := strings.Replace(string(out), `http: ":8080"`, fmt.Sprintf("http: %q", addr), 1)
-	cfg = strings.Replace(cfg, "    default_behavior:\n", "    default_behavior:\n      functions: {viewer_request: index.js}\n", 1)
 	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), []byte(cfg), 0o644)
 	if out, err := exec.Command(binary, "validate", "-c", filepath.Join(dir, "edgefront.yaml")).CombinedOutput(); err != nil {
 		t.Fatalf("validate: %v\n%s\n%s", err, out, cfg)
@@ -75,7 +80,7 @@ func TestCloudFrontDistributionAsItIs(t *testing.T) {
 	// The function runs on its own too, as aws cloudfront test-function.
 	os.WriteFile(filepath.Join(dir, "event.json"), []byte(`{"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "192.0.2.1"},
   "request": {"method": "GET", "uri": "/docs", "querystring": {}, "headers": {}, "cookies": {}}}`), 0o644)
-	ft, err := exec.Command(binary, "function", "test", filepath.Join(dir, "index.js"), filepath.Join(dir, "event.json")).Output()
+	ft, err := exec.Command(binary, "function", "test", filepath.Join(dir, "functions", "index.js"), filepath.Join(dir, "event.json")).Output()
 	if err != nil || !strings.Contains(string(ft), `"uri": "/docs/index.html"`) {
 		t.Errorf("function test: %v\n%s", err, ft)
 	}

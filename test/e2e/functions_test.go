@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/maxmind/mmdbwriter"
+	"github.com/maxmind/mmdbwriter/mmdbtype"
+)
+
+// The functions of a distribution, each in the shape of AWS's examples
+// (a token checked with crypto and a key value store, a query string
+// normalised for the cache key, security headers on the answer, an origin
+// chosen by the viewer's country, a single-page app's routes), run by the
+// built binary and, the same files, by edgefront function test.
+var e2eFunctions = map[string]string{
+	"jwt.js": `import crypto from 'crypto';
+import cf from 'cloudfront';
+const store = cf.kvs();
+function b64url(s) { return Buffer.from(s, 'base64url'); }
+async function handler(event) {
+    const request = event.request;
+    const denied = {statusCode: 401, statusDescription: 'Unauthorized', headers: {'www-authenticate': {value: 'Bearer'}}};
+    if (!request.querystring.token) {
+        return denied;
+    }
+    const parts = request.querystring.token.value.split('.');
+    if (parts.length !== 3) {
+        return denied;
+    }
+    const secret = await store.get('token.secret');
+    const want = crypto.createHmac('sha256', secret).update(parts[0] + '.' + parts[1]).digest('base64url');
+    if (want !== parts[2]) {
+        return denied;
+    }
+    const claims = JSON.parse(b64url(parts[1]));
+    if (claims.exp && Date.now() > claims.exp * 1000) {
+        return denied;
+    }
+    delete request.querystring.token;
+    request.headers['x-subject'] = {value: claims.sub};
+    return request;
+}`,
+	"normalize.js": `function handler(event) {
+    const q = event.request.querystring;
+    const parts = [];
+    for (const name in q) {
+        const values = q[name].multiValue ? q[name].multiValue.map(v => v.value) : [q[name].value];
+        values.forEach(v => parts.push(name.toLowerCase() + '=' + v));
+    }
+    event.request.querystring = parts.sort().join('&');
+    return event.request;
+}`,
+	"security.js": `async function handler(event) {
+    const headers = event.response.headers;
+    headers['strict-transport-security'] = {value: 'max-age=63072000; includeSubDomains'};
+    headers['x-content-type-options'] = {value: 'nosniff'};
+    headers['x-frame-options'] = {value: 'DENY'};
+    delete headers['x-powered-by'];
+    return event.response;
+}`,
+	"route.js": `import cf from 'cloudfront';
+function handler(event) {
+    const request = event.request;
+    const country = request.headers['cloudfront-viewer-country'];
+    if (country && ['DE', 'FR', 'IE'].includes(country.value)) {
+        cf.selectRequestOriginById('eu');
+    }
+    request.headers['true-client-ip'] = {value: event.viewer.ip};
+    return request;
+}`,
+	"spa.js": `function handler(event) {
+    const request = event.request;
+    if (!request.uri.split('/').pop().includes('.')) {
+        request.uri = '/app/index.html';
+    }
+    return request;
+}`,
+}
+
+func TestFunctionsThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	origin := func(name string) string {
+		ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Powered-By", "origin")
+			w.Header().Set("Cache-Control", "max-age=60")
+			fmt.Fprintf(w, "%s %s?%s subject=%s client=%s", name, r.URL.Path, r.URL.RawQuery, r.Header.Get("X-Subject"), r.Header.Get("True-Client-Ip"))
+		})
+		return "http://" + ln.Addr().String()
+	}
+	for name, src := range e2eFunctions {
+		os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "kvs.json"), []byte(`{"data": [{"key": "token.secret", "value": "k3y"}]}`), 0o644)
+	writeCountries(t, filepath.Join(dir, "countries.mmdb"), map[string]string{"127.0.0.0/8": "DE"})
+	addr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), fmt.Appendf(nil, `listen: {http: %q}
+geoip: {database: countries.mmdb}
+key_value_stores:
+  secrets: {file: kvs.json}
+distributions:
+  - name: main
+    origins:
+      www: {type: http, url: %q}
+      eu: {type: http, url: %q}
+    behaviors:
+      - {path_pattern: "/private/*", target_origin: www, max_ttl: 0, functions: {viewer_request: jwt.js, key_value_store: secrets}}
+      - {path_pattern: "/search", target_origin: www, functions: {viewer_request: normalize.js}}
+      - path_pattern: "/geo/*"
+        target_origin: www
+        max_ttl: 0
+        forward: {headers: [cloudfront-viewer-country, true-client-ip]}
+        functions: {viewer_request: route.js}
+      - {path_pattern: "/app/*", target_origin: www, functions: {viewer_request: spa.js}}
+    default_behavior: {target_origin: www, functions: {viewer_response: security.js}}
+`, addr, origin("www"), origin("eu")), 0o644)
+	if out, err := exec.Command(binary, "validate", "-c", filepath.Join(dir, "edgefront.yaml")).CombinedOutput(); err != nil {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
+	defer p.stop(t)
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		r, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r, string(b)
+	}
+
+	token := signToken("k3y", `{"sub":"ada","exp":4102444800}`)
+	if r, body := get("/private/report?token=" + token + "&page=2"); r.StatusCode != 200 || body != "www /private/report?page=2 subject=ada client=" {
+		t.Errorf("a valid token: %d %q", r.StatusCode, body)
+	}
+	for _, bad := range []string{"", "?token=" + token[:len(token)-2] + "xx", "?token=" + signToken("k3y", `{"sub":"ada","exp":1}`)} {
+		if r, body := get("/private/report" + bad); r.StatusCode != 401 || r.Header.Get("Www-Authenticate") != "Bearer" {
+			t.Errorf("token %q: %d %q", bad, r.StatusCode, body)
+		}
+	}
+
+	if r, body := get("/search?b=2&A=1"); r.StatusCode != 200 || body != "www /search?a=1&b=2 subject= client=" {
+		t.Errorf("normalised query: %q", body)
+	}
+	if r, _ := get("/search?A=1&b=2"); r.Header.Get("X-Cache") != "Hit from edgefront" {
+		t.Errorf("the same parameters in another order: %s, want a hit", r.Header.Get("X-Cache"))
+	}
+
+	if r, body := get("/geo/x"); body != "eu /geo/x? subject= client=127.0.0.1" {
+		t.Errorf("origin by country: %d %q", r.StatusCode, body)
+	}
+
+	if _, body := get("/app/settings/profile"); body != "www /app/index.html? subject= client=" {
+		t.Errorf("single-page app route: %q", body)
+	}
+	if _, body := get("/app/main.js"); body != "www /app/main.js? subject= client=" {
+		t.Errorf("single-page app file: %q", body)
+	}
+
+	r, _ := get("/page")
+	if r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Strict-Transport-Security") == "" || r.Header.Get("X-Powered-By") != "" {
+		t.Errorf("viewer response: %v", r.Header)
+	}
+
+	// The same files, on their own, as aws cloudfront test-function.
+	for _, c := range []struct{ fn, event, want string }{
+		{"jwt.js", `"querystring": {"token": {"value": "` + token + `"}}`, `"x-subject": {`},
+		{"jwt.js", `"querystring": {}`, `"statusCode": 401`},
+		{"normalize.js", `"querystring": {"z": {"value": "1"}, "a": {"value": "2", "multiValue": [{"value": "2"}, {"value": "1"}]}}`, `"querystring": "a=1&a=2&z=1"`},
+		{"spa.js", `"uri": "/app/x"`, `"uri": "/app/index.html"`},
+	} {
+		ev := filepath.Join(dir, "event.json")
+		os.WriteFile(ev, []byte(`{"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "192.0.2.1"},
+  "request": {"method": "GET", "uri": "/private/x", "headers": {"host": {"value": "d.example"}}, "cookies": {}, `+c.event+`}}`), 0o644)
+		out, err := exec.Command(binary, "function", "test", filepath.Join(dir, c.fn), ev, "--kvs", filepath.Join(dir, "kvs.json")).Output()
+		if err != nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("function test %s: %v\n%s", c.fn, err, out)
+		}
+	}
+}
+
+// signToken makes an HS256 JSON Web Token.
+func signToken(secret, claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	signed := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc([]byte(claims))
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(signed))
+	return signed + "." + enc(mac.Sum(nil))
+}
+
+// writeCountries writes a GeoIP2-Country database with MaxMind's writer.
+func writeCountries(t *testing.T, path string, countries map[string]string) {
+	t.Helper()
+	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoIP2-Country", RecordSize: 24, IncludeReservedNetworks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cidr, code := range countries {
+		_, n, _ := net.ParseCIDR(cidr)
+		if err := w.Insert(n, mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(code)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := w.WriteTo(f); err != nil {
+		t.Fatal(err)
+	}
+}
