@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -68,7 +69,37 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		return
 	}
 	p("methods:      %s allowed (%s)", r.Method, b.methods)
-	u := withPath(r, path).URL
+	viewer := withPath(r, path)
+	o, oName, oURL := b.origin, b.originName, b.originURL
+	if f := b.viewerRequest; f != nil {
+		// The function runs here as it would at the edge, on a viewer at
+		// 127.0.0.1; nothing is sent.
+		ex := &exchange{in: viewer, id: "explain", client: netip.AddrFrom4([4]byte{127, 0, 0, 1})}
+		res, err := f.Run(b.event(viewer, ex, "viewer-request"))
+		if err == nil && res.Origin != nil {
+			err = b.chooseOrigin(ex, res.Origin)
+		}
+		switch {
+		case err != nil:
+			p("function:     %s fails: %v; the edge answers 503", f.Name, err)
+			return
+		case res.Response != nil:
+			p("function:     %s answers %d at the edge%s", f.Name, res.Response.StatusCode, locationOf(res.Response.Header))
+			return
+		}
+		next := applyRequest(viewer, res.Request)
+		if next.URL.RequestURI() != viewer.URL.RequestURI() {
+			p("function:     %s asks for %s instead of %s", f.Name, next.URL.RequestURI(), viewer.URL.RequestURI())
+		} else {
+			p("function:     %s leaves the URL as it is", f.Name)
+		}
+		if ex.origin != nil {
+			p("function:     %s chooses origin %s (%s)", f.Name, ex.origin.name, res.Origin)
+			o, oName, oURL = ex.origin.origin, ex.origin.name, b.dist.originURLs[ex.origin.name]
+		}
+		viewer = next
+	}
+	u := viewer.URL
 	out := &http.Request{Method: r.Method, URL: &url.URL{}, Header: http.Header{}}
 	out.URL.Path, out.URL.RawPath = b.originPath(u)
 	out.URL.RawQuery = b.fwd.query(u.RawQuery)
@@ -80,18 +111,18 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		}
 		return req.URL.String()
 	}
-	if g, ok := b.origin.(*origin.Group); ok {
+	if g, ok := o.(*origin.Group); ok {
 		codes := make([]string, len(g.Statuses))
 		for i, c := range g.Statuses {
 			codes[i] = strconv.Itoa(c)
 		}
-		p("origin:       %s, a group: fetching %s from %s", b.originName, target(g.Primary, b.originURL), g.PrimaryName)
+		p("origin:       %s, a group: fetching %s from %s", oName, target(g.Primary, oURL), g.PrimaryName)
 		p("              GET, HEAD and OPTIONS fail over to %s (%s) on connection errors, timeouts and %s",
 			g.SecondaryName, target(g.Secondary, b.dist.originURLs[g.SecondaryName]), strings.Join(codes, ", "))
 	} else {
-		p("origin:       %s, fetching %s", b.originName, target(b.origin, b.originURL))
+		p("origin:       %s, fetching %s", oName, target(o, oURL))
 	}
-	if d, ok := b.origin.(interface{ Describe() string }); ok {
+	if d, ok := o.(interface{ Describe() string }); ok {
 		p("              %s", d.Describe())
 	}
 	if b.strip != "" {
@@ -111,7 +142,7 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			p("cache:        %s requests are not cached; a successful one removes the stored answer for this URL", r.Method)
 		} else {
-			p("cache key:    %q", b.cacheKey(r.TLS != nil, r.Host, u, r.Header))
+			p("cache key:    %q", b.cacheKey(r.TLS != nil, viewer.Host, u, viewer.Header))
 			p("cache rule:   %s", b.ttls.Rule())
 		}
 	}
@@ -139,6 +170,13 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		rules = []string{"none; errors are answered as the origin sends them, edge errors with a built-in page"}
 	}
 	p("error pages:  %s", strings.Join(rules, "\n              "))
+}
+
+func locationOf(h http.Header) string {
+	if l := h.Get("Location"); l != "" {
+		return " (Location " + l + ")"
+	}
+	return ""
 }
 
 func (e errorRule) describe(scope string) string {
