@@ -20,18 +20,7 @@ EDGE=127.0.0.1:18451
 mkdir -p "$work/www/plain/docs" "$work/www/fn/docs"
 head -c 1024 /dev/urandom >"$work/www/plain/docs/index.html"
 cp "$work/www/plain/docs/index.html" "$work/www/fn/docs/index.html"
-cat >"$work/index.js" <<'JS'
-async function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-    if (uri.endsWith('/')) {
-        request.uri += 'index.html';
-    } else if (!uri.includes('.')) {
-        request.uri += '/index.html';
-    }
-    return request;
-}
-JS
+cp internal/functions/testdata/add-index.js "$work/index.js"
 cat >"$work/edgefront.yaml" <<CONF
 listen: {http: "$EDGE"}
 distributions:

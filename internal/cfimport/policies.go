@@ -144,16 +144,10 @@ func (c *converter) customCachePolicy(cfg map[string]any) (cachePolicy, []string
 	}
 	params := obj(cfg, "ParametersInCacheKeyAndForwardedToOrigin")
 	var notes []string
-	var n string
-	p.headers, n = c.selection(obj(params, "HeadersConfig"), "HeaderBehavior", "Headers", "cache key headers")
+	p.headers, p.cookies, p.query, notes = c.lists(params, "cache key")
 	if p.headers == "none" {
 		p.headers = ""
 	}
-	notes = appendNote(notes, n)
-	p.cookies, n = c.selection(obj(params, "CookiesConfig"), "CookieBehavior", "Cookies", "cache key cookies")
-	notes = appendNote(notes, n)
-	p.query, n = c.selection(obj(params, "QueryStringsConfig"), "QueryStringBehavior", "QueryStrings", "cache key query strings")
-	notes = appendNote(notes, n)
 	return p, notes
 }
 
@@ -162,14 +156,20 @@ func (c *converter) customOriginRequestPolicy(cfg map[string]any) (originRequest
 	name, _ := c.str(cfg, "Name")
 	p := originRequestPolicy{name: name + " (custom)"}
 	var notes []string
-	var n string
-	p.headers, n = c.selection(obj(cfg, "HeadersConfig"), "HeaderBehavior", "Headers", "forwarded headers")
-	notes = appendNote(notes, n)
-	p.cookies, n = c.selection(obj(cfg, "CookiesConfig"), "CookieBehavior", "Cookies", "forwarded cookies")
-	notes = appendNote(notes, n)
-	p.query, n = c.selection(obj(cfg, "QueryStringsConfig"), "QueryStringBehavior", "QueryStrings", "forwarded query strings")
-	notes = appendNote(notes, n)
+	p.headers, p.cookies, p.query, notes = c.lists(cfg, "forwarded")
 	return p, notes
+}
+
+// lists reads a policy's HeadersConfig, CookiesConfig and
+// QueryStringsConfig.
+func (c *converter) lists(cfg map[string]any, what string) (headers, cookies, query string, notes []string) {
+	var n string
+	headers, n = c.selection(obj(cfg, "HeadersConfig"), "HeaderBehavior", "Headers", what+" headers")
+	notes = appendNote(notes, n)
+	cookies, n = c.selection(obj(cfg, "CookiesConfig"), "CookieBehavior", "Cookies", what+" cookies")
+	notes = appendNote(notes, n)
+	query, n = c.selection(obj(cfg, "QueryStringsConfig"), "QueryStringBehavior", "QueryStrings", what+" query strings")
+	return headers, cookies, query, appendNote(notes, n)
 }
 
 func appendNote(notes []string, n string) []string {

@@ -3,10 +3,21 @@ package edge
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 )
+
+// addIndexJS is AWS's example function that adds index.html to URLs
+// without a file name, as the CloudFront Developer Guide shows it.
+func addIndexJS(t testing.TB) string {
+	b, err := os.ReadFile("../functions/testdata/add-index.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestCloudFrontFunctionsAtTheEdge(t *testing.T) {
 	o, seen := upstream(t, func(w http.ResponseWriter, r *http.Request) {
@@ -16,16 +27,7 @@ func TestCloudFrontFunctionsAtTheEdge(t *testing.T) {
 	})
 	files := map[string]string{
 		// AWS's example: add index.html to URLs without a file name.
-		"functions/index.js": `async function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-    if (uri.endsWith('/')) {
-        request.uri += 'index.html';
-    } else if (!uri.includes('.')) {
-        request.uri += '/index.html';
-    }
-    return request;
-}`,
+		"functions/index.js": addIndexJS(t),
 		// A redirect answered at the edge, from a key value store.
 		"functions/redirect.js": `import cf from 'cloudfront';
 const kvs = cf.kvs();

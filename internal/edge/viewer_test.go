@@ -2,44 +2,16 @@ package edge
 
 import (
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
 	"github.com/maxmind/mmdbwriter/mmdbtype"
-)
 
-// writeMMDB writes a MaxMind database with MaxMind's own writer: data for
-// each network.
-func writeMMDB(t *testing.T, path, dbType string, data map[string]mmdbtype.Map) {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: dbType, RecordSize: 28, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, m := range data {
-		_, n, err := net.ParseCIDR(cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Insert(n, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/edgefront/edgefront/internal/geotest"
+)
 
 func enNames(en string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(en)} }
 
@@ -48,7 +20,7 @@ func enNames(en string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String
 func TestViewerHeaders(t *testing.T) {
 	dir := t.TempDir()
 	city, asn := filepath.Join(dir, "city.mmdb"), filepath.Join(dir, "asn.mmdb")
-	writeMMDB(t, city, "GeoIP2-City", map[string]mmdbtype.Map{"127.0.0.0/8": {
+	geotest.Write(t, city, "GeoIP2-City", map[string]mmdbtype.Map{"127.0.0.0/8": {
 		"country":      mmdbtype.Map{"iso_code": mmdbtype.String("DE"), "names": enNames("Germany")},
 		"subdivisions": mmdbtype.Slice{mmdbtype.Map{"iso_code": mmdbtype.String("BE"), "names": enNames("Land Berlin")}},
 		"city":         mmdbtype.Map{"names": enNames("Berlin")},
@@ -56,7 +28,7 @@ func TestViewerHeaders(t *testing.T) {
 		"location": mmdbtype.Map{"latitude": mmdbtype.Float64(52.5244), "longitude": mmdbtype.Float64(13.4105),
 			"time_zone": mmdbtype.String("Europe/Berlin")},
 	}})
-	writeMMDB(t, asn, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.0.0.0/8": {"autonomous_system_number": mmdbtype.Uint32(64500)}})
+	geotest.Write(t, asn, "GeoLite2-ASN", map[string]mmdbtype.Map{"127.0.0.0/8": {"autonomous_system_number": mmdbtype.Uint32(64500)}})
 
 	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

@@ -3,6 +3,7 @@ package functions
 import (
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,24 +14,16 @@ func request(uri string) *Event {
 		Header: http.Header{"Accept": {"*/*"}}}
 }
 
-// AWS's example "Add index.html to request URLs that don't include a file
-// name", as the CloudFront Developer Guide shows it.
-const addIndex = `
-async function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-
-    // Check whether the URI is missing a file name.
-    if (uri.endsWith('/')) {
-        request.uri += 'index.html';
-    }
-    // Check whether the URI is missing a file extension.
-    else if (!uri.includes('.')) {
-        request.uri += '/index.html';
-    }
-
-    return request;
-}`
+// addIndex is AWS's example "Add index.html to request URLs that don't
+// include a file name", as the CloudFront Developer Guide shows it; the
+// edge's tests, the end-to-end tests and bench/functions.sh run the same file.
+var addIndex = func() string {
+	b, err := os.ReadFile("testdata/add-index.js")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 func TestAWSExampleAddIndex(t *testing.T) {
 	f, err := Compile("add-index", addIndex)

@@ -42,16 +42,11 @@ func TestCloudFrontDistributionAsItIs(t *testing.T) {
 	// The function's code fetched beside the config, as the comment says
 	// (aws cloudfront get-function): AWS's example that adds index.html.
 	os.MkdirAll(filepath.Join(dir, "functions"), 0o755)
-	os.WriteFile(filepath.Join(dir, "functions", "index.js"), []byte(`async function handler(event) {
-    var request = event.request;
-    var uri = request.uri;
-    if (uri.endsWith('/')) {
-        request.uri += 'index.html';
-    } else if (!uri.includes('.')) {
-        request.uri += '/index.html';
-    }
-    return request;
-}`), 0o644)
+	example, err := os.ReadFile("../../internal/functions/testdata/add-index.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "functions", "index.js"), example, 0o644)
 	imp := exec.Command(binary, "import", "cloudfront", "dist.json", "--functions", "functions")
 	imp.Dir = dir
 	if out, err = imp.Output(); err != nil || !strings.Contains(string(out), "functions: {viewer_request: functions/index.js}") {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,8 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/maxmind/mmdbwriter"
-	"github.com/maxmind/mmdbwriter/mmdbtype"
+	"github.com/edgefront/edgefront/internal/geotest"
 )
 
 // The functions of a distribution, each in the shape of AWS's examples
@@ -102,7 +100,7 @@ func TestFunctionsThroughTheBinary(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644)
 	}
 	os.WriteFile(filepath.Join(dir, "kvs.json"), []byte(`{"data": [{"key": "token.secret", "value": "k3y"}]}`), 0o644)
-	writeCountries(t, filepath.Join(dir, "countries.mmdb"), map[string]string{"127.0.0.0/8": "DE"})
+	geotest.Countries(t, filepath.Join(dir, "countries.mmdb"), map[string]string{"127.0.0.0/8": "DE"})
 	addr := freeAddr(t)
 	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), fmt.Appendf(nil, `listen: {http: %q}
 geoip: {database: countries.mmdb}
@@ -197,27 +195,4 @@ func signToken(secret, claims string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(signed))
 	return signed + "." + enc(mac.Sum(nil))
-}
-
-// writeCountries writes a GeoIP2-Country database with MaxMind's writer.
-func writeCountries(t *testing.T, path string, countries map[string]string) {
-	t.Helper()
-	w, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoIP2-Country", RecordSize: 24, IncludeReservedNetworks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for cidr, code := range countries {
-		_, n, _ := net.ParseCIDR(cidr)
-		if err := w.Insert(n, mmdbtype.Map{"country": mmdbtype.Map{"iso_code": mmdbtype.String(code)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := w.WriteTo(f); err != nil {
-		t.Fatal(err)
-	}
 }
