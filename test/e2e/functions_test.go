@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/edgefront/edgefront/internal/geotest"
@@ -195,4 +196,86 @@ func signToken(secret, claims string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(signed))
 	return signed + "." + enc(mac.Sum(nil))
+}
+
+// A custom response headers policy and an origin group that fails over on
+// a status, through the built binary.
+func TestResponseHeadersAndOriginGroupThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	var asked atomic.Int32
+	primary := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if strings.HasPrefix(r.URL.Path, "/down/") {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("X-Powered-By", "origin")
+		w.Header().Set("Access-Control-Allow-Origin", "https://evil.example")
+		fmt.Fprintf(w, "primary %s", r.URL.Path)
+	})
+	secondary := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		fmt.Fprintf(w, "secondary %s", r.URL.Path)
+	})
+	addr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), fmt.Appendf(nil, `listen: {http: %q}
+distributions:
+  - name: main
+    origins:
+      a: {type: http, url: "http://%s"}
+      b: {type: http, url: "http://%s"}
+      site: {type: group, primary: a, secondary: b, failover_status_codes: [503]}
+    default_behavior:
+      target_origin: site
+      max_ttl: 0
+      allowed_methods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]
+      response_headers:
+        cors:
+          allow_origins: [https://app.example]
+          allow_methods: [GET, POST]
+          allow_headers: [content-type]
+          max_age: 600
+          origin_override: true
+          answer_preflight: true
+        security:
+          strict_transport_security: max-age=31536000
+          frame_options: {value: SAMEORIGIN, override: false}
+        custom: [{header: X-Served-By, value: edgefront}]
+        remove: [X-Powered-By]
+`, addr, primary.Addr(), secondary.Addr()), 0o644)
+	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
+	defer p.stop(t)
+	do := func(method, path string, h map[string]string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r, string(b)
+	}
+	r, body := do("GET", "/page", map[string]string{"Origin": "https://app.example"})
+	if body != "primary /page" || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		r.Header.Get("Strict-Transport-Security") != "max-age=31536000" || r.Header.Get("X-Frame-Options") != "SAMEORIGIN" ||
+		r.Header.Get("X-Served-By") != "edgefront" || r.Header.Get("X-Powered-By") != "" {
+		t.Errorf("policy on an origin's answer: %q %v", body, r.Header)
+	}
+	before := asked.Load()
+	r, _ = do("OPTIONS", "/page", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+	if r.StatusCode != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Methods") != "GET, POST" ||
+		r.Header.Get("Access-Control-Max-Age") != "600" || asked.Load() != before {
+		t.Errorf("preflight at the edge: %d %v, origins asked %d times", r.StatusCode, r.Header, asked.Load()-before)
+	}
+	if r, body := do("GET", "/down/x", nil); r.StatusCode != 200 || body != "secondary /down/x" {
+		t.Errorf("failover on 503: %d %q", r.StatusCode, body)
+	}
+	// A POST does not fail over, as on CloudFront: the primary's 503 stands.
+	if r, _ := do("POST", "/down/x", nil); r.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("POST: %d, want the primary's 503", r.StatusCode)
+	}
 }
