@@ -75,7 +75,8 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		// The function runs here as it would at the edge, on a viewer at
 		// 127.0.0.1; nothing is sent.
 		ex := &exchange{in: viewer, id: "explain", client: netip.AddrFrom4([4]byte{127, 0, 0, 1})}
-		res, err := f.Run(b.event(viewer, ex, "viewer-request"))
+		ev := b.event(viewer, ex, "viewer-request")
+		res, err := f.Run(&ev)
 		if err == nil && res.Origin != nil {
 			err = b.chooseOrigin(ex, res.Origin)
 		}

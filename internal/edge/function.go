@@ -43,9 +43,9 @@ func compileFunctions(c *config.Functions, stores map[string]config.KeyValueStor
 }
 
 // event is CloudFront's event for r.
-func (b *Behavior) event(r *http.Request, ex *exchange, eventType string) *functions.Event {
-	return &functions.Event{Type: eventType, DistributionDomainName: stripPort(r.Host), DistributionID: b.dist.Name,
-		RequestID: ex.id, ViewerIP: ex.client.String(), Method: r.Method, URI: r.URL.Path, RawQuery: r.URL.RawQuery,
+func (b *Behavior) event(r *http.Request, ex *exchange, eventType string) functions.Event {
+	return functions.Event{Type: eventType, DistributionDomainName: stripPort(r.Host), DistributionID: b.dist.Name,
+		RequestID: ex.id, Viewer: ex.client, Method: r.Method, URI: r.URL.Path, RawQuery: r.URL.RawQuery,
 		Host: r.Host, Header: r.Header}
 }
 
@@ -101,7 +101,8 @@ func (b *Behavior) functionFailed(w http.ResponseWriter, r *http.Request, ex *ex
 // answered.
 func (b *Behavior) runViewerRequest(w http.ResponseWriter, r *http.Request, ex *exchange) (*http.Request, bool) {
 	f := b.viewerRequest
-	out, err := f.Run(b.event(r, ex, "viewer-request"))
+	ev := b.event(r, ex, "viewer-request")
+	out, err := f.Run(&ev)
 	b.functionLogs(f, ex, out.Logs)
 	if err != nil {
 		b.functionFailed(w, r, ex, f.Name, err)
@@ -147,7 +148,7 @@ func (fw *responseFunctionWriter) WriteHeader(code int) {
 	h := fw.Header()
 	ev := fw.b.event(fw.r, fw.ex, "viewer-response")
 	ev.Response = &functions.Response{StatusCode: code, Header: h}
-	out, err := f.Run(ev)
+	out, err := f.Run(&ev)
 	fw.b.functionLogs(f, fw.ex, out.Logs)
 	if err == nil && out.Response == nil {
 		err = errBadFunctionResult

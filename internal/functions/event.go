@@ -3,6 +3,7 @@ package functions
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -20,7 +21,8 @@ type Event struct {
 	DistributionDomainName string
 	DistributionID         string
 	RequestID              string
-	ViewerIP               string
+	ViewerIP               string     // or, when "", Viewer
+	Viewer                 netip.Addr // the viewer's address, formatted only when read
 	Method                 string
 	URI                    string // the path, decoded
 	RawQuery               string

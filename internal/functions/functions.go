@@ -148,43 +148,52 @@ func (f *Function) newRuntime() (*runtime, error) {
 }
 
 // Run calls the handler with the event and reads what it returned. The
-// outcome is never nil: it holds what the function logged, also when err
-// says it failed.
-func (f *Function) Run(ev *Event) (*Outcome, error) {
-	out := &Outcome{}
-	err := f.run(ev, func(rt *runtime, v goja.Value, b *built) error {
-		return rt.read(v, ev, b, out)
-	}, out)
+// outcome holds what the function logged, also when err says it failed.
+func (f *Function) Run(ev *Event) (Outcome, error) {
+	var out Outcome
+	rt, v, b, err := f.call(ev, &out)
+	if rt != nil {
+		if err == nil {
+			err = rt.read(v, &b.ev, b, &out)
+		}
+		f.put(rt)
+	}
 	return out, err
 }
 
 // RunJSON calls the handler and returns what it returned as JSON, with
 // "request" or "response" for its kind, as aws cloudfront test-function
 // shows it.
-func (f *Function) RunJSON(ev *Event) (kind string, js []byte, out *Outcome, err error) {
-	out = &Outcome{}
-	err = f.run(ev, func(rt *runtime, v goja.Value, b *built) error {
-		if err := rt.read(v, ev, b, out); err != nil {
-			return err
-		}
-		kind = "request"
-		if out.Response != nil {
-			kind = "response"
-		}
-		j, err := v.ToObject(rt.vm).MarshalJSON()
-		js = j
-		return err
-	}, out)
+func (f *Function) RunJSON(ev *Event) (kind string, js []byte, out Outcome, err error) {
+	rt, v, b, err := f.call(ev, &out)
+	if rt == nil {
+		return "", nil, out, err
+	}
+	defer f.put(rt)
+	if err == nil {
+		err = rt.read(v, &b.ev, b, &out)
+	}
+	if err != nil {
+		return "", nil, out, err
+	}
+	kind = "request"
+	if out.Response != nil {
+		kind = "response"
+	}
+	js, err = v.ToObject(rt.vm).MarshalJSON()
 	return kind, js, out, err
 }
 
-func (f *Function) run(ev *Event, read func(*runtime, goja.Value, *built) error, out *Outcome) (err error) {
-	var rt *runtime
+// call runs the handler on a runtime of the pool and settles its promise.
+// It returns the runtime, to be put back once the result is read, or nil
+// when the runtime cannot serve again (it was interrupted, or could not
+// be made). out gets the logs and the origin chosen.
+func (f *Function) call(ev *Event, out *Outcome) (rt *runtime, v goja.Value, b *built, err error) {
 	select {
 	case rt = <-f.idle:
 	default:
 		if rt, err = f.newRuntime(); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 	}
 	rt.logs, rt.origin, rt.eventType = nil, nil, ev.Type
@@ -198,21 +207,17 @@ func (f *Function) run(ev *Event, read func(*runtime, goja.Value, *built) error,
 		rt.timer.Reset(budget)
 	}
 	obj, b := rt.event(ev)
-	v, err := rt.handler(goja.Undefined(), obj)
+	v, err = rt.handler(goja.Undefined(), obj)
 	stopped := !rt.timer.Stop()
-	defer func() {
-		out.Logs = rt.logs
-		out.Origin = rt.origin
-		rt.logs, rt.origin = nil, nil
-	}()
+	out.Logs, out.Origin = rt.logs, rt.origin
+	rt.logs, rt.origin = nil, nil
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
 			// An interrupted runtime is left as it is: start afresh.
-			return ErrBudget
+			return nil, nil, nil, ErrBudget
 		}
-		f.put(rt)
-		return err
+		return rt, nil, b, err
 	}
 	if stopped {
 		rt.vm.ClearInterrupt()
@@ -223,16 +228,12 @@ func (f *Function) run(ev *Event, read func(*runtime, goja.Value, *built) error,
 		case goja.PromiseStateFulfilled:
 			v = p.Result()
 		case goja.PromiseStateRejected:
-			f.put(rt)
-			return fmt.Errorf("the handler's promise was rejected: %v", p.Result())
+			return rt, nil, b, fmt.Errorf("the handler's promise was rejected: %v", p.Result())
 		default:
-			f.put(rt)
-			return errors.New("the handler's promise never settled")
+			return rt, nil, b, errors.New("the handler's promise never settled")
 		}
 	}
-	err = read(rt, v, b)
-	f.put(rt)
-	return err
+	return rt, v, b, nil
 }
 
 // built is one invocation's event: its records and field lists, made
@@ -240,7 +241,7 @@ func (f *Function) run(ev *Event, read func(*runtime, goja.Value, *built) error,
 // A field list is nil until the function reads it.
 type built struct {
 	vm                               *goja.Runtime
-	ev                               *Event
+	ev                               Event // a copy: the caller's need not escape
 	event, request, response         record
 	eventProps, requestProps         [5]prop
 	responseProps                    [4]prop
@@ -250,7 +251,7 @@ type built struct {
 
 // make is a lazy property's value.
 func (b *built) make(name string) goja.Value {
-	vm, ev := b.vm, b.ev
+	vm, ev := b.vm, &b.ev
 	switch name {
 	case "querystring":
 		b.query = newFields(vm, false, func() []field { return queryFields(ev.RawQuery) })
@@ -274,7 +275,12 @@ func (b *built) make(name string) goja.Value {
 			prop{name: "eventType", str: ev.Type},
 			prop{name: "requestId", str: ev.RequestID}).obj
 	case "viewer":
-		return newRecord(vm, nil, prop{name: "ip", str: ev.ViewerIP}).obj
+		return newRecord(vm, b, prop{name: "ip", lazy: "viewer.ip"}).obj
+	case "viewer.ip":
+		if ev.ViewerIP == "" && ev.Viewer.IsValid() {
+			return vm.ToValue(ev.Viewer.String())
+		}
+		return vm.ToValue(ev.ViewerIP)
 	}
 	return goja.Undefined()
 }
@@ -282,7 +288,8 @@ func (b *built) make(name string) goja.Value {
 // event makes CloudFront's event object.
 func (rt *runtime) event(ev *Event) (*goja.Object, *built) {
 	vm := rt.vm
-	b := &built{vm: vm, ev: ev}
+	b := &built{vm: vm, ev: *ev}
+	ev = &b.ev
 	b.requestProps = [5]prop{{name: "method", str: ev.Method}, {name: "uri", str: ev.URI},
 		{name: "querystring", lazy: "querystring"}, {name: "headers", lazy: "headers"}, {name: "cookies", lazy: "cookies"}}
 	b.request.init(vm, b, b.requestProps[:])

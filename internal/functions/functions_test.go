@@ -2,9 +2,11 @@ package functions
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -245,4 +247,27 @@ async function handler(e) {
 	if err == nil || !strings.Contains(err.Error(), "viewer request function") {
 		t.Errorf("origin helper in a viewer-response function: %v", err)
 	}
+}
+
+// Invocations on many goroutines share the pool of runtimes; each gets its
+// own logs and result.
+func TestConcurrentInvocations(t *testing.T) {
+	f := compile(t, `function handler(e) { console.log('uri ' + e.request.uri); e.request.uri += '/x'; return e.request; }`)
+	// The budget is wall-clock time: eight goroutines on two cores under
+	// the race detector can wait longer than 20 ms for a core.
+	f.Budget = 5 * time.Second
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				uri := fmt.Sprintf("/%d/%d", g, i)
+				res, err := f.Run(request(uri))
+				if err != nil || res.Request.URI != uri+"/x" || len(res.Logs) != 1 || res.Logs[0] != "uri "+uri {
+					t.Errorf("%s: %v %+v %q", uri, err, res.Request, res.Logs)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
