@@ -480,13 +480,20 @@ type record struct {
 
 func newRecord(vm *goja.Runtime, m maker, props ...prop) *record {
 	r := &record{}
-	r.init(vm, m, props)
+	r.setup(vm, m)
+	r.reset(props)
 	return r
 }
 
-func (r *record) init(vm *goja.Runtime, m maker, props []prop) {
-	r.vm, r.maker, r.props = vm, m, props
+func (r *record) setup(vm *goja.Runtime, m maker) {
+	r.vm, r.maker = vm, m
 	r.obj = vm.NewDynamicObject(r)
+}
+
+// reset gives the record new properties and forgets what the function
+// added or deleted.
+func (r *record) reset(props []prop) {
+	r.props, r.gone, r.extra, r.order = props, nil, nil, r.order[:0]
 }
 
 // made says whether property key was read or set.

@@ -95,6 +95,9 @@ func Compile(name, source string) (*Function, error) {
 // put keeps an idle runtime for the next invocation, unless enough are
 // kept already.
 func (f *Function) put(rt *runtime) {
+	if rt.b != nil {
+		rt.b.clear()
+	}
 	select {
 	case f.idle <- rt:
 	default:
@@ -118,6 +121,7 @@ type runtime struct {
 	origin    *OriginChange
 	eventType string
 	timer     *time.Timer // interrupts an invocation at its budget
+	b         *built      // the event's objects, reused
 }
 
 func (f *Function) newRuntime() (*runtime, error) {
@@ -245,6 +249,7 @@ type built struct {
 	event, request, response         record
 	eventProps, requestProps         [5]prop
 	responseProps                    [4]prop
+	hasResponse                      bool
 	query, headers, cookies          *fields
 	responseHeaders, responseCookies *fields
 }
@@ -287,15 +292,27 @@ func (b *built) make(name string) goja.Value {
 
 // event makes CloudFront's event object.
 func (rt *runtime) event(ev *Event) (*goja.Object, *built) {
-	vm := rt.vm
-	b := &built{vm: vm, ev: *ev}
+	vm, b := rt.vm, rt.b
+	if b == nil {
+		// One per runtime, reused: a runtime serves one invocation at a
+		// time, and the objects cost more than the rest of a small
+		// function's work.
+		b = &built{vm: vm}
+		b.event.setup(vm, b)
+		b.request.setup(vm, b)
+		b.response.setup(vm, b)
+		rt.b = b
+	}
+	b.ev = *ev
 	ev = &b.ev
+	b.query, b.headers, b.cookies, b.responseHeaders, b.responseCookies = nil, nil, nil, nil, nil
 	b.requestProps = [5]prop{{name: "method", str: ev.Method}, {name: "uri", str: ev.URI},
 		{name: "querystring", lazy: "querystring"}, {name: "headers", lazy: "headers"}, {name: "cookies", lazy: "cookies"}}
-	b.request.init(vm, b, b.requestProps[:])
+	b.request.reset(b.requestProps[:])
 	b.eventProps = [5]prop{{name: "version", str: "1.0"}, {name: "context", lazy: "context"},
 		{name: "viewer", lazy: "viewer"}, {name: "request", v: b.request.obj}}
 	props := b.eventProps[:4]
+	b.hasResponse = ev.Response != nil
 	if r := ev.Response; r != nil {
 		desc := r.StatusDescription
 		if desc == "" {
@@ -303,12 +320,22 @@ func (rt *runtime) event(ev *Event) (*goja.Object, *built) {
 		}
 		b.responseProps = [4]prop{{name: "statusCode", v: vm.ToValue(r.StatusCode)}, {name: "statusDescription", str: desc},
 			{name: "headers", lazy: "response.headers"}, {name: "cookies", lazy: "response.cookies"}}
-		b.response.init(vm, b, b.responseProps[:])
+		b.response.reset(b.responseProps[:])
 		b.eventProps[4] = prop{name: "response", v: b.response.obj}
 		props = b.eventProps[:]
 	}
-	b.event.init(vm, b, props)
+	b.event.reset(props)
 	return b.event.obj, b
+}
+
+// clear lets go of the invocation's request once it is over.
+func (b *built) clear() {
+	b.ev = Event{}
+	b.query, b.headers, b.cookies, b.responseHeaders, b.responseCookies = nil, nil, nil, nil, nil
+	b.eventProps, b.requestProps, b.responseProps = [5]prop{}, [5]prop{}, [4]prop{}
+	b.event.reset(nil)
+	b.request.reset(nil)
+	b.response.reset(nil)
 }
 
 // fieldsOf reads field list name of the returned object o: unchanged when
@@ -415,16 +442,20 @@ func (rt *runtime) readResponse(o *goja.Object, ev *Event, b *built, out *Outcom
 	if d := o.Get("statusDescription"); d != nil && !goja.IsUndefined(d) {
 		r.StatusDescription = d.String()
 	}
-	own := b.response.obj != nil && o == b.response.obj
+	own := b.hasResponse && o == b.response.obj
 	var hf, cf *fields
 	if own {
 		hf, cf = b.responseHeaders, b.responseCookies
 	}
-	headers, hc, err := fieldsOf(o, &b.response, "headers", hf)
+	var ownRecord *record
+	if own {
+		ownRecord = &b.response
+	}
+	headers, hc, err := fieldsOf(o, ownRecord, "headers", hf)
 	if err != nil {
 		return err
 	}
-	cookies, cc, err := fieldsOf(o, &b.response, "cookies", cf)
+	cookies, cc, err := fieldsOf(o, ownRecord, "cookies", cf)
 	if err != nil {
 		return err
 	}

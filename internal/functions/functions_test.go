@@ -271,3 +271,28 @@ func TestConcurrentInvocations(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// The event's objects are reused by the next invocation on a runtime, but
+// nothing one invocation added, deleted or read shows in the next.
+func TestNothingCarriesOverBetweenInvocations(t *testing.T) {
+	f := compile(t, `function handler(e) {
+    var r = e.request;
+    var seen = [r.mark, e.mark, r.headers['x-a'] && r.headers['x-a'].value, typeof r.cookies, r.querystring.q && r.querystring.q.value].join(',');
+    r.mark = r.uri; e.mark = 1;
+    r.headers['x-a'] = {value: 'set'};
+    delete r.cookies;
+    r.headers['x-seen'] = {value: seen};
+    return r;
+}`)
+	for i, uri := range []string{"/one", "/two", "/three"} {
+		ev := request(uri)
+		ev.RawQuery = "q=" + uri
+		res, err := f.Run(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := res.Request.Header.Get("X-Seen"), ",,,object,"+uri; got != want {
+			t.Errorf("invocation %d saw %q, want %q", i, got, want)
+		}
+	}
+}
