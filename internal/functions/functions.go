@@ -10,6 +10,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
+	_ "embed"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -50,7 +51,54 @@ type Function struct {
 // ErrBudget is an invocation stopped at its time budget.
 var ErrBudget = errors.New("the function ran past its time budget")
 
-var importLine = regexp.MustCompile(`(?m)^\s*import\s+(\w+)\s+from\s+['"]([\w-]+)['"]\s*;?`)
+// importLine is an import declaration: `import x from 'm'`,
+// `import {a, b as c} from 'm'`, `import * as x from 'm'`, `import x, {a}
+// from 'm'` or `import 'm'`.
+var importLine = regexp.MustCompile(`(?m)^[ \t]*import[ \t]+(?:([^'"\n;]+?)[ \t]+from[ \t]+)?['"]([\w-]+)['"][ \t]*;?`)
+
+// requireFor turns an import's clause into declarations from require(m),
+// on one line so that line numbers stay.
+func requireFor(clause, m string) string {
+	req := fmt.Sprintf("require(%q)", m)
+	clause = strings.TrimSpace(clause)
+	if clause == "" {
+		return req + ";"
+	}
+	var decls []string
+	for clause != "" {
+		switch {
+		case strings.HasPrefix(clause, "{"):
+			end := strings.Index(clause, "}")
+			if end < 0 {
+				return "import " + clause // left for the parser to report
+			}
+			names := strings.Split(clause[1:end], ",")
+			for i, n := range names {
+				if from, to, ok := strings.Cut(strings.TrimSpace(n), " as "); ok {
+					names[i] = strings.TrimSpace(from) + ": " + strings.TrimSpace(to)
+				}
+			}
+			decls = append(decls, "{"+strings.Join(names, ",")+"} = "+req)
+			clause = clause[end+1:]
+		case strings.HasPrefix(clause, "*"):
+			_, name, _ := strings.Cut(clause, " as ")
+			name, clause, _ = strings.Cut(strings.TrimSpace(name), ",")
+			decls = append(decls, strings.TrimSpace(name)+" = "+req)
+		default:
+			var name string
+			name, clause, _ = strings.Cut(clause, ",")
+			decls = append(decls, strings.TrimSpace(name)+" = "+req)
+		}
+		clause = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(clause), ","))
+	}
+	return "var " + strings.Join(decls, ", ") + ";"
+}
+
+//go:embed buffer.js
+var bufferSource string
+
+// bufferProgram defines Buffer in a runtime.
+var bufferProgram = goja.MustCompile("buffer.js", bufferSource, true)
 
 var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 
@@ -61,14 +109,14 @@ func Compile(name, source string) (*Function, error) {
 	if len(source) > MaxCodeSize {
 		return nil, fmt.Errorf("function %s is %d bytes; CloudFront allows %d", name, len(source), MaxCodeSize)
 	}
-	// Runtime 2.0's `import x from 'module'` becomes a require call.
+	// Runtime 2.0's import declarations become require calls.
 	var bad []string
 	src := importLine.ReplaceAllStringFunc(source, func(line string) string {
 		m := importLine.FindStringSubmatch(line)
 		if !knownModule(m[2]) {
 			bad = append(bad, m[2])
 		}
-		return fmt.Sprintf("var %s = require(%q);", m[1], m[2])
+		return requireFor(m[1], m[2])
 	})
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("function %s imports %s, which CloudFront Functions do not provide (crypto, querystring, buffer, cloudfront)", name, strings.Join(bad, ", "))
@@ -138,7 +186,26 @@ func (f *Function) newRuntime() (*runtime, error) {
 		return goja.Undefined()
 	})
 	vm.Set("console", console)
-	vm.Set("Buffer", bufferObject(vm)) // a global, as in Node and CloudFront's runtime 2.0
+	// Buffer is a global, as in Node and CloudFront's runtime 2.0.
+	vm.Set("__encode", func(call goja.FunctionCall) goja.Value {
+		s, err := encodeBytes(bytesOf(call.Argument(0)), call.Argument(1).String())
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return vm.ToValue(s)
+	})
+	vm.Set("__decode", func(s, enc string) goja.ArrayBuffer {
+		b, err := decodeString(s, enc)
+		if err != nil {
+			panic(vm.NewTypeError(err.Error()))
+		}
+		return vm.NewArrayBuffer(b)
+	})
+	if _, err := vm.RunProgram(bufferProgram); err != nil {
+		return nil, err
+	}
+	vm.GlobalObject().Delete("__encode")
+	vm.GlobalObject().Delete("__decode")
 	vm.Set("require", func(name string) goja.Value { return f.module(rt, name) })
 	if _, err := vm.RunProgram(f.prog); err != nil {
 		return nil, fmt.Errorf("function %s: %v", f.Name, err)
@@ -530,22 +597,93 @@ func newHash(alg string) (func() hash.Hash, bool) {
 	return nil, false
 }
 
+// digestObject is a hash or an HMAC: update() takes strings (UTF-8) or
+// Buffers, digest() gives a string in an encoding, or a Buffer.
 func digestObject(vm *goja.Runtime, h hash.Hash) *goja.Object {
 	o := vm.NewObject()
-	o.Set("update", func(data string) *goja.Object { h.Write([]byte(data)); return o })
+	o.Set("update", func(call goja.FunctionCall) goja.Value {
+		h.Write(bytesOf(call.Argument(0)))
+		return o
+	})
 	o.Set("digest", func(call goja.FunctionCall) goja.Value {
 		sum := h.Sum(nil)
-		switch call.Argument(0).String() {
-		case "hex":
-			return vm.ToValue(hex.EncodeToString(sum))
-		case "base64":
-			return vm.ToValue(base64.StdEncoding.EncodeToString(sum))
-		case "base64url":
-			return vm.ToValue(base64.RawURLEncoding.EncodeToString(sum))
+		if enc := call.Argument(0); !goja.IsUndefined(enc) {
+			s, err := encodeBytes(sum, enc.String())
+			if err != nil {
+				panic(vm.NewTypeError(err.Error()))
+			}
+			return vm.ToValue(s)
 		}
-		return vm.ToValue(string(sum))
+		return newBuffer(vm, sum)
 	})
 	return o
+}
+
+// bytesOf reads a string as UTF-8, or a Buffer's (a typed array's) bytes.
+func bytesOf(v goja.Value) []byte {
+	if o, ok := v.(*goja.Object); ok {
+		if b, ok := o.Export().([]byte); ok {
+			return b
+		}
+	}
+	return []byte(v.String())
+}
+
+// newBuffer makes a Buffer holding b.
+func newBuffer(vm *goja.Runtime, b []byte) goja.Value {
+	from, _ := goja.AssertFunction(vm.Get("Buffer").ToObject(vm).Get("from"))
+	v, err := from(vm.Get("Buffer"), vm.ToValue(vm.NewArrayBuffer(b)))
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// encodeBytes and decodeString are Buffer's encodings.
+func encodeBytes(b []byte, enc string) (string, error) {
+	switch strings.ToLower(enc) {
+	case "utf8", "utf-8", "":
+		return string(b), nil
+	case "hex":
+		return hex.EncodeToString(b), nil
+	case "base64":
+		return base64.StdEncoding.EncodeToString(b), nil
+	case "base64url":
+		return base64.RawURLEncoding.EncodeToString(b), nil
+	case "latin1", "binary", "ascii":
+		r := make([]rune, len(b))
+		for i, c := range b {
+			if enc == "ascii" {
+				c &= 127
+			}
+			r[i] = rune(c)
+		}
+		return string(r), nil
+	}
+	return "", fmt.Errorf("unknown encoding %s", enc)
+}
+
+func decodeString(s, enc string) ([]byte, error) {
+	switch strings.ToLower(enc) {
+	case "utf8", "utf-8", "":
+		return []byte(s), nil
+	case "hex":
+		if len(s)%2 == 1 {
+			s = s[:len(s)-1] // as Node: an odd last digit is dropped
+		}
+		return hex.DecodeString(s)
+	case "base64", "base64url":
+		// Node reads both alphabets, with or without padding.
+		s = strings.NewReplacer("-", "+", "_", "/").Replace(strings.TrimRight(s, "="))
+		return base64.RawStdEncoding.DecodeString(s)
+	case "latin1", "binary", "ascii":
+		b := make([]byte, 0, len(s))
+		for _, r := range s {
+			b = append(b, byte(r))
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("unknown encoding %s", enc)
 }
 
 func (f *Function) cryptoModule(vm *goja.Runtime) goja.Value {
@@ -557,12 +695,13 @@ func (f *Function) cryptoModule(vm *goja.Runtime) goja.Value {
 		}
 		return digestObject(vm, nh())
 	})
-	o.Set("createHmac", func(alg, key string) *goja.Object {
+	o.Set("createHmac", func(call goja.FunctionCall) goja.Value {
+		alg := call.Argument(0).String()
 		nh, ok := newHash(alg)
 		if !ok {
 			panic(vm.NewTypeError("unsupported hash " + alg))
 		}
-		return digestObject(vm, hmac.New(nh, []byte(key)))
+		return digestObject(vm, hmac.New(nh, bytesOf(call.Argument(1))))
 	})
 	return o
 }
@@ -599,43 +738,11 @@ func querystringModule(vm *goja.Runtime) goja.Value {
 		}
 		return v.Encode()
 	})
+	o.Set("decode", o.Get("parse"))
+	o.Set("encode", o.Get("stringify"))
 	o.Set("escape", url.QueryEscape)
 	o.Set("unescape", func(s string) string { u, _ := url.QueryUnescape(s); return u })
 	return o
-}
-
-// bufferObject is the part of Node's Buffer that functions use: from()
-// and toString() with utf8, base64, base64url and hex.
-func bufferObject(vm *goja.Runtime) *goja.Object {
-	b := vm.NewObject()
-	b.Set("from", func(data, enc string) *goja.Object {
-		var raw []byte
-		switch enc {
-		case "base64":
-			raw, _ = base64.StdEncoding.DecodeString(data)
-		case "base64url":
-			raw, _ = base64.RawURLEncoding.DecodeString(strings.TrimRight(data, "="))
-		case "hex":
-			raw, _ = hex.DecodeString(data)
-		default:
-			raw = []byte(data)
-		}
-		o := vm.NewObject()
-		o.Set("length", len(raw))
-		o.Set("toString", func(enc string) string {
-			switch enc {
-			case "base64":
-				return base64.StdEncoding.EncodeToString(raw)
-			case "base64url":
-				return base64.RawURLEncoding.EncodeToString(raw)
-			case "hex":
-				return hex.EncodeToString(raw)
-			}
-			return string(raw)
-		})
-		return o
-	})
-	return b
 }
 
 // cloudfrontModule is `import cf from 'cloudfront'`: cf.kvs() reads the

@@ -296,3 +296,68 @@ func TestNothingCarriesOverBetweenInvocations(t *testing.T) {
 		}
 	}
 }
+
+// Buffer and the crypto module as runtime 2.0 has them: encodings, Buffer
+// methods, digests that are Buffers without an encoding.
+func TestBufferAndCrypto(t *testing.T) {
+	f := compile(t, `import crypto from 'crypto';
+import { Buffer as B } from 'buffer';
+function handler(e) {
+    const checks = {
+        utf8: Buffer.from('héllo').toString('hex') === '68c3a96c6c6f',
+        hex: Buffer.from('68c3a96c6c6f', 'hex').toString() === 'héllo',
+        base64: Buffer.from('aGk/Pz8+Pg==', 'base64').toString() === 'hi???>>',
+        base64url: Buffer.from('aGk_Pz8-Pg', 'base64url').toString('base64') === 'aGk/Pz8+Pg==',
+        latin1: Buffer.from([0xe9]).toString('latin1') === 'é',
+        length: Buffer.byteLength('héllo') === 6 && Buffer.from('héllo').length === 6,
+        concat: Buffer.concat([Buffer.from('ab'), Buffer.from('cd')]).toString() === 'abcd',
+        alloc: Buffer.alloc(4, 'ab').toString() === 'abab' && Buffer.alloc(2).equals(Buffer.from([0, 0])),
+        slice: Buffer.from('hello').slice(1, 3).toString() === 'el' && Buffer.isBuffer(Buffer.from('x').slice(0)),
+        indexOf: Buffer.from('hello').indexOf('ll') === 2 && Buffer.from('hello').includes('z') === false,
+        compare: Buffer.compare(Buffer.from('a'), Buffer.from('b')) === -1,
+        json: JSON.stringify(Buffer.from('hi')) === '{"type":"Buffer","data":[104,105]}',
+        read: Buffer.from([1, 2, 3, 4]).readUInt32BE(0) === 0x01020304,
+        module: B === Buffer,
+        digestBuffer: Buffer.isBuffer(crypto.createHash('sha256').update('abc').digest()) &&
+            crypto.createHash('sha256').update('abc').digest().toString('hex') === crypto.createHash('sha256').update('abc').digest('hex'),
+        hmacBufferKey: crypto.createHmac('sha256', Buffer.from('key')).update(Buffer.from('data')).digest('base64url') ===
+            crypto.createHmac('sha256', 'key').update('data').digest('base64url'),
+        md5: crypto.createHash('md5').update('').digest('hex') === 'd41d8cd98f00b204e9800998ecf8427e',
+    };
+    const failed = Object.keys(checks).filter(k => !checks[k]);
+    return {statusCode: failed.length ? 500 : 200, statusDescription: failed.join(',')};
+}`)
+	res, err := f.Run(request("/"))
+	if err != nil || res.Response.StatusCode != 200 {
+		t.Fatalf("%v: failed %s", err, res.Response.StatusDescription)
+	}
+	if _, err := compile(t, `function handler(e) { return Buffer.from('x', 'ebcdic'); }`).Run(request("/")); err == nil || !strings.Contains(err.Error(), "Unknown encoding") {
+		t.Errorf("unknown encoding: %v", err)
+	}
+}
+
+func TestImportForms(t *testing.T) {
+	for _, src := range []string{
+		"import crypto from 'crypto';",
+		"import { createHash } from 'crypto'; const crypto = { createHash };",
+		"import { createHash as h } from \"crypto\"\nconst crypto = { createHash: h };",
+		"import * as crypto from 'crypto';",
+		"import crypto, { createHmac } from 'crypto';",
+	} {
+		f, err := Compile("f.js", src+"\nfunction handler(e) { return {statusCode: 200, statusDescription: crypto.createHash('md5').update('').digest('hex')}; }")
+		if err != nil {
+			t.Errorf("%q: %v", src, err)
+			continue
+		}
+		if res, err := f.Run(request("/")); err != nil || res.Response.StatusDescription != "d41d8cd98f00b204e9800998ecf8427e" {
+			t.Errorf("%q: %v %+v", src, err, res.Response)
+		}
+	}
+	// A syntax error after an import is reported on its own line.
+	if _, err := Compile("f.js", "import { createHash } from 'crypto';\nfunction handler(e) {\n  return e.request\n}}\n"); err == nil || !strings.Contains(err.Error(), "Line 4") {
+		t.Errorf("line numbers after an import: %v", err)
+	}
+	if _, err := Compile("f.js", "import { x } from 'fs';\nfunction handler(e) {}"); err == nil || !strings.Contains(err.Error(), "imports fs") {
+		t.Errorf("named import of an unknown module: %v", err)
+	}
+}
