@@ -198,7 +198,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if b.viewerResponse != nil {
-		fw := &responseFunctionWriter{ResponseWriter: w, b: b, r: r, ex: ex}
+		fw := &hookWriter{ResponseWriter: w, hook: b.runViewerResponse(w, r, ex)}
 		w, ex.w = fw, fw
 	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {

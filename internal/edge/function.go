@@ -121,76 +121,41 @@ func (b *Behavior) runViewerRequest(w http.ResponseWriter, r *http.Request, ex *
 	return applyRequest(r, out.Request), true
 }
 
-// responseFunctionWriter runs the viewer-response function when the
-// answer's header is written.
-type responseFunctionWriter struct {
-	http.ResponseWriter
-	b      *Behavior
-	r      *http.Request
-	ex     *exchange
-	done   bool
-	failed bool
-}
-
 // keptFields are the answer's fields a viewer-response function cannot
 // take away: they describe the body and the edge's handling of it.
 var keptFields = []string{"X-Cache", "Via", "X-Edge-Request-Id", "Content-Length", "Content-Encoding", "Transfer-Encoding"}
 
-func (fw *responseFunctionWriter) WriteHeader(code int) {
-	if fw.done || code < 200 {
-		if !fw.failed {
-			fw.ResponseWriter.WriteHeader(code)
+// runViewerResponse is the hook that runs the viewer-response function as
+// the answer's header is written. It returns the status to send, or false
+// when the function failed and the 503 was sent instead.
+func (b *Behavior) runViewerResponse(w http.ResponseWriter, r *http.Request, ex *exchange) func(int) (int, bool) {
+	return func(code int) (int, bool) {
+		f := b.viewerResponse
+		h := w.Header()
+		ev := b.event(r, ex, "viewer-response")
+		ev.Response = &functions.Response{StatusCode: code, Header: h}
+		out, err := f.Run(&ev)
+		b.functionLogs(f, ex, out.Logs)
+		if err == nil && out.Response == nil {
+			err = errBadFunctionResult
 		}
-		return
-	}
-	fw.done = true
-	f := fw.b.viewerResponse
-	h := fw.Header()
-	ev := fw.b.event(fw.r, fw.ex, "viewer-response")
-	ev.Response = &functions.Response{StatusCode: code, Header: h}
-	out, err := f.Run(&ev)
-	fw.b.functionLogs(f, fw.ex, out.Logs)
-	if err == nil && out.Response == nil {
-		err = errBadFunctionResult
-	}
-	if err != nil {
-		fw.failed = true
-		clear(h)
-		fw.b.functionFailed(fw.ResponseWriter, fw.r, fw.ex, f.Name, err)
-		return
-	}
-	if out.HeaderChanged {
-		next := out.Response.Header
-		for _, k := range keptFields {
-			if v, ok := h[k]; ok {
-				next[k] = v
+		if err != nil {
+			clear(h)
+			b.functionFailed(w, r, ex, f.Name, err)
+			return 0, false
+		}
+		if out.HeaderChanged {
+			next := out.Response.Header
+			for _, k := range keptFields {
+				if v, ok := h[k]; ok {
+					next[k] = v
+				}
+			}
+			clear(h)
+			for k, v := range next {
+				h[k] = v
 			}
 		}
-		clear(h)
-		for k, v := range next {
-			h[k] = v
-		}
-	}
-	fw.ResponseWriter.WriteHeader(out.Response.StatusCode)
-}
-
-func (fw *responseFunctionWriter) Write(p []byte) (int, error) {
-	if !fw.done {
-		fw.WriteHeader(http.StatusOK)
-	}
-	if fw.failed {
-		return len(p), nil // the answer was replaced by the 503
-	}
-	return fw.ResponseWriter.Write(p)
-}
-
-func (fw *responseFunctionWriter) Flush() {
-	if !fw.done {
-		fw.WriteHeader(http.StatusOK)
-	}
-	if f, ok := fw.ResponseWriter.(http.Flusher); ok && !fw.failed {
-		f.Flush()
+		return out.Response.StatusCode, true
 	}
 }
-
-func (fw *responseFunctionWriter) Unwrap() http.ResponseWriter { return fw.ResponseWriter }

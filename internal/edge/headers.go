@@ -142,45 +142,61 @@ func (c *corsPolicy) allowOrigin(origin string) string {
 	return ""
 }
 
-// headersWriter applies a response headers policy when the answer's header
-// is written.
-type headersWriter struct {
+// hookWriter calls hook once, when the answer's final header is about to
+// be written: it may change the header and the status, or answer itself
+// (false), after which what the handler writes goes nowhere. The response
+// headers policy and the viewer-response function are such hooks.
+type hookWriter struct {
 	http.ResponseWriter
-	p     *headerPolicy
-	r     *http.Request
-	start time.Time
-	done  bool
+	hook     func(code int) (int, bool)
+	done     bool
+	answered bool // the hook answered instead
 }
 
-func (p *headerPolicy) wrap(w http.ResponseWriter, r *http.Request) *headersWriter {
-	return &headersWriter{ResponseWriter: w, p: p, r: r, start: time.Now()}
-}
-
-func (hw *headersWriter) WriteHeader(code int) {
+func (hw *hookWriter) WriteHeader(code int) {
+	if hw.answered {
+		return
+	}
 	if !hw.done && code >= 200 {
 		hw.done = true
-		hw.p.apply(hw.Header(), hw.r, hw.start)
+		var goOn bool
+		if code, goOn = hw.hook(code); !goOn {
+			hw.answered = true
+			return
+		}
 	}
 	hw.ResponseWriter.WriteHeader(code)
 }
 
-func (hw *headersWriter) Write(b []byte) (int, error) {
+func (hw *hookWriter) Write(b []byte) (int, error) {
 	if !hw.done {
 		hw.WriteHeader(http.StatusOK)
+	}
+	if hw.answered {
+		return len(b), nil
 	}
 	return hw.ResponseWriter.Write(b)
 }
 
-func (hw *headersWriter) Flush() {
+func (hw *hookWriter) Flush() {
 	if !hw.done {
 		hw.WriteHeader(http.StatusOK)
 	}
-	if f, ok := hw.ResponseWriter.(http.Flusher); ok {
+	if f, ok := hw.ResponseWriter.(http.Flusher); ok && !hw.answered {
 		f.Flush()
 	}
 }
 
-func (hw *headersWriter) Unwrap() http.ResponseWriter { return hw.ResponseWriter }
+func (hw *hookWriter) Unwrap() http.ResponseWriter { return hw.ResponseWriter }
+
+// wrap applies the policy to what is written through w.
+func (p *headerPolicy) wrap(w http.ResponseWriter, r *http.Request) *hookWriter {
+	start := time.Now()
+	return &hookWriter{ResponseWriter: w, hook: func(code int) (int, bool) {
+		p.apply(w.Header(), r, start)
+		return code, true
+	}}
+}
 
 // apply sets the policy's headers on an answer's header h.
 func (p *headerPolicy) apply(h http.Header, r *http.Request, start time.Time) {
