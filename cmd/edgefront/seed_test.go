@@ -1,20 +1,14 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/edgefront/edgefront/internal/certtest"
 )
 
 // The seed's distribution as CloudFront returns it (get-distribution-config),
@@ -38,7 +32,9 @@ func TestSeedDistributionRoutesAsTheREADME(t *testing.T) {
 
 	t.Chdir(t.TempDir())
 	t.Setenv("ORIGIN_SECRET", "s3cr3t")
-	writeCert(t, "cert.pem", "key.pem", "my-project.example.org")
+	if _, err := certtest.Write("cert.pem", "key.pem", "my-project.example.org"); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll("keys", 0o755)
 	os.WriteFile("keys/public_key.pem", pub, 0o644)
 	os.WriteFile("keys/signers.pem", pub, 0o644)
@@ -116,22 +112,4 @@ func route(t *testing.T, explain string) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-// writeCert writes a self-signed certificate and its key.
-func writeCert(t *testing.T, certFile, keyFile, name string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalPKCS8PrivateKey(key)
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
 }
