@@ -197,8 +197,10 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 		out.Host = ""
 	}
 	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
-	// address appended to it.
-	if xff := in.Header["X-Forwarded-For"]; xff != nil && b.dist.rt.forwardedTrusted(in) {
+	// address appended to it; with trusted_proxies, only a trusted proxy's,
+	// so the origin can believe what it gets.
+	ex, _ := in.Context().Value(exchangeKey{}).(*exchange)
+	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex != nil && ex.viaProxy) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
@@ -207,7 +209,7 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	} else {
 		out.Header["Via"] = viaEdge
 	}
-	if ex, ok := in.Context().Value(exchangeKey{}).(*exchange); ok && ex.origin != nil {
+	if ex != nil && ex.origin != nil {
 		ex.origin.origin.Prepare(out)
 	} else {
 		b.origin.Prepare(out)

@@ -15,15 +15,16 @@ import (
 // clientAddr is the viewer's address: the connection's peer, or, when the
 // peer is a trusted proxy, the nearest address in X-Forwarded-For that is
 // not one (read from the right, as each proxy appends). Rate limits,
-// signed URLs' IP conditions and the access log all use it.
-func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+// signed URLs' IP conditions and the access log all use it. viaProxy says
+// whether the peer is one of trusted (false without them).
+func clientAddr(r *http.Request, trusted []netip.Prefix) (addr netip.Addr, viaProxy bool) {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return netip.Addr{}
+		return netip.Addr{}, false
 	}
-	addr := ap.Addr().Unmap()
+	addr = ap.Addr().Unmap()
 	if len(trusted) == 0 || !inPrefixes(addr, trusted) {
-		return addr
+		return addr, false
 	}
 	xff := r.Header["X-Forwarded-For"]
 	for i := len(xff) - 1; i >= 0; i-- {
@@ -37,26 +38,15 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 			}
 			a, err := netip.ParseAddr(strings.TrimSpace(part))
 			if err != nil {
-				return addr // a malformed entry: trust nothing to its left
+				return addr, true // a malformed entry: trust nothing to its left
 			}
 			addr = a.Unmap()
 			if !inPrefixes(addr, trusted) {
-				return addr
+				return addr, true
 			}
 		}
 	}
-	return addr
-}
-
-// forwardedTrusted reports whether the viewer's X-Forwarded-For goes on to
-// the origin: always without trusted_proxies (as CloudFront), and with
-// them only from a trusted proxy, so the origin can believe what it gets.
-func (rt *Router) forwardedTrusted(r *http.Request) bool {
-	if len(rt.trusted) == 0 {
-		return true
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	return err == nil && inPrefixes(ap.Addr().Unmap(), rt.trusted)
+	return addr, true
 }
 
 func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {

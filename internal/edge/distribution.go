@@ -103,6 +103,7 @@ func (d *Distribution) Match(path string) *Behavior {
 type exchange struct {
 	in       *http.Request // as the viewer sent it
 	client   netip.Addr    // the viewer's address (trusted_proxies considered)
+	viaProxy bool          // the peer is one of trusted_proxies
 	w        http.ResponseWriter
 	id       string
 	accept   string
@@ -116,14 +117,15 @@ type exchangeKey struct{}
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept"), client: clientAddr(r, d.rt.trusted)}
+	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept")}
+	ex.client, ex.viaProxy = clientAddr(r, d.rt.trusted)
 	w.Header()["X-Edge-Request-Id"] = []string{ex.id}
 	rec, _ := w.(*recorder)
 	if rec != nil {
 		rec.dist, rec.client = d, ex.client
 	}
 
-	d.dropViewerHeaders(r)
+	d.dropViewerHeaders(r, ex)
 	// Dot segments are resolved before matching, so "/api/../storage/x"
 	// is matched, and fetched, as "/storage/x".
 	if p, ok := cleanPath(r.URL.Path); !ok {

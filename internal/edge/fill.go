@@ -110,7 +110,7 @@ func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exch
 	defer c.Leave(f)
 	req := b.fillRequest(r, stale)
 	fw := &fillWriter{b: b, f: f, req: req, stale: stale, header: http.Header{}, requestTime: c.Now(), length: -1}
-	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, origin: ex.origin}
+	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, origin: ex.origin, viaProxy: ex.viaProxy}
 	err := runProxy(b.proxy, fw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, fex)))
 	switch {
 	case fw.originErr != nil:

@@ -179,14 +179,18 @@ func TestForwardedForWithTrustedProxies(t *testing.T) {
 		{"trusted_proxies: [127.0.0.1]\n", "203.0.113.9, 127.0.0.1"}, // from a trusted proxy: kept
 		{"trusted_proxies: [10.0.0.0/8]\n", "127.0.0.1"},             // from anyone else: only the peer
 	} {
+		// Passed through, and as a cache fill.
 		e := edgeFor(t, c.trusted+fmt.Sprintf(`distributions:
   - name: main
     origins: {o: {type: http, url: %q}}
+    behaviors: [{path_pattern: "/cached/*", target_origin: o}]
     default_behavior: {target_origin: o, max_ttl: 0, default_ttl: 0}
 `, o.URL), nil)
-		do(t, "GET", e.URL+"/", map[string]string{"X-Forwarded-For": "203.0.113.9"})
-		if got := strings.Join(seen.last(t).Header.Values("X-Forwarded-For"), ", "); got != c.want {
-			t.Errorf("%q: the origin got X-Forwarded-For %q, want %q", c.trusted, got, c.want)
+		for _, path := range []string{"/", "/cached/x"} {
+			do(t, "GET", e.URL+path, map[string]string{"X-Forwarded-For": "203.0.113.9"})
+			if got := strings.Join(seen.last(t).Header.Values("X-Forwarded-For"), ", "); got != c.want {
+				t.Errorf("%q %s: the origin got X-Forwarded-For %q, want %q", c.trusted, path, got, c.want)
+			}
 		}
 	}
 }

@@ -96,9 +96,12 @@ func isViewerHeader(name string) bool {
 
 // dropViewerHeaders removes the CloudFront-* headers a viewer sent. A
 // trusted proxy's are kept: it may be CloudFront itself.
-func (d *Distribution) dropViewerHeaders(r *http.Request) {
+func (d *Distribution) dropViewerHeaders(r *http.Request, ex *exchange) {
+	if ex.viaProxy {
+		return
+	}
 	for name := range r.Header {
-		if isViewerHeader(name) && (len(d.rt.trusted) == 0 || !d.rt.forwardedTrusted(r)) {
+		if isViewerHeader(name) {
 			delete(r.Header, name)
 		}
 	}
