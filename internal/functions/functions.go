@@ -111,16 +111,19 @@ func Compile(name, source string) (*Function, error) {
 	}
 	// Runtime 2.0's import declarations become require calls.
 	var bad []string
+	for _, loc := range importLine.FindAllStringSubmatchIndex(source, -1) {
+		if m := source[loc[4]:loc[5]]; !knownModule(m) {
+			line := strings.Count(source[:loc[4]], "\n") + 1
+			bad = append(bad, fmt.Sprintf("%s:%d: imports %s", name, line, m))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s, which CloudFront Functions do not provide (crypto, querystring, buffer, cloudfront)", strings.Join(bad, "; "))
+	}
 	src := importLine.ReplaceAllStringFunc(source, func(line string) string {
 		m := importLine.FindStringSubmatch(line)
-		if !knownModule(m[2]) {
-			bad = append(bad, m[2])
-		}
 		return requireFor(m[1], m[2])
 	})
-	if len(bad) > 0 {
-		return nil, fmt.Errorf("function %s imports %s, which CloudFront Functions do not provide (crypto, querystring, buffer, cloudfront)", name, strings.Join(bad, ", "))
-	}
 	// An async handler that never awaits settles before it returns: it is
 	// run as an ordinary function, which spares a promise an invocation.
 	if !strings.Contains(src, "await") {

@@ -94,7 +94,7 @@ async function handler(event) {
 	}
 	for src, want := range map[string]string{
 		"function handler(e) { return e.request; ":    "add-index: ",
-		"import fs from 'fs'; function handler(e) {}": "imports fs",
+		"import fs from 'fs'; function handler(e) {}": "add-index:1: imports fs",
 		"var x = 1;": "no handler(event) function",
 		strings.Repeat("//", MaxCodeSize) + "\nfunction handler(e){}": "bytes; CloudFront allows",
 	} {
