@@ -280,7 +280,7 @@ func TestFunctionsSettings(t *testing.T) {
 	for _, c := range []struct{ fn, src, extra, want string }{
 		{"{viewer_request: f.js}", "function handler(event) { return event.request; }", "", ""},
 		{"{viewer_request: f.js}", "function handler(event) {\n  return event.request\n}}", "", "f.js: Line 3"},
-		{"{viewer_request: f.js}", "import fs from 'fs';\nfunction handler(e) {}", "", "imports fs"},
+		{"{viewer_request: f.js}", "import fs from 'fs';\nfunction handler(e) {}", "", "f.js:1: imports fs"},
 		{"{viewer_request: missing.js}", "", "", "missing.js"},
 		{"{viewer_request: f.js, key_value_store: nope}", "function handler(e) { return e.request; }", "", `key value store "nope" is not in key_value_stores`},
 		{"{viewer_request: f.js, key_value_store: kv}", "function handler(e) { return e.request; }", "key_value_stores: {kv: {file: kv.json}}\n", "not a key value store"},
