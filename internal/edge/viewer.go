@@ -39,6 +39,8 @@ const (
 	hdrLongitude
 	hdrMetroCode
 	hdrASN
+	hdrJA3
+	hdrJA4
 )
 
 // hdrLocation are the headers a location database answers.
@@ -70,6 +72,8 @@ var viewerHeaderBits = map[string]uint32{
 	"Cloudfront-Viewer-Longitude":           hdrLongitude,
 	"Cloudfront-Viewer-Metro-Code":          hdrMetroCode,
 	"Cloudfront-Viewer-Asn":                 hdrASN,
+	"Cloudfront-Viewer-Ja3-Fingerprint":     hdrJA3,
+	"Cloudfront-Viewer-Ja4-Fingerprint":     hdrJA4,
 }
 
 // viewerHeaders says which CloudFront-* headers a behavior asks for.
@@ -195,6 +199,12 @@ func (b *Behavior) addViewerHeaders(r *http.Request, ex *exchange) {
 		proto = "https"
 		set(hdrTLS, "Cloudfront-Viewer-Tls", tlsVersionName(r.TLS.Version)+":"+cipherName(r.TLS.CipherSuite)+":"+
 			map[bool]string{true: "sessionResumed", false: "fullHandshake"}[r.TLS.DidResume])
+	}
+	if bits&(hdrJA3|hdrJA4) != 0 {
+		if hello := clientHelloOf(r.Context()); hello != nil {
+			set(hdrJA3, "Cloudfront-Viewer-Ja3-Fingerprint", hello.JA3)
+			set(hdrJA4, "Cloudfront-Viewer-Ja4-Fingerprint", hello.JA4)
+		}
 	}
 	set(hdrForwardedProto, "Cloudfront-Forwarded-Proto", proto)
 	set(hdrHTTPVersion, "Cloudfront-Viewer-Http-Version", strconv.Itoa(r.ProtoMajor)+"."+strconv.Itoa(r.ProtoMinor))

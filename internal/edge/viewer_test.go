@@ -1,6 +1,9 @@
 package edge
 
 import (
+	"crypto/md5"
+	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -103,5 +106,38 @@ func TestDeviceOf(t *testing.T) {
 		if got := deviceOf(ua); got != want {
 			t.Errorf("%s: %+v, want %+v", ua, got, want)
 		}
+	}
+}
+
+// JA4 of Chrome's ClientHello, as FoxIO publishes it
+// (t13d1516h2_8daaf6152771_e5627efa2ab1), GREASE values and all; JA3 as
+// Salesforce defines its string.
+func TestFingerprints(t *testing.T) {
+	chrome := &tls.ClientHelloInfo{
+		CipherSuites: []uint16{0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+			0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035},
+		Extensions: []uint16{0x1a1a, 0x0000, 0x0017, 0xff01, 0x000a, 0x000b, 0x0023, 0x0010, 0x0005, 0x000d,
+			0x0012, 0x0033, 0x002d, 0x002b, 0x001b, 0x4469, 0x0015, 0x3a3a},
+		SupportedVersions: []uint16{0x7a7a, tls.VersionTLS13, tls.VersionTLS12},
+		ServerName:        "example.com",
+		SupportedProtos:   []string{"h2", "http/1.1"},
+		SignatureSchemes:  []tls.SignatureScheme{0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601},
+		SupportedCurves:   []tls.CurveID{0x4a4a, tls.X25519, tls.CurveP256, tls.CurveP384},
+		SupportedPoints:   []uint8{0},
+	}
+	var h ClientHello
+	h.Set(chrome)
+	if h.JA4 != "t13d1516h2_8daaf6152771_e5627efa2ab1" {
+		t.Errorf("JA4 %s", h.JA4)
+	}
+	ja3 := "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53," +
+		"0-23-65281-10-11-35-16-5-13-18-51-45-43-27-17513-21,29-23-24,0"
+	if sum := md5.Sum([]byte(ja3)); h.JA3 != hex.EncodeToString(sum[:]) {
+		t.Errorf("JA3 %s, want the MD5 of %s", h.JA3, ja3)
+	}
+	// A TLS 1.2 client without SNI nor ALPN.
+	h.Set(&tls.ClientHelloInfo{CipherSuites: []uint16{0xc02f}, Extensions: []uint16{0x000d}, SupportedVersions: []uint16{tls.VersionTLS12}})
+	if !strings.HasPrefix(h.JA4, "t12i010100_") {
+		t.Errorf("TLS 1.2 JA4 %s", h.JA4)
 	}
 }

@@ -30,6 +30,9 @@ type Server struct {
 	router atomic.Pointer[edge.Router]
 	tls    atomic.Pointer[tls.Config]
 	load   func() (*config.Config, error)
+	// hellos are the TLS connections' fingerprints, by the connection
+	// under TLS, from accept to close.
+	hellos sync.Map
 
 	mu        sync.Mutex
 	servers   []*http.Server
@@ -375,6 +378,7 @@ func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	}
 	if kind == "https" {
 		srv.Handler = s.altSvc(srv.Handler)
+		s.fingerprint(srv)
 		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
 	} else {
 		s.serve(srv, s.limited(ln))
@@ -488,8 +492,37 @@ func (s *Server) ServeAdmin(ln net.Listener, h http.Handler) {
 // takes the certificates in force.
 func (s *Server) tlsWithH2() *tls.Config {
 	return &tls.Config{
-		NextProtos:         []string{"h2", "http/1.1"},
-		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tls.Load(), nil },
+		NextProtos: []string{"h2", "http/1.1"},
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			if h, ok := s.hellos.Load(hello.Conn); ok {
+				h.(*edge.ClientHello).Set(hello)
+			}
+			return s.tls.Load(), nil
+		},
+	}
+}
+
+// fingerprint gives the requests of each TLS connection its ClientHello's
+// JA3 and JA4 fingerprints: the connection's holder is made when it is
+// accepted, filled in by the handshake, and dropped when it closes.
+func (s *Server) fingerprint(srv *http.Server) {
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		tc, ok := c.(*tls.Conn)
+		if !ok {
+			return ctx
+		}
+		h := &edge.ClientHello{}
+		s.hellos.Store(tc.NetConn(), h)
+		return edge.WithClientHello(ctx, h)
+	}
+	next := srv.ConnState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if tc, ok := c.(*tls.Conn); ok && (st == http.StateClosed || st == http.StateHijacked) {
+			s.hellos.Delete(tc.NetConn())
+		}
+		if next != nil {
+			next(c, st)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -397,5 +398,52 @@ distributions:
 			t.Errorf("%s: served the certificate for %v", name, got.DNSNames)
 		}
 		c.Close()
+	}
+}
+
+// A TLS viewer's JA3 and JA4 fingerprints reach the origin when the
+// behavior names their headers; clients that say different things get
+// different fingerprints, the same client the same one.
+func TestTLSFingerprintHeaders(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s %s", r.Header.Get("CloudFront-Viewer-JA3-Fingerprint"), r.Header.Get("CloudFront-Viewer-JA4-Fingerprint"),
+			r.Header.Get("CloudFront-Viewer-TLS"))
+	}))
+	t.Cleanup(o.Close)
+	e := start(t, fmt.Sprintf(`
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior:
+      target_origin: o
+      max_ttl: 0
+      forward: {headers: [CloudFront-Viewer-JA3-Fingerprint, CloudFront-Viewer-JA4-Fingerprint, CloudFront-Viewer-TLS]}
+`, o.URL))
+	get := func(c *tls.Config) []string {
+		t.Helper()
+		c.RootCAs = e.pool
+		tr := &http.Transport{TLSClientConfig: c, ForceAttemptHTTP2: true}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get(e.https + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Fields(string(b))
+	}
+	tls13, again := get(&tls.Config{}), get(&tls.Config{})
+	tls12 := get(&tls.Config{MaxVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+	ja3 := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	ja4 := regexp.MustCompile(`^t1[23][di]\d{4}[0-9a-z]{2}_[0-9a-f]{12}_[0-9a-f]{12}$`)
+	for _, f := range [][]string{tls13, tls12} {
+		if len(f) != 3 || !ja3.MatchString(f[0]) || !ja4.MatchString(f[1]) {
+			t.Fatalf("fingerprints %q", f)
+		}
+	}
+	if !strings.HasPrefix(tls13[1], "t13i") || !strings.HasPrefix(tls12[1], "t12i") || !strings.HasPrefix(tls13[2], "TLSv1.3:") {
+		t.Errorf("TLS 1.3 %q, TLS 1.2 %q", tls13, tls12)
+	}
+	if tls13[0] != again[0] || tls13[1] != again[1] || tls13[0] == tls12[0] {
+		t.Errorf("same client %q and %q; other client %q", tls13, again, tls12)
 	}
 }

@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +81,41 @@ func TestBrowserDeepLinkLoadsNoteFromAPI(t *testing.T) {
 	}
 	if !strings.Contains(missing, "404") || !strings.Contains(missing, "Record not found") {
 		t.Errorf("deep link /docs/42 showed %q", missing)
+	}
+}
+
+// A real browser's TLS fingerprints reach the origin: Chromium's JA4 has the
+// cipher hash FoxIO publishes for Chrome (8daaf6152771).
+func TestBrowserTLSFingerprint(t *testing.T) {
+	exe := chromium(t)
+	dir := t.TempDir()
+	certFile, keyFile := writeCert(t, dir)
+	o := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "JA3=%s JA4=%s", r.Header.Get("CloudFront-Viewer-JA3-Fingerprint"), r.Header.Get("CloudFront-Viewer-JA4-Fingerprint"))
+	})
+	addr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), fmt.Appendf(nil, `listen: {https: %q}
+tls:
+  certificates: [{cert_file: %s, key_file: %s}]
+distributions:
+  - name: main
+    origins: {o: {type: http, url: "http://%s"}}
+    default_behavior:
+      target_origin: o
+      max_ttl: 0
+      forward: {headers: [CloudFront-Viewer-JA3-Fingerprint, CloudFront-Viewer-JA4-Fingerprint]}
+`, addr, certFile, keyFile, o.Addr()), 0o644)
+	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
+	defer p.stop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, exe, "--headless", "--no-sandbox", "--ignore-certificate-errors", "--disable-quic",
+		"--user-data-dir="+t.TempDir(), "--dump-dom", "https://"+addr+"/").Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	m := regexp.MustCompile(`JA3=([0-9a-f]{32}) JA4=(t13[di]\d{4}h2_([0-9a-f]{12})_[0-9a-f]{12})`).FindStringSubmatch(string(out))
+	if m == nil || m[3] != "8daaf6152771" {
+		t.Errorf("Chromium's fingerprints: %s", out)
 	}
 }
