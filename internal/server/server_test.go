@@ -446,4 +446,17 @@ func TestTLSFingerprintHeaders(t *testing.T) {
 	if tls13[0] != again[0] || tls13[1] != again[1] || tls13[0] == tls12[0] {
 		t.Errorf("same client %q and %q; other client %q", tls13, again, tls12)
 	}
+	// Nothing is kept of closed connections.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := 0
+		e.srv.hellos.Range(func(any, any) bool { n++; return true })
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections' fingerprints kept after they closed", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
