@@ -496,10 +496,14 @@ func (r *record) reset(props []prop) {
 	r.props, r.gone, r.extra, r.order = props, nil, nil, r.order[:0]
 }
 
-// made says whether property key was read or set.
-func (r *record) made(key string) bool {
+// untouched says that o is this record and that its lazy property key was
+// never read nor set: the function left it as the event had it.
+func (r *record) untouched(o *goja.Object, key string) bool {
+	if r == nil || r.obj == nil || o != r.obj {
+		return false
+	}
 	i := r.index(key)
-	return i < 0 || r.props[i].v != nil || r.props[i].lazy == ""
+	return i >= 0 && r.props[i].v == nil && r.props[i].lazy != ""
 }
 
 func (r *record) index(key string) int {

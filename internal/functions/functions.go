@@ -411,7 +411,7 @@ func (b *built) clear() {
 // fieldsOf reads field list name of the returned object o: unchanged when
 // o is the event's own object and the function never touched the list.
 func fieldsOf(o *goja.Object, own *record, name string, ours *fields) (list []field, changed bool, err error) {
-	if own != nil && own.obj != nil && o == own.obj && !own.made(name) {
+	if own.untouched(o, name) {
 		return nil, false, nil
 	}
 	return readFields(o.Get(name), ours)
@@ -419,7 +419,7 @@ func fieldsOf(o *goja.Object, own *record, name string, ours *fields) (list []fi
 
 // stringProp reads a property the function set to a string.
 func stringProp(o *goja.Object, own *record, name string) (string, bool) {
-	if own != nil && own.obj != nil && o == own.obj && !own.made(name) {
+	if own.untouched(o, name) {
 		return "", false
 	}
 	v := o.Get(name)

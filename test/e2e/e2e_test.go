@@ -142,11 +142,21 @@ func (p *proc) stop(t *testing.T) {
 
 func fetch(t *testing.T, url, accept string) (*http.Response, string) {
 	t.Helper()
+	h := map[string]string{}
+	if accept != "" {
+		h["Accept"] = accept
+	}
+	return send(t, "GET", url, h)
+}
+
+// send makes a request with header fields h and reads the whole answer.
+func send(t *testing.T, method, url string, h map[string]string) (*http.Response, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if accept != "" {
-		req.Header.Set("Accept", accept)
+	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
+	for k, v := range h {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -128,16 +127,7 @@ distributions:
 	}
 	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
 	defer p.stop(t)
-	get := func(path string) (*http.Response, string) {
-		t.Helper()
-		r, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return r, string(b)
-	}
+	get := func(path string) (*http.Response, string) { return send(t, "GET", "http://"+addr+path, nil) }
 
 	token := signToken("k3y", `{"sub":"ada","exp":4102444800}`)
 	if r, body := get("/private/report?token=" + token + "&page=2"); r.StatusCode != 200 || body != "www /private/report?page=2 subject=ada client=" {
@@ -246,18 +236,7 @@ distributions:
 	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
 	defer p.stop(t)
 	do := func(method, path string, h map[string]string) (*http.Response, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
-		for k, v := range h {
-			req.Header.Set(k, v)
-		}
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Body.Close()
-		b, _ := io.ReadAll(r.Body)
-		return r, string(b)
+		return send(t, method, "http://"+addr+path, h)
 	}
 	r, body := do("GET", "/page", map[string]string{"Origin": "https://app.example"})
 	if body != "primary /page" || r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
