@@ -228,7 +228,7 @@ func (f *Function) Run(ev *Event) (Outcome, error) {
 	rt, v, b, err := f.call(ev, &out)
 	if rt != nil {
 		if err == nil {
-			err = rt.read(v, &b.ev, b, &out)
+			err = b.read(v, &out)
 		}
 		f.put(rt)
 	}
@@ -245,7 +245,7 @@ func (f *Function) RunJSON(ev *Event) (kind string, js []byte, out Outcome, err 
 	}
 	defer f.put(rt)
 	if err == nil {
-		err = rt.read(v, &b.ev, b, &out)
+		err = b.read(v, &out)
 	}
 	if err != nil {
 		return "", nil, out, err
@@ -432,13 +432,14 @@ func stringProp(o *goja.Object, own *record, name string) (string, bool) {
 var errNoResult = errors.New("the function returned neither a request nor a response")
 
 // read turns what the handler returned into out.
-func (rt *runtime) read(v goja.Value, ev *Event, b *built, out *Outcome) error {
+func (b *built) read(v goja.Value, out *Outcome) error {
+	ev := &b.ev
 	o, ok := v.(*goja.Object)
 	if !ok {
 		return errNoResult
 	}
 	if sc := o.Get("statusCode"); sc != nil && !goja.IsUndefined(sc) {
-		return rt.readResponse(o, ev, b, out)
+		return b.readResponse(o, out)
 	}
 	if ev.Type != "viewer-request" {
 		return errors.New("a viewer-response function must return a response")
@@ -503,7 +504,8 @@ func (rt *runtime) read(v goja.Value, ev *Event, b *built, out *Outcome) error {
 	return nil
 }
 
-func (rt *runtime) readResponse(o *goja.Object, ev *Event, b *built, out *Outcome) error {
+func (b *built) readResponse(o *goja.Object, out *Outcome) error {
+	ev := &b.ev
 	code, err := statusCode(o.Get("statusCode"))
 	if err != nil {
 		return err
