@@ -781,7 +781,7 @@ func (f *Function) cloudfrontModule(rt *runtime) goja.Value {
 					resolve(vm.ToValue(parsed))
 				}
 			case "bytes":
-				resolve(vm.NewArrayBuffer([]byte(v)))
+				resolve(newBuffer(vm, []byte(v)))
 			default:
 				resolve(v)
 			}

@@ -221,10 +221,12 @@ func TestOriginHelpersAndKeyValueFormats(t *testing.T) {
 const kvs = cf.kvs();
 async function handler(e) {
     const conf = await kvs.get('conf', {format: 'json'});
+    const raw = await kvs.get('raw', {format: 'bytes'});
+    if (!Buffer.isBuffer(raw) || raw.length !== 2 || raw[1] !== 2) throw new Error('bytes: ' + raw);
     cf.updateRequestOrigin({domainName: conf.origin, originPath: '/v2', customHeaders: {'x-k': 'v'}, timeouts: {readTimeout: 3}});
     return e.request;
 }`)
-	f.KVS = map[string]string{"conf": `{"origin": "eu.example"}`}
+	f.KVS = map[string]string{"conf": `{"origin": "eu.example"}`, "raw": "\x01\x02"}
 	res, err := f.Run(request("/"))
 	if err != nil || res.Origin == nil || res.Origin.DomainName != "eu.example" || *res.Origin.OriginPath != "/v2" ||
 		res.Origin.CustomHeaders.Get("X-K") != "v" || res.Origin.ReadTimeout != 3*time.Second {
