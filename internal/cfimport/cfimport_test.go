@@ -93,3 +93,21 @@ func TestBadImports(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the file holds, the import answers a config or an error, never
+// a panic.
+func FuzzConvert(f *testing.F) {
+	for _, name := range []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		res, err := Convert(in, Options{})
+		if (res == nil) == (err == nil) {
+			t.Fatalf("result %v and error %v", res, err)
+		}
+	})
+}

@@ -363,3 +363,30 @@ func TestImportForms(t *testing.T) {
 		t.Errorf("named import of an unknown module: %v", err)
 	}
 }
+
+// Any event JSON is read or refused, and a function run on what is read
+// answers or fails, never panics.
+func FuzzEventFromJSON(f *testing.F) {
+	f.Add([]byte(`{"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "192.0.2.1"},
+  "request": {"method": "GET", "uri": "/a", "querystring": {"q": {"value": "1", "multiValue": [{"value": "1"}, {"value": "2"}]}},
+  "headers": {"host": {"value": "d.example"}}, "cookies": {"c": {"value": "v"}}}}`))
+	f.Add([]byte(`{"context": {"eventType": "viewer-response"}, "request": {"uri": "/"}, "response": {"statusCode": 200,
+  "headers": {"x": {"value": "y"}}, "cookies": {"s": {"value": "1", "attributes": "Secure"}}}}`))
+	fn, err := Compile("f.js", `function handler(e) {
+    var r = e.response || e.request;
+    r.headers['x-seen'] = {value: JSON.stringify(e).length + ''};
+    return r;
+}`)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ev, err := EventFromJSON(in)
+		if err != nil {
+			return
+		}
+		if _, err := fn.Run(ev); err != nil && errors.Is(err, ErrBudget) {
+			t.Fatalf("a small function ran past its budget: %v", err)
+		}
+	})
+}
