@@ -91,26 +91,55 @@ func parse(data []byte) (any, error) {
 	if len(n.Content) == 0 {
 		return nil, errors.New("the file is empty")
 	}
-	return fromNode(n.Content[0]), nil
+	nr := &nodeReader{open: map[*yaml.Node]bool{}}
+	v = nr.read(n.Content[0])
+	if nr.err != nil {
+		return nil, nr.err
+	}
+	return v, nil
 }
 
-func fromNode(n *yaml.Node) any {
+// maxValues bounds what a file may expand to through YAML aliases.
+const maxValues = 1 << 20
+
+// nodeReader turns YAML nodes into the values JSON would give, refusing
+// aliases that refer to themselves and expansions past maxValues.
+type nodeReader struct {
+	open   map[*yaml.Node]bool // the nodes being read, outermost first
+	values int
+	err    error
+}
+
+func (nr *nodeReader) read(n *yaml.Node) any {
+	if nr.err != nil {
+		return nil
+	}
+	if nr.values++; nr.values > maxValues {
+		nr.err = fmt.Errorf("the file expands to more than %d values through YAML aliases", maxValues)
+		return nil
+	}
+	if nr.open[n] {
+		nr.err = errors.New("a YAML alias refers to the node that holds it")
+		return nil
+	}
+	nr.open[n] = true
+	defer delete(nr.open, n)
 	var v any
 	switch n.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = fromNode(n.Content[i+1])
+			m[n.Content[i].Value] = nr.read(n.Content[i+1])
 		}
 		v = m
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			l[i] = fromNode(c)
+			l[i] = nr.read(c)
 		}
 		v = l
 	case yaml.AliasNode:
-		return fromNode(n.Alias)
+		return nr.read(n.Alias)
 	default:
 		var s any
 		n.Decode(&s)

@@ -2,6 +2,7 @@ package cfimport
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,11 +68,22 @@ func TestGoldenImports(t *testing.T) {
 	}
 }
 
+// laughs is a billion laughs: nine levels of ten aliases each.
+var laughs = func() string {
+	s := "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
+	for i := 1; i <= 9; i++ {
+		s += fmt.Sprintf("l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	return s
+}()
+
 func TestBadImports(t *testing.T) {
 	two := `{"Resources": {"A": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {"Origins": [], "DefaultCacheBehavior": {}}}},
 	  "B": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {"Origins": [], "DefaultCacheBehavior": {}}}}}}`
 	for _, c := range []struct{ in, resource, want string }{
 		{`{"Id": "x"}`, "", "not a CloudFront distribution"},
+		{"a: &a [*a]", "", "a YAML alias refers to the node that holds it"},
+		{laughs, "", "more than 1048576 values through YAML aliases"},
 		{`[1, 2]`, "", "not a CloudFront distribution"},
 		{`not: [valid`, "", "neither JSON nor YAML"},
 		{`{"Resources": {"B": {"Type": "AWS::S3::Bucket"}}}`, "", "no AWS::CloudFront::Distribution resource"},
