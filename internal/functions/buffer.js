@@ -1,8 +1,14 @@
 // Buffer, as CloudFront Functions' runtime 2.0 has it: a Uint8Array with
 // Node's methods. The encodings (utf8, hex, base64, base64url, latin1) are
 // done in Go by __encode and __decode.
-(function (global, encode, decode) {
+(function (global, encode, decode, maxBytes) {
     'use strict';
+    function checkSize(n) {
+        if (n > maxBytes) {
+            throw new RangeError('a Buffer of ' + n + ' bytes is more than a function may make (' + maxBytes + ')');
+        }
+        return n;
+    }
     var encodings = ['utf8', 'utf-8', 'hex', 'base64', 'base64url', 'latin1', 'binary', 'ascii'];
     function checkEncoding(enc) {
         enc = (enc || 'utf8').toLowerCase();
@@ -21,7 +27,7 @@
                 return new Buffer(value, off, length === undefined ? value.byteLength - off : length);
             }
             if (value instanceof Uint8Array || Array.isArray(value)) {
-                var b = new Buffer(value.length);
+                var b = new Buffer(checkSize(value.length));
                 for (var i = 0; i < value.length; i++) {
                     b[i] = value[i];
                 }
@@ -33,14 +39,14 @@
             throw new TypeError('The first argument must be a string, Buffer, ArrayBuffer or Array');
         }
         static alloc(size, fill, enc) {
-            var b = new Buffer(size);
+            var b = new Buffer(checkSize(size));
             if (fill !== undefined) {
                 b.fill(fill, 0, size, enc);
             }
             return b;
         }
         static allocUnsafe(size) {
-            return new Buffer(size);
+            return new Buffer(checkSize(size));
         }
         static byteLength(value, enc) {
             if (typeof value !== 'string') {
@@ -55,7 +61,7 @@
                     total += list[i].length;
                 }
             }
-            var out = Buffer.alloc(total), pos = 0;
+            var out = Buffer.alloc(checkSize(total)), pos = 0;
             for (var j = 0; j < list.length && pos < total; j++) {
                 var part = list[j].subarray(0, total - pos);
                 out.set(part, pos);
@@ -161,4 +167,4 @@
         readInt32LE(o) { return this.readUInt32LE(o) | 0; }
     }
     global.Buffer = Buffer;
-})(this, __encode, __decode);
+})(this, __encode, __decode, __limits.bytes);

@@ -35,6 +35,16 @@ const (
 	Budget = 20 * time.Millisecond
 	// MaxStack is the deepest call stack.
 	MaxStack = 1000
+	// MaxItems is the longest string or array a built-in makes or walks
+	// in one step, and MaxBytes the largest typed array or Buffer:
+	// CloudFront gives a function 2 MB of memory.
+	MaxItems = 1 << 20
+	MaxBytes = 16 << 20
+	// MaxLogBytes is what an invocation may log, as CloudFront truncates
+	// function logs at 10 KB.
+	MaxLogBytes = 10 << 10
+	// MaxBodyBytes is the largest body of a response a function makes.
+	MaxBodyBytes = 40 << 10
 )
 
 // Function is a compiled function.
@@ -99,6 +109,13 @@ var bufferSource string
 
 // bufferProgram defines Buffer in a runtime.
 var bufferProgram = goja.MustCompile("buffer.js", bufferSource, true)
+
+//go:embed harden.js
+var hardenSource string
+
+// hardenProgram bounds the built-ins that could make or walk something
+// huge in one native step, which the time budget cannot interrupt.
+var hardenProgram = goja.MustCompile("harden.js", hardenSource, true)
 
 var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 
@@ -172,6 +189,7 @@ type runtime struct {
 	origin    *OriginChange
 	eventType string
 	timer     *time.Timer // interrupts an invocation at its budget
+	logBytes  int         // what the invocation logged so far
 	b         *built      // the event's objects, reused
 }
 
@@ -181,11 +199,18 @@ func (f *Function) newRuntime() (*runtime, error) {
 	rt := &runtime{vm: vm}
 	console := vm.NewObject()
 	console.Set("log", func(call goja.FunctionCall) goja.Value {
+		if rt.logBytes > MaxLogBytes {
+			return goja.Undefined()
+		}
 		parts := make([]string, len(call.Arguments))
 		for i, a := range call.Arguments {
 			parts[i] = a.String()
 		}
-		rt.logs = append(rt.logs, strings.Join(parts, " "))
+		line := strings.Join(parts, " ")
+		if rt.logBytes += len(line); rt.logBytes > MaxLogBytes {
+			line = strings.ToValidUTF8(line[:max(0, len(line)-(rt.logBytes-MaxLogBytes))], "") + " … (logs truncated at 10 KB)"
+		}
+		rt.logs = append(rt.logs, line)
 		return goja.Undefined()
 	})
 	vm.Set("console", console)
@@ -204,11 +229,15 @@ func (f *Function) newRuntime() (*runtime, error) {
 		}
 		return vm.NewArrayBuffer(b)
 	})
-	if _, err := vm.RunProgram(bufferProgram); err != nil {
-		return nil, err
+	vm.Set("__limits", map[string]int{"items": MaxItems, "bytes": MaxBytes})
+	for _, p := range []*goja.Program{bufferProgram, hardenProgram} {
+		if _, err := vm.RunProgram(p); err != nil {
+			return nil, err
+		}
 	}
-	vm.GlobalObject().Delete("__encode")
-	vm.GlobalObject().Delete("__decode")
+	for _, name := range []string{"__encode", "__decode", "__limits"} {
+		vm.GlobalObject().Delete(name)
+	}
 	vm.Set("require", func(name string) goja.Value { return f.module(rt, name) })
 	if _, err := vm.RunProgram(f.prog); err != nil {
 		return nil, fmt.Errorf("function %s: %v", f.Name, err)
@@ -270,7 +299,7 @@ func (f *Function) call(ev *Event, out *Outcome) (rt *runtime, v goja.Value, b *
 			return nil, nil, nil, err
 		}
 	}
-	rt.logs, rt.origin, rt.eventType = nil, nil, ev.Type
+	rt.logs, rt.origin, rt.eventType, rt.logBytes = nil, nil, ev.Type, 0
 	budget := f.Budget
 	if budget <= 0 {
 		budget = Budget
@@ -565,6 +594,9 @@ func (b *built) readResponse(o *goja.Object, out *Outcome) error {
 		if !goja.IsUndefined(body) && !goja.IsNull(body) {
 			r.Body = []byte(body.String())
 		}
+	}
+	if len(r.Body) > MaxBodyBytes {
+		return fmt.Errorf("the function's response body is %d bytes; CloudFront allows %d", len(r.Body), MaxBodyBytes)
 	}
 	out.Response = r
 	return nil

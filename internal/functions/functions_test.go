@@ -390,3 +390,56 @@ func FuzzEventFromJSON(f *testing.F) {
 		}
 	})
 }
+
+// What a time budget cannot stop, one native step that makes or walks
+// something huge, is refused at once; the runtime serves on, and ordinary
+// sizes work.
+func TestMemoryLimits(t *testing.T) {
+	for src, want := range map[string]string{
+		`'x'.repeat(1e9)`:   "a repeated string of 1000000000",
+		`'x'.padStart(5e8)`: "a padded string of 500000000",
+		`var a = []; a.length = 2e9; a.forEach(function () {})`: "forEach on a length of 2000000000",
+		`new Array(2e8).fill(1)`:                                "fill on a length of 200000000",
+		`new Array(1e8).join('ab')`:                             "join on a length of 100000000",
+		`Array.from({length: 1e8})`:                             "Array.from on a length of 100000000",
+		`new Uint8Array(5e8)`:                                   "a Uint8Array of bytes of 500000000",
+		`new ArrayBuffer(1e9)`:                                  "a ArrayBuffer of bytes of 1000000000",
+		`Buffer.alloc(1e9)`:                                     "a Buffer of 1000000000 bytes",
+		`var a = [1]; for (var i = 0; i < 40; i++) { a = [a, a]; } JSON.stringify(a)`: "JSON.stringify on values",
+	} {
+		f := compile(t, "function handler(e) { "+src+"; return e.request; }")
+		start := time.Now()
+		_, err := f.Run(request("/"))
+		// JSON.stringify calls back into the function for each value, so
+		// the time budget may stop it first.
+		stopped := err != nil && (strings.Contains(err.Error(), want) || strings.HasPrefix(src, "var a = [1]") && errors.Is(err, ErrBudget))
+		if !stopped || time.Since(start) > time.Second {
+			t.Errorf("%s: %v after %v, want %q", src, err, time.Since(start), want)
+		}
+	}
+	f := compile(t, `function handler(e) {
+    var ok = 'ab'.repeat(1000).length === 2000 && 'x'.padStart(10, '-') === '---------x' &&
+        [3, 1, 2].sort().join() === '1,2,3' && Array.from('abc').length === 3 &&
+        new Uint8Array(100) instanceof Uint8Array && new Uint8Array([1, 2]).constructor === Uint8Array &&
+        new Uint8Array(4).subarray(1) instanceof Uint8Array && Buffer.alloc(10) instanceof Uint8Array &&
+        JSON.stringify({a: [1, {b: 2}]}) === '{"a":[1,{"b":2}]}' &&
+        JSON.stringify({a: 1, b: 2, c: 3}, ['c', 'a']) === '{"c":3,"a":1}' &&
+        JSON.stringify({a: 1}, function (k, v) { return k === 'a' ? 2 : v; }) === '{"a":2}';
+    return {statusCode: ok ? 200 : 500};
+}`)
+	if res, err := f.Run(request("/")); err != nil || res.Response.StatusCode != 200 {
+		t.Errorf("ordinary sizes: %v %+v", err, res.Response)
+	}
+	// Logs stop at 10 KB; a made body stops at 40 KB.
+	res, err := compile(t, `function handler(e) { for (var i = 0; i < 1000; i++) { console.log('0123456789'.repeat(10)); } return e.request; }`).Run(request("/"))
+	n := 0
+	for _, l := range res.Logs {
+		n += len(l)
+	}
+	if err != nil || n > MaxLogBytes+100 || !strings.HasSuffix(res.Logs[len(res.Logs)-1], "(logs truncated at 10 KB)") {
+		t.Errorf("logs: %v, %d bytes in %d lines", err, n, len(res.Logs))
+	}
+	if _, err := compile(t, `function handler(e) { return {statusCode: 200, body: 'x'.repeat(50000)}; }`).Run(request("/")); err == nil || !strings.Contains(err.Error(), "response body is 50000 bytes") {
+		t.Errorf("a 50 KB body: %v", err)
+	}
+}

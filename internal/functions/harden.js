@@ -1,0 +1,94 @@
+// Limits on the built-ins that make or walk big things in one native step,
+// where a time budget cannot stop them: CloudFront gives a function 2 MB
+// of memory, edgefront refuses strings and arrays past __limits.
+(function (global, limits) {
+    'use strict';
+    var items = limits.items, bytes = limits.bytes;
+    function over(what, n, max) {
+        throw new RangeError(what + ' of ' + n + ' is more than a function may make (' + max + ')');
+    }
+    function checked(fn, name, max) {
+        return function () {
+            if (this != null && this.length > max) {
+                over(name + ' on a length', this.length, max);
+            }
+            return fn.apply(this, arguments);
+        };
+    }
+    function guardMethods(proto, max) {
+        Object.getOwnPropertyNames(proto).forEach(function (k) {
+            var d = Object.getOwnPropertyDescriptor(proto, k);
+            if (k !== 'constructor' && typeof d.value === 'function') {
+                d.value = checked(d.value, k, max);
+                Object.defineProperty(proto, k, d);
+            }
+        });
+    }
+    // Every method walks this.length: a sparse array's length is free to set.
+    guardMethods(Array.prototype, items);
+    guardMethods(Object.getPrototypeOf(Uint8Array.prototype), bytes);
+    var from = Array.from;
+    Array.from = function (src) {
+        if (src != null && src.length > items) {
+            over('Array.from on a length', src.length, items);
+        }
+        return from.apply(this, arguments);
+    };
+    var repeat = String.prototype.repeat, padStart = String.prototype.padStart, padEnd = String.prototype.padEnd;
+    Object.defineProperty(String.prototype, 'repeat', {writable: true, configurable: true, value: function (count) {
+        if (String(this).length * count > items) {
+            over('a repeated string', String(this).length * count, items);
+        }
+        return repeat.call(this, count);
+    }});
+    [['padStart', padStart], ['padEnd', padEnd]].forEach(function (p) {
+        Object.defineProperty(String.prototype, p[0], {writable: true, configurable: true, value: function (n) {
+            if (n > items) {
+                over('a padded string', n, items);
+            }
+            return p[1].apply(this, arguments);
+        }});
+    });
+    // Typed arrays and buffers of more than the limit are not made.
+    ['ArrayBuffer', 'Uint8Array', 'Uint8ClampedArray', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array',
+        'Int32Array', 'Float32Array', 'Float64Array'].forEach(function (name) {
+        var C = global[name];
+        if (typeof C !== 'function') {
+            return;
+        }
+        var size = C.BYTES_PER_ELEMENT || 1;
+        var W = function () {
+            if (new.target === undefined) {
+                throw new TypeError('Constructor ' + name + " requires 'new'");
+            }
+            if (typeof arguments[0] === 'number' && arguments[0] * size > bytes) {
+                over('a ' + name + ' of bytes', arguments[0] * size, bytes);
+            }
+            return Reflect.construct(C, arguments, new.target === W ? C : new.target);
+        };
+        Object.setPrototypeOf(W, Object.getPrototypeOf(C));
+        Object.getOwnPropertyNames(C).forEach(function (k) {
+            if (k !== 'length' && k !== 'name' && k !== 'arguments' && k !== 'caller') {
+                Object.defineProperty(W, k, Object.getOwnPropertyDescriptor(C, k));
+            }
+        });
+        Object.defineProperty(W, 'name', {value: name});
+        Object.defineProperty(C.prototype, 'constructor', {value: W, writable: true, configurable: true});
+        global[name] = W;
+    });
+    // JSON.stringify walks shared objects once per reference: count what it
+    // writes.
+    var stringify = JSON.stringify;
+    JSON.stringify = function (value, replacer, space) {
+        if (Array.isArray(replacer)) {
+            return stringify(value, replacer, space); // its keys, in its order
+        }
+        var n = 0;
+        return stringify(value, function (k, v) {
+            if (++n > items) {
+                over('JSON.stringify on values', n, items);
+            }
+            return typeof replacer === 'function' ? replacer.call(this, k, v) : v;
+        }, space);
+    };
+})(this, __limits);
