@@ -27,6 +27,22 @@
     // Every method walks this.length: a sparse array's length is free to set.
     guardMethods(Array.prototype, items);
     guardMethods(Object.getPrototypeOf(Uint8Array.prototype), bytes);
+    // join makes one string of them all: add up what it would make first.
+    var join = Array.prototype.join;
+    Object.defineProperty(Array.prototype, 'join', {writable: true, configurable: true, value: function (sep) {
+        if (this.length > items) {
+            over('join on a length', this.length, items);
+        }
+        var n = 0, s = sep === undefined ? 1 : String(sep).length;
+        for (var i = 0; i < this.length; i++) {
+            var v = this[i];
+            n += (typeof v === 'string' ? v.length : 0) + (i > 0 ? s : 0);
+            if (n > items) {
+                over('a joined string', n, items);
+            }
+        }
+        return join.apply(this, arguments);
+    }});
     var from = Array.from;
     Array.from = function (src) {
         if (src != null && src.length > items) {
