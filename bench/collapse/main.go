@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgefront/edgefront/bench/internal/benchkit"
+
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
 )
@@ -50,9 +52,9 @@ func main() {
 	eln := listen()
 	yaml := fmt.Sprintf("distributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://%s\"}}\n    default_behavior: {target_origin: o}\n", oln.Addr())
 	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
-	check(err)
+	benchkit.Check(err)
 	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
-	check(err)
+	benchkit.Check(err)
 	go (&http.Server{Handler: srv}).Serve(eln)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *n, MaxConnsPerHost: 0}}
@@ -106,13 +108,6 @@ func main() {
 
 func listen() net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
+	benchkit.Check(err)
 	return ln
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 }

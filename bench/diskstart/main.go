@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgefront/edgefront/bench/internal/benchkit"
 
 	"github.com/edgefront/edgefront/internal/cache"
 )
@@ -33,16 +34,16 @@ func main() {
 	marker := filepath.Join(*dir, "filled")
 	if b, _ := os.ReadFile(marker); string(b) != strconv.Itoa(*n) {
 		fill(cacheDir, *n)
-		check(os.WriteFile(marker, []byte(strconv.Itoa(*n)), 0o644))
+		benchkit.Check(os.WriteFile(marker, []byte(strconv.Itoa(*n)), 0o644))
 	}
 
 	bin := filepath.Join(*dir, "edgefront")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/edgefront")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	check(build.Run())
-	addr, dead := freeAddr(), freeAddr() // nothing listens on dead: a miss would be a 502
+	benchkit.Check(build.Run())
+	addr, dead := benchkit.FreeAddr(), benchkit.FreeAddr() // nothing listens on dead: a miss would be a 502
 	cfg := filepath.Join(*dir, "edgefront.yaml")
-	check(os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q}
+	benchkit.Check(os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q}
 cache: {memory: 256MiB, disk: {path: %q, size: 100GiB}}
 distributions:
   - name: main
@@ -52,9 +53,9 @@ distributions:
 
 	cmd := exec.Command(bin, "serve", "-c", cfg)
 	logs, err := cmd.StderrPipe()
-	check(err)
+	benchkit.Check(err)
 	start := time.Now()
-	check(cmd.Start())
+	benchkit.Check(cmd.Start())
 	scanned := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
@@ -102,7 +103,7 @@ distributions:
 func fill(dir string, n int) {
 	os.RemoveAll(dir)
 	d, err := cache.OpenDisk(dir, 1<<40, nil)
-	check(err)
+	benchkit.Check(err)
 	start := time.Now()
 	var wg sync.WaitGroup
 	const workers = 8
@@ -114,24 +115,10 @@ func fill(dir string, n int) {
 				body := []byte(fmt.Sprintf("object %d\n", i))
 				o := cache.NewObject(http.Header{"Content-Type": {"text/plain"}, "Content-Length": {strconv.Itoa(len(body))}}, body,
 					cache.Meta{Status: 200, ResponseTime: time.Now(), TTL: 365 * 24 * time.Hour})
-				check(d.Put(fmt.Sprintf("main\x00http://bench.example\x00/o/%d", i), o))
+				benchkit.Check(d.Put(fmt.Sprintf("main\x00http://bench.example\x00/o/%d", i), o))
 			}
 		}()
 	}
 	wg.Wait()
 	fmt.Printf("wrote %d objects in %v\n", n, time.Since(start).Round(time.Second))
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 }

@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/bench/internal/benchkit"
 
 	"github.com/edgefront/edgefront/internal/certtest"
 	"github.com/quic-go/quic-go/http3"
@@ -38,9 +39,9 @@ func main() {
 	os.Mkdir(www, 0o755)
 	os.WriteFile(filepath.Join(www, "1k.bin"), make([]byte, 1024), 0o644)
 	cert, key, pool := selfSigned(dir)
-	addr := freeAddr()
+	addr := benchkit.FreeAddr()
 	cfg := filepath.Join(dir, "edgefront.yaml")
-	check(os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {https: %q, http3: true}
+	benchkit.Check(os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {https: %q, http3: true}
 tls: {certificates: [{cert_file: %s, key_file: %s}]}
 limits: {max_connections_per_ip: 0}
 distributions:
@@ -51,9 +52,9 @@ distributions:
 	bin := filepath.Join(dir, "edgefront")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/edgefront")
 	build.Stderr = os.Stderr
-	check(build.Run())
+	benchkit.Check(build.Run())
 	srv := exec.Command(bin, "serve", "-c", cfg)
-	check(srv.Start())
+	benchkit.Check(srv.Start())
 	defer srv.Process.Kill()
 
 	tlsConf := &tls.Config{RootCAs: pool}
@@ -136,20 +137,6 @@ func median(v []float64) float64 {
 func selfSigned(dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	c, err := certtest.Write(certFile, keyFile)
-	check(err)
+	benchkit.Check(err)
 	return certFile, keyFile, certtest.Pool(c)
-}
-
-func freeAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 }

@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/edgefront/edgefront/bench/internal/benchkit"
+
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
 )
@@ -38,9 +40,9 @@ distributions:
     default_behavior: {target_origin: o}
     rate_limit: {requests_per_second: 1, burst: 1, max_clients: %d}
 `, root, *maxClients)))
-	check(err)
+	benchkit.Check(err)
 	rt, err := edge.Compile(cfg, edge.Options{Log: slog.New(slog.DiscardHandler)})
-	check(err)
+	benchkit.Check(err)
 	req := httptest.NewRequest("GET", "http://cdn.example/x", nil)
 	req.RemoteAddr = "127.0.0.1:1234"
 	runtime.GC()
@@ -67,13 +69,6 @@ distributions:
 	fmt.Printf("%d client addresses, 2 requests each: %d answered 429, in %v\n", *n, limited, took.Round(time.Millisecond))
 	fmt.Printf("heap grew %.0f MiB (%.0f bytes a tracked client); max_clients %d bounds it\n", grew, grew*(1<<20)/float64(min(*n, *maxClients)), *maxClients)
 	if limited != *n {
-		os.Exit(1)
-	}
-}
-
-func check(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
