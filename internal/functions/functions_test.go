@@ -424,7 +424,9 @@ func TestMemoryLimits(t *testing.T) {
         new Uint8Array(4).subarray(1) instanceof Uint8Array && Buffer.alloc(10) instanceof Uint8Array &&
         JSON.stringify({a: [1, {b: 2}]}) === '{"a":[1,{"b":2}]}' &&
         JSON.stringify({a: 1, b: 2, c: 3}, ['c', 'a']) === '{"c":3,"a":1}' &&
-        JSON.stringify({a: 1}, function (k, v) { return k === 'a' ? 2 : v; }) === '{"a":2}';
+        JSON.stringify({a: 1}, function (k, v) { return k === 'a' ? 2 : v; }) === '{"a":2}' &&
+        'a-b-c'.replaceAll('-', '+') === 'a+b+c' && 'aXbX'.replace(/X/g, '--') === 'a--b--' &&
+        'x'.repeat(1e4).replace('x', 'y'.repeat(200)).length === 1e4 + 199 && '/p/q'.replace('/p', '') === '/q';
     return {statusCode: ok ? 200 : 500};
 }`)
 	if res, err := f.Run(request("/")); err != nil || res.Response.StatusCode != 200 {

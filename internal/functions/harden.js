@@ -65,6 +65,33 @@
             return p[1].apply(this, arguments);
         }});
     });
+    // replace and replaceAll with a long replacement: count the matches
+    // first (a function replacement builds its own strings, which are
+    // limited where they are made).
+    ['replace', 'replaceAll'].forEach(function (name) {
+        var orig = String.prototype[name];
+        Object.defineProperty(String.prototype, name, {writable: true, configurable: true, value: function (pattern, replacement) {
+            var s = String(this);
+            if (typeof replacement === 'string' && replacement.length > 1 && s.length * replacement.length > items) {
+                var all = name === 'replaceAll' || (pattern instanceof RegExp && pattern.global);
+                var matches = 0;
+                if (!all) {
+                    matches = 1;
+                } else if (pattern instanceof RegExp) {
+                    matches = (s.match(pattern) || []).length;
+                } else {
+                    var p = String(pattern), step = Math.max(p.length, 1);
+                    for (var i = s.indexOf(p); i >= 0; i = s.indexOf(p, i + step)) {
+                        matches++;
+                    }
+                }
+                if (s.length + matches * replacement.length > items) {
+                    over('a replaced string', s.length + matches * replacement.length, items);
+                }
+            }
+            return orig.apply(this, arguments);
+        }});
+    });
     // Typed arrays and buffers of more than the limit are not made.
     ['ArrayBuffer', 'Uint8Array', 'Uint8ClampedArray', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array',
         'Int32Array', 'Float32Array', 'Float64Array'].forEach(function (name) {
