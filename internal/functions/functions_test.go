@@ -398,13 +398,23 @@ func TestMemoryLimits(t *testing.T) {
 	for src, want := range map[string]string{
 		`'x'.repeat(1e9)`:   "a repeated string of 1000000000",
 		`'x'.padStart(5e8)`: "a padded string of 500000000",
-		`var a = []; a.length = 2e9; a.forEach(function () {})`: "forEach on a length of 2000000000",
-		`new Array(2e8).fill(1)`:                                "fill on a length of 200000000",
-		`new Array(1e8).join('ab')`:                             "join on a length of 100000000",
-		`Array.from({length: 1e8})`:                             "Array.from on a length of 100000000",
-		`new Uint8Array(5e8)`:                                   "a Uint8Array of bytes of 500000000",
-		`new ArrayBuffer(1e9)`:                                  "a ArrayBuffer of bytes of 1000000000",
-		`Buffer.alloc(1e9)`:                                     "a Buffer of 1000000000 bytes",
+		`var a = []; a.length = 2e9; a.forEach(function () {})`:                       "forEach on a length of 2000000000",
+		`new Array(2e8).fill(1)`:                                                      "fill on a length of 200000000",
+		`new Array(1e8).join('ab')`:                                                   "join on a length of 100000000",
+		`Array.from({length: 1e8})`:                                                   "Array.from on a length of 100000000",
+		`new Uint8Array(5e8)`:                                                         "a Uint8Array of bytes of 500000000",
+		`new ArrayBuffer(1e9)`:                                                        "a ArrayBuffer of bytes of 1000000000",
+		`Buffer.alloc(1e9)`:                                                           "a Buffer of 1000000000 bytes",
+		"new Array(1000).fill('x'.repeat(2000)).join('')":                             "a joined string of",
+		"'x'.repeat(200).replaceAll('x', 'y'.repeat(10000))":                          "a replaced string of 2000200",
+		"'x'.repeat(200).replace(/x/g, 'y'.repeat(10000))":                            "a replaced string of 2000200",
+		"var a = []; a.length = 2e9; [].concat(a)":                                    "concat to a length of 2000000000",
+		"var a = []; a.length = 2e8; Math.max.apply(null, a)":                         "apply with a length of 200000000",
+		"var a = []; a.length = 2e8; Math.max(...a)":                                  "iterating a length of 200000000",
+		"var a = []; a.length = 2e8; new Set(a)":                                      "iterating a length of 200000000",
+		"var a = []; a.length = 2e8; for (var x of a) {}":                             "iterating a length of 200000000",
+		"var a = []; a.length = 2e8; Promise.all(a)":                                  "Promise.all with a length of 200000000",
+		"var a = []; a.length = 2e8; Reflect.apply(Math.max, null, a)":                "Reflect.apply with a length of 200000000",
 		`var a = [1]; for (var i = 0; i < 40; i++) { a = [a, a]; } JSON.stringify(a)`: "JSON.stringify on values",
 	} {
 		f := compile(t, "function handler(e) { "+src+"; return e.request; }")
@@ -426,7 +436,9 @@ func TestMemoryLimits(t *testing.T) {
         JSON.stringify({a: 1, b: 2, c: 3}, ['c', 'a']) === '{"c":3,"a":1}' &&
         JSON.stringify({a: 1}, function (k, v) { return k === 'a' ? 2 : v; }) === '{"a":2}' &&
         'a-b-c'.replaceAll('-', '+') === 'a+b+c' && 'aXbX'.replace(/X/g, '--') === 'a--b--' &&
-        'x'.repeat(1e4).replace('x', 'y'.repeat(200)).length === 1e4 + 199 && '/p/q'.replace('/p', '') === '/q';
+        'x'.repeat(1e4).replace('x', 'y'.repeat(200)).length === 1e4 + 199 && '/p/q'.replace('/p', '') === '/q' &&
+        Math.max(...[1, 3, 2]) === 3 && Math.max.apply(null, [4, 5]) === 5 && [1].concat([2], 3).length === 3 &&
+        new Set([1, 1, 2]).size === 2 && Reflect.apply(Math.min, null, [2, 1]) === 1 && [...'ab'].length === 2;
     return {statusCode: ok ? 200 : 500};
 }`)
 	if res, err := f.Run(request("/")); err != nil || res.Response.StatusCode != 200 {

@@ -27,6 +27,54 @@
     // Every method walks this.length: a sparse array's length is free to set.
     guardMethods(Array.prototype, items);
     guardMethods(Object.getPrototypeOf(Uint8Array.prototype), bytes);
+    // Spread, for...of, Set, Map and Promise.all walk an array through its
+    // iterator, apply through its length, concat its arguments' lengths.
+    var values = Array.prototype[Symbol.iterator];
+    Object.defineProperty(Array.prototype, Symbol.iterator, {writable: true, configurable: true, value: function () {
+        if (this.length > items) {
+            over('iterating a length', this.length, items);
+        }
+        return values.call(this);
+    }});
+    function checkArgs(args, what) {
+        if (args != null && args.length > items) {
+            over(what + ' with a length', args.length, items);
+        }
+    }
+    var apply = Function.prototype.apply;
+    Object.defineProperty(Function.prototype, 'apply', {writable: true, configurable: true, value: function (thisArg, args) {
+        checkArgs(args, 'apply');
+        return apply.call(this, thisArg, args);
+    }});
+    var reflectApply = Reflect.apply, reflectConstruct = Reflect.construct;
+    Reflect.apply = function (f, thisArg, args) {
+        checkArgs(args, 'Reflect.apply');
+        return reflectApply(f, thisArg, args);
+    };
+    Reflect.construct = function (C, args, newTarget) {
+        checkArgs(args, 'Reflect.construct');
+        return arguments.length > 2 ? reflectConstruct(C, args, newTarget) : reflectConstruct(C, args);
+    };
+    ['all', 'allSettled', 'any', 'race'].forEach(function (name) {
+        var orig = Promise[name];
+        if (typeof orig === 'function') {
+            Promise[name] = function (iterable) {
+                checkArgs(iterable, 'Promise.' + name);
+                return reflectApply(orig, this, arguments);
+            };
+        }
+    });
+    var concat = Array.prototype.concat;
+    Object.defineProperty(Array.prototype, 'concat', {writable: true, configurable: true, value: function () {
+        var n = this.length;
+        for (var i = 0; i < arguments.length; i++) {
+            n += Array.isArray(arguments[i]) ? arguments[i].length : 1;
+        }
+        if (n > items) {
+            over('concat to a length', n, items);
+        }
+        return reflectApply(concat, this, arguments);
+    }});
     // join makes one string of them all: add up what it would make first.
     var join = Array.prototype.join;
     Object.defineProperty(Array.prototype, 'join', {writable: true, configurable: true, value: function (sep) {
