@@ -45,6 +45,9 @@ const (
 	MaxLogBytes = 10 << 10
 	// MaxBodyBytes is the largest body of a response a function makes.
 	MaxBodyBytes = 40 << 10
+	// MaxHeaderBytes bounds the header fields a function returns, as
+	// limits.max_header_bytes bounds a viewer's.
+	MaxHeaderBytes = 64 << 10
 )
 
 // Function is a compiled function.
@@ -528,8 +531,25 @@ func (b *built) read(v goja.Value, out *Outcome) error {
 			h["Cookie"] = []string{strings.Join(c, "; ")}
 		}
 		r.Header = h
+		if err := checkHeaderSize(h, r.Host); err != nil {
+			return err
+		}
 	}
 	out.Request = r
+	return nil
+}
+
+// checkHeaderSize refuses header fields a viewer could not have sent.
+func checkHeaderSize(h http.Header, host string) error {
+	n := len(host)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	if n > MaxHeaderBytes {
+		return fmt.Errorf("the function returned %d bytes of header fields; at most %d", n, MaxHeaderBytes)
+	}
 	return nil
 }
 
@@ -593,6 +613,11 @@ func (b *built) readResponse(o *goja.Object, out *Outcome) error {
 	default:
 		if !goja.IsUndefined(body) && !goja.IsNull(body) {
 			r.Body = []byte(body.String())
+		}
+	}
+	if out.HeaderChanged {
+		if err := checkHeaderSize(r.Header, ""); err != nil {
+			return err
 		}
 	}
 	if len(r.Body) > MaxBodyBytes {

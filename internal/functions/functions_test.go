@@ -456,4 +456,14 @@ func TestMemoryLimits(t *testing.T) {
 	if _, err := compile(t, `function handler(e) { return {statusCode: 200, body: 'x'.repeat(50000)}; }`).Run(request("/")); err == nil || !strings.Contains(err.Error(), "response body is 50000 bytes") {
 		t.Errorf("a 50 KB body: %v", err)
 	}
+	// Header fields past 64 KiB, on a request or a response.
+	for _, src := range []string{
+		`for (var i = 0; i < 1000; i++) { e.request.headers['x-' + i] = {value: 'v'.repeat(100)}; } return e.request;`,
+		`for (var i = 0; i < 1000; i++) { e.request.cookies['c' + i] = {value: 'v'.repeat(100)}; } return e.request;`,
+		`var h = {}; for (var i = 0; i < 1000; i++) { h['x-' + i] = {value: 'v'.repeat(100)}; } return {statusCode: 200, headers: h};`,
+	} {
+		if _, err := compile(t, "function handler(e) { "+src+" }").Run(request("/")); err == nil || !strings.Contains(err.Error(), "bytes of header fields; at most 65536") {
+			t.Errorf("%.60s: %v", src, err)
+		}
+	}
 }
