@@ -9,9 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/geotest"
 )
@@ -257,4 +260,95 @@ distributions:
 	if r, _ := do("POST", "/down/x", nil); r.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("POST: %d, want the primary's 503", r.StatusCode)
 	}
+}
+
+// Functions that loop forever, make something huge in one step or recurse
+// without end, called by many viewers at once: each gets a quick 503, the
+// ordinary viewer beside them is served throughout, and the process stays
+// small.
+func TestHostileFunctionsThroughTheBinary(t *testing.T) {
+	dir := t.TempDir()
+	o := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	hostile := map[string]string{
+		"loop.js":    `function handler(e) { for (;;) {} }`,
+		"fill.js":    `function handler(e) { new Array(2e8).fill(1); return e.request; }`,
+		"repeat.js":  `function handler(e) { var s = 'x'.repeat(1e9); return e.request; }`,
+		"sparse.js":  `function handler(e) { var a = []; a.length = 2e9; a.forEach(function () {}); return e.request; }`,
+		"recurse.js": `function f(n) { return f(n + 1) + 1; } function handler(e) { return f(0); }`,
+		"grow.js":    `function handler(e) { var a = []; for (;;) { a.push('x'.repeat(1000)); } }`,
+	}
+	var behaviors strings.Builder
+	for name, src := range hostile {
+		os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644)
+		fmt.Fprintf(&behaviors, "      - {path_pattern: \"/%s\", target_origin: o, max_ttl: 0, functions: {viewer_request: %s}}\n", strings.TrimSuffix(name, ".js"), name)
+	}
+	addr := freeAddr(t)
+	os.WriteFile(filepath.Join(dir, "edgefront.yaml"), fmt.Appendf(nil, `listen: {http: %q}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: "http://%s"}}
+    behaviors:
+%s    default_behavior: {target_origin: o, max_ttl: 0}
+`, addr, o.Addr(), behaviors.String()), 0o644)
+	p := startBinary(t, "edgefront serving", "serve", "-c", filepath.Join(dir, "edgefront.yaml"))
+	defer p.stop(t)
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for name := range hostile {
+		for range 4 {
+			wg.Go(func() {
+				for i := 0; i < 10; i++ {
+					start := time.Now()
+					r, _ := send(t, "GET", "http://"+addr+"/"+strings.TrimSuffix(name, ".js"), nil)
+					if r.StatusCode != http.StatusServiceUnavailable || time.Since(start) > 3*time.Second {
+						t.Errorf("%s: %d after %v", name, r.StatusCode, time.Since(start))
+					}
+				}
+			})
+		}
+	}
+	var served, slow atomic.Int32
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			start := time.Now()
+			if r, body := send(t, "GET", "http://"+addr+"/plain", nil); r.StatusCode == 200 && body == "ok" {
+				served.Add(1)
+			}
+			if time.Since(start) > time.Second {
+				slow.Add(1)
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	if served.Load() == 0 || slow.Load() > 0 {
+		t.Errorf("the ordinary viewer: %d served, %d waited more than a second", served.Load(), slow.Load())
+	}
+	rss := peakRSS(t, p.cmd.Process.Pid)
+	if rss > 400<<20 {
+		t.Errorf("the process grew to %d MiB", rss>>20)
+	}
+	t.Logf("240 hostile invocations; the ordinary viewer served %d times; peak RSS %d MiB", served.Load(), rss>>20)
+}
+
+// peakRSS is a process's peak resident set size.
+func peakRSS(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
 }
