@@ -68,3 +68,29 @@ function handler(event) {
 		}
 	}
 }
+
+// cf.updateRequestOrigin names S3 origins as CloudFront does: the bucket's
+// REST or website endpoint in its region.
+func TestOriginAtS3Domain(t *testing.T) {
+	_, rt := edgeWithClock(t, `
+distributions:
+  - name: main
+    origins:
+      eu: {type: s3, bucket: demo-eu, region: eu-central-1, endpoint: "http://127.0.0.1:1", anonymous: true}
+      app: {type: http, url: "http://app.internal:8080"}
+    default_behavior: {target_origin: app}
+`, nil, nil)
+	d := rt.dists[0]
+	for domain, want := range map[string]string{
+		"demo-eu.s3.eu-central-1.amazonaws.com":         "eu",
+		"demo-eu.s3-website.eu-central-1.amazonaws.com": "eu",
+		"app.internal:8080":                             "app",
+		"app.internal":                                  "app",
+		"demo-eu.s3.us-east-1.amazonaws.com":            "",
+		"evil.example":                                  "",
+	} {
+		if got, _ := d.originAt(domain); got != want {
+			t.Errorf("%s: %q, want %q", domain, got, want)
+		}
+	}
+}
