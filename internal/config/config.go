@@ -108,6 +108,9 @@ type Limits struct {
 	MaxHeaderBytes      *Size     `yaml:"max_header_bytes"`       // 64KiB
 	MaxConnections      *int      `yaml:"max_connections"`        // 16384; 0 is no limit
 	MaxConnectionsPerIP *int      `yaml:"max_connections_per_ip"` // 256; 0 is no limit
+	// FunctionTime is how long a CloudFront Function may run, in wall-clock
+	// time, before it is stopped and the viewer gets a 503 (20ms).
+	FunctionTime *Duration `yaml:"function_time"`
 }
 
 // RateLimit limits the requests of each client.

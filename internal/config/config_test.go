@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBadConfigListsEveryProblem(t *testing.T) {
@@ -308,6 +309,19 @@ func TestGeoIPSettings(t *testing.T) {
 		os.WriteFile(filepath.Join(filepath.Dir(p), "f.js"), []byte("not a database"), 0o644)
 		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", geo, err, want)
+		}
+	}
+}
+
+func TestFunctionTimeSetting(t *testing.T) {
+	for value, want := range map[string]string{"150ms": "", "0s": "from 1ms to 10s", "1m": "from 1ms to 10s", "fast": "edgefront.yaml:1"} {
+		p := write(t, "limits: {function_time: "+value+"}\ndistributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}\n    default_behavior: {target_origin: o}\n")
+		cfg, err := Load(p)
+		switch {
+		case want == "" && (err != nil || cfg.Limits.Function() != 150*time.Millisecond):
+			t.Errorf("%s: %v", value, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: %v, want %q", value, err, want)
 		}
 	}
 }

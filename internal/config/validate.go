@@ -215,6 +215,17 @@ func (v *validator) serving() {
 	if l.MaxHeaderBytes != nil && *l.MaxHeaderBytes < 4096 {
 		v.add("limits.max_header_bytes", "max_header_bytes below 4KiB would refuse ordinary browsers")
 	}
+	if d := l.FunctionTime; d != nil && (time.Duration(*d) < time.Millisecond || time.Duration(*d) > 10*time.Second) {
+		v.add("limits.function_time", "function_time must be from 1ms to 10s")
+	}
+}
+
+// Function is limits.function_time with its default.
+func (l Limits) Function() time.Duration {
+	if l.FunctionTime != nil {
+		return time.Duration(*l.FunctionTime)
+	}
+	return functions.Budget
 }
 
 // ParsePrefix reads a CIDR, or an address as the prefix of that one address.

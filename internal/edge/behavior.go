@@ -126,7 +126,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		headers:       compileHeaderPolicy(c.ResponseHeaders),
 		viewerHeaders: viewerHeaders(c.Forward, c.CacheKey),
 	}
-	b.viewerRequest, b.viewerResponse, b.functionsErr = compileFunctions(c.Functions, d.rt.kvs)
+	b.viewerRequest, b.viewerResponse, b.functionsErr = compileFunctions(c.Functions, d.rt.kvs, d.rt.functionTime)
 	if c.MaxBodySize != nil {
 		b.maxBody = int64(*c.MaxBodySize)
 	}

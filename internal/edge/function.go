@@ -5,13 +5,14 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/functions"
 )
 
 // behaviorFunctions compiles a behavior's CloudFront Functions.
-func compileFunctions(c *config.Functions, stores map[string]config.KeyValueStore) (req, resp *functions.Function, err error) {
+func compileFunctions(c *config.Functions, stores map[string]config.KeyValueStore, budget time.Duration) (req, resp *functions.Function, err error) {
 	if c == nil {
 		return nil, nil, nil
 	}
@@ -31,7 +32,7 @@ func compileFunctions(c *config.Functions, stores map[string]config.KeyValueStor
 		}
 		f, err := functions.Compile(file, string(src))
 		if f != nil {
-			f.KVS = kvs
+			f.KVS, f.Budget = kvs, budget
 		}
 		return f, err
 	}

@@ -137,3 +137,29 @@ async function handler(event) {
 		t.Errorf("other: %d", r.StatusCode)
 	}
 }
+
+// limits.function_time is the budget a function runs under.
+func TestFunctionTimeLimit(t *testing.T) {
+	o, _ := upstream(t, text("origin"))
+	e := edgeFor(t, fmt.Sprintf(`
+limits: {function_time: 150ms}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    behaviors:
+      - {path_pattern: "/loop", target_origin: o, functions: {viewer_request: loop.js}}
+      - {path_pattern: "/busy", target_origin: o, max_ttl: 0, functions: {viewer_request: busy.js}}
+    default_behavior: {target_origin: o}
+`, o.URL), map[string]string{
+		"loop.js": `function handler(e) { for (;;) {} }`,
+		// 60 ms of work: past the default 20 ms, within 150 ms.
+		"busy.js": `function handler(e) { var end = Date.now() + 60; while (Date.now() < end) {} return e.request; }`,
+	})
+	start := time.Now()
+	if r := get(t, e.URL+"/loop"); r.StatusCode != http.StatusServiceUnavailable || time.Since(start) < 150*time.Millisecond || time.Since(start) > 2*time.Second {
+		t.Errorf("loop: %d after %v", r.StatusCode, time.Since(start))
+	}
+	if r := get(t, e.URL+"/busy"); r.StatusCode != 200 {
+		t.Errorf("60 ms of work under a 150 ms budget: %d", r.StatusCode)
+	}
+}

@@ -35,6 +35,8 @@ type Router struct {
 	trusted  []netip.Prefix // trusted_proxies
 	kvs      map[string]config.KeyValueStore
 	geo      *geoDB // nil without geoip
+	// functionTime is how long a CloudFront Function may run.
+	functionTime time.Duration
 	// bodyTimeout is limits.client_body_timeout.
 	bodyTimeout time.Duration
 }
@@ -81,6 +83,7 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
 	_, rt.bodyTimeout, _, _, _, _ = cfg.Limits.Resolved()
 	rt.kvs = cfg.KeyValueStores
+	rt.functionTime = cfg.Limits.Function()
 	geo, err := openGeo(cfg.GeoIP)
 	if err != nil {
 		return nil, err
