@@ -24,6 +24,7 @@ func TestFunctionChoosesTheOrigin(t *testing.T) {
 	eu, _ := upstream(t, answer("eu"))
 	euHost := strings.TrimPrefix(eu.URL, "http://")
 	e := edgeFor(t, fmt.Sprintf(`
+limits: {function_time: 1s}
 distributions:
   - name: main
     origins:

@@ -112,6 +112,7 @@ distributions:
 func TestFunctionRedirectFromKeyValueStore(t *testing.T) {
 	o, seen := upstream(t, text("origin"))
 	e := edgeFor(t, fmt.Sprintf(`
+limits: {function_time: 1s}
 key_value_stores:
   redirects: {file: redirects.json}
 distributions:

@@ -45,6 +45,7 @@ func TestViewerHeaders(t *testing.T) {
 		fmt.Fprint(w, strings.Join(lines, "\n"))
 	})
 	e := edgeFor(t, fmt.Sprintf(`
+limits: {function_time: 1s}
 geoip: {database: %q, asn_database: %q}
 distributions:
   - name: main
