@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
-
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
 )

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
-
 	"github.com/edgefront/edgefront/internal/cache"
 )
 

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
-
 	"github.com/edgefront/edgefront/internal/certtest"
 	"github.com/quic-go/quic-go/http3"
 )

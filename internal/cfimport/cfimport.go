@@ -657,23 +657,19 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	host := hostOnly(domain)
 	s3 := obj(om, "S3OriginConfig") != nil || (om["OriginAccessControlId"] != nil && obj(om, "CustomOriginConfig") == nil)
 	website := strings.Contains(host, ".s3-website")
-	switch {
-	case website:
+	if website || s3 {
 		bucket, region := s3Bucket(host)
 		o.set("type", "s3")
 		o.set("bucket", bucket)
 		if region != "" {
 			o.set("region", region)
 		}
+	}
+	switch {
+	case website:
 		o.add("website", newMap().flow().n)
 		comments = append(comments, "an S3 website endpoint: served from the bucket's REST API with website emulation; add website.index_document")
 	case s3:
-		bucket, region := s3Bucket(host)
-		o.set("type", "s3")
-		o.set("bucket", bucket)
-		if region != "" {
-			o.set("region", region)
-		}
 		if oai, _ := c.str(obj(om, "S3OriginConfig"), "OriginAccessIdentity"); oai == "" && om["OriginAccessControlId"] == nil {
 			o.setBool("anonymous")
 		} else {
