@@ -84,17 +84,29 @@ func (b *Behavior) chooseOrigin(ex *exchange, c *functions.OriginChange) error {
 
 // originAt is the origin whose domain name is host.
 func (d *Distribution) originAt(host string) (string, bool) {
-	names := make([]string, 0, len(d.origins))
-	for n := range d.origins {
+	name, ok := d.originDomains[host]
+	return name, ok
+}
+
+// originDomains maps the names functions may call origins by to the
+// origins: the first by name wins when two share one.
+func originDomains(origins map[string]namedOrigin) map[string]string {
+	names := make([]string, 0, len(origins))
+	for n := range origins {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	m := map[string]string{}
 	for _, n := range names {
-		if ds, ok := d.origins[n].Origin.(interface{ Domains() []string }); ok && slices.Contains(ds.Domains(), host) {
-			return n, true
+		if ds, ok := origins[n].Origin.(interface{ Domains() []string }); ok {
+			for _, domain := range ds.Domains() {
+				if _, taken := m[domain]; !taken {
+					m[domain] = n
+				}
+			}
 		}
 	}
-	return "", false
+	return m
 }
 
 func (d *Distribution) metrics() *Metrics {

@@ -34,6 +34,9 @@ type Distribution struct {
 	limiter    *rateLimiter      // nil without rate_limit
 	originURLs map[string]string // for explain
 	origins    map[string]namedOrigin
+	// originDomains are the origins by the domain names a function may
+	// call them by.
+	originDomains map[string]string
 }
 
 func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
@@ -57,7 +60,7 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		g := c.Origins[group]
 		return d.onFailover(group, g.Primary, g.Secondary)
 	})
-	d.origins = origins
+	d.origins, d.originDomains = origins, originDomains(origins)
 	d.originURLs = map[string]string{}
 	for name, o := range origins {
 		rt.origins = append(rt.origins, o.Origin)
