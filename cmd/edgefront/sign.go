@@ -76,15 +76,18 @@ duration from now (1h, 30m). A custom policy's URL may use * and ? wildcards.`,
 			}
 			out := cmd.OutOrStdout()
 			if cookies {
-				// The SDK's cookie signer always writes CloudFront-Policy.
-				cs, err := sign.NewCookieSigner(keyID, key).SignWithPolicy(policy)
+				// The cookies the SDK's cookie signer makes (always with
+				// CloudFront-Policy), from the policy signer that takes
+				// ECDSA keys too.
+				sig, pol, err := policy.Sign(key)
 				if err != nil {
 					return err
 				}
+				cs := [][2]string{{sign.CookiePolicyName, string(pol)}, {sign.CookieSignatureName, string(sig)}, {sign.CookieKeyIDName, keyID}}
 				parts := make([]string, len(cs))
 				for i, c := range cs {
-					parts[i] = c.Name + "=" + c.Value
-					fmt.Fprintf(out, "Set-Cookie: %s=%s; Path=/; Secure; HttpOnly\n", c.Name, c.Value)
+					parts[i] = c[0] + "=" + c[1]
+					fmt.Fprintf(out, "Set-Cookie: %s=%s; Path=/; Secure; HttpOnly\n", c[0], c[1])
 				}
 				fmt.Fprintf(out, "Cookie: %s\n", strings.Join(parts, "; "))
 				return nil
@@ -106,7 +109,7 @@ duration from now (1h, 30m). A custom policy's URL may use * and ? wildcards.`,
 	f := cmd.Flags()
 	f.StringVar(&rawURL, "url", "", "URL (or, with a custom policy, URL pattern) to sign")
 	f.StringVar(&keyID, "key-pair-id", "", "the public key's id in the key group")
-	f.StringVar(&keyFile, "private-key", "", "PEM file of the RSA private key")
+	f.StringVar(&keyFile, "private-key", "", "PEM file of the private key (RSA, or ECDSA P-256)")
 	f.StringVar(&expires, "expires", "", "when the signature expires")
 	f.StringVar(&policyFile, "policy", "", "JSON file of a custom policy")
 	f.StringVar(&ip, "ip", "", "only this IPv4 or IPv6 address or CIDR may use it (custom policy)")

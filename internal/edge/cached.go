@@ -86,7 +86,7 @@ func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) 
 		sb.WriteByte(0)
 		sb.WriteString("cookie:")
 		for _, c := range parseCookies(h) {
-			if c.Name == signedurl.CookieExpires || c.Name == signedurl.CookiePolicy || c.Name == signedurl.CookieSig || c.Name == signedurl.CookieKeyPair {
+			if signedurl.IsSigningCookie(c.Name) {
 				continue
 			}
 			if b.key.cookies.Mode == "all" || contains(b.key.cookies.Items, c.Name) {

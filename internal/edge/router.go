@@ -5,7 +5,7 @@
 package edge
 
 import (
-	"crypto/rsa"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -129,13 +129,13 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 }
 
 // keyGroups maps a key group's name to its keys by key pair id.
-type keyGroups map[string]map[string]*rsa.PublicKey
+type keyGroups map[string]map[string]crypto.PublicKey
 
 func loadKeyGroups(c map[string][]config.Signer) (keyGroups, error) {
 	groups := keyGroups{}
 	var errs []error
 	for name, signers := range c {
-		groups[name] = map[string]*rsa.PublicKey{}
+		groups[name] = map[string]crypto.PublicKey{}
 		for _, s := range signers {
 			key, err := signedurl.LoadPublicKey(s.PublicKeyFile)
 			if err != nil {
@@ -154,7 +154,7 @@ func (g keyGroups) verifier(names []string) *signedurl.Verifier {
 	if len(names) == 0 {
 		return nil
 	}
-	keys := map[string]*rsa.PublicKey{}
+	keys := map[string]crypto.PublicKey{}
 	for _, n := range names {
 		for id, k := range g[n] {
 			keys[id] = k

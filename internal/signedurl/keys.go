@@ -1,8 +1,10 @@
 package signedurl
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -10,28 +12,35 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // MinKeyBits is the shortest RSA key accepted for signing or verifying.
 const MinKeyBits = 2048
 
-// LoadPrivateKey reads an RSA private key from a PEM file, as PKCS#1
+// LoadPrivateKey reads a signing key from a PEM file: RSA, as PKCS#1
 // ("RSA PRIVATE KEY", openssl genrsa -traditional) or PKCS#8 ("PRIVATE
-// KEY", openssl genrsa and genpkey). Anything else, encrypted keys, keys
-// of other algorithms and keys shorter than MinKeyBits among them, is
-// refused with a sentence that says what the file holds.
-func LoadPrivateKey(file string) (*rsa.PrivateKey, error) {
-	block, err := readPEM(file)
+// KEY", openssl genrsa and genpkey), or ECDSA on P-256, as SEC 1 ("EC
+// PRIVATE KEY", openssl ecparam -genkey) or PKCS#8 (openssl genpkey
+// -algorithm EC). Anything else, encrypted keys, other curves and
+// algorithms and RSA keys shorter than MinKeyBits among them, is refused
+// with a sentence that says what the file holds.
+func LoadPrivateKey(file string) (crypto.Signer, error) {
+	block, err := readPEM(file, "EC PARAMETERS")
 	if err != nil {
 		return nil, err
 	}
 	var key any
 	switch block.Type {
-	case "RSA PRIVATE KEY":
+	case "RSA PRIVATE KEY", "EC PRIVATE KEY":
 		if _, ok := block.Headers["DEK-Info"]; ok {
 			return nil, fmt.Errorf("%s holds an encrypted private key; %s", file, wantPrivate)
 		}
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		if block.Type == "EC PRIVATE KEY" {
+			key, err = x509.ParseECPrivateKey(block.Bytes)
+		} else {
+			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		}
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	default:
@@ -40,21 +49,21 @@ func LoadPrivateKey(file string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s holds a %q PEM block that does not parse (%v); %s", file, block.Type, err, wantPrivate)
 	}
-	rk, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s holds %s private key; %s", file, algorithm(key), wantPrivate)
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		return k, checkBits(file, k.N.BitLen())
+	case *ecdsa.PrivateKey:
+		return k, checkCurve(file, k.Curve)
 	}
-	if err := checkBits(file, rk.N.BitLen()); err != nil {
-		return nil, err
-	}
-	return rk, nil
+	return nil, fmt.Errorf("%s holds %s private key; %s", file, algorithm(key), wantPrivate)
 }
 
-// LoadPublicKey reads an RSA public key from a PEM file, as PKIX ("PUBLIC
-// KEY", what CloudFront's console takes and openssl rsa -pubout writes) or
-// PKCS#1 ("RSA PUBLIC KEY"). Anything else is refused with a sentence
-// that says what the file holds.
-func LoadPublicKey(file string) (*rsa.PublicKey, error) {
+// LoadPublicKey reads a public key from a PEM file: RSA as PKIX ("PUBLIC
+// KEY", what CloudFront's console takes and openssl rsa -pubout writes)
+// or PKCS#1 ("RSA PUBLIC KEY"), or ECDSA on P-256 as PKIX (openssl ec
+// -pubout). It returns an *rsa.PublicKey or an *ecdsa.PublicKey; anything
+// else is refused with a sentence that says what the file holds.
+func LoadPublicKey(file string) (crypto.PublicKey, error) {
 	block, err := readPEM(file)
 	if err != nil {
 		return nil, err
@@ -71,31 +80,37 @@ func LoadPublicKey(file string) (*rsa.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s holds a %q PEM block that does not parse (%v); %s", file, block.Type, err, wantPublic)
 	}
-	rk, ok := key.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s holds %s public key; %s", file, algorithm(key), wantPublic)
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		return k, checkBits(file, k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return k, checkCurve(file, k.Curve)
 	}
-	if err := checkBits(file, rk.N.BitLen()); err != nil {
-		return nil, err
-	}
-	return rk, nil
+	return nil, fmt.Errorf("%s holds %s public key; %s", file, algorithm(key), wantPublic)
 }
 
 const (
-	wantPrivate = "an unencrypted RSA private key of at least 2048 bits is wanted, as PEM (PKCS#1 or PKCS#8), such as `openssl genrsa -out private_key.pem 2048` writes"
-	wantPublic  = "an RSA public key of at least 2048 bits is wanted, as PEM (PKIX or PKCS#1), such as `openssl rsa -pubout -in private_key.pem -out public_key.pem` writes"
+	wantPrivate = "an unencrypted RSA private key of at least 2048 bits or an ECDSA P-256 private key is wanted, as PEM (PKCS#1, SEC 1 or PKCS#8), such as `openssl genrsa -out private_key.pem 2048` or `openssl ecparam -name prime256v1 -genkey -noout -out private_key.pem` writes"
+	wantPublic  = "an RSA public key of at least 2048 bits or an ECDSA P-256 public key is wanted, as PEM (PKIX or PKCS#1), such as `openssl rsa -pubout -in private_key.pem -out public_key.pem` or `openssl ec -pubout -in private_key.pem -out public_key.pem` writes"
 )
 
-func readPEM(file string) (*pem.Block, error) {
+// readPEM returns the first PEM block of file, past blocks of the types
+// to skip (the EC PARAMETERS that openssl ecparam -genkey writes first).
+func readPEM(file string, skip ...string) (*pem.Block, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s holds no PEM block (-----BEGIN ...-----); a PEM key file is wanted", file)
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("%s holds no PEM block (-----BEGIN ...-----); a PEM key file is wanted", file)
+		}
+		if !slices.Contains(skip, block.Type) {
+			return block, nil
+		}
 	}
-	return block, nil
 }
 
 // describeBlock names what a PEM block of a type other than the wanted
@@ -106,8 +121,10 @@ func describeBlock(typ string) string {
 		return "a certificate, not a key (`openssl x509 -pubkey -noout -in FILE` prints its public key)"
 	case "ENCRYPTED PRIVATE KEY":
 		return "an encrypted private key (`openssl pkey -in FILE -out plain.pem` decrypts it)"
-	case "EC PRIVATE KEY", "EC PARAMETERS":
-		return "an EC private key"
+	case "EC PRIVATE KEY":
+		return "a private key where a public key belongs (`openssl ec -pubout -in FILE` prints the public key)"
+	case "EC PARAMETERS":
+		return "EC parameters without a key"
 	case "OPENSSH PRIVATE KEY":
 		return "an OpenSSH private key"
 	case "RSA PRIVATE KEY", "PRIVATE KEY":
@@ -120,12 +137,19 @@ func describeBlock(typ string) string {
 
 func algorithm(key any) string {
 	switch key.(type) {
-	case *ecdsa.PublicKey, *ecdsa.PrivateKey:
-		return "an EC (ECDSA)"
 	case ed25519.PublicKey, ed25519.PrivateKey:
 		return "an Ed25519"
 	}
 	return fmt.Sprintf("a %T", key)
+}
+
+// checkCurve refuses EC keys on curves other than P-256, the one
+// CloudFront takes.
+func checkCurve(file string, c elliptic.Curve) error {
+	if c != elliptic.P256() {
+		return fmt.Errorf("%s holds an ECDSA key on %s; CloudFront takes P-256 (prime256v1) EC keys only", file, c.Params().Name)
+	}
+	return nil
 }
 
 func checkBits(file string, bits int) error {

@@ -1,6 +1,7 @@
 package signedurl
 
 import (
+	"crypto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,12 +34,17 @@ func TestKeysMadeByOpenSSL(t *testing.T) {
 		{"rsa", "-in", "genrsa.pem", "-pubout", "-out", "pub-pkix.pem"},
 		{"rsa", "-in", "genrsa.pem", "-RSAPublicKey_out", "-out", "pub-pkcs1.pem"},
 		{"rsa", "-in", "genpkey.pem", "-pubout", "-out", "pub-3072.pem"},
+		// ECDSA P-256, as CloudFront takes it: SEC 1 with and without
+		// the parameters block, PKCS#8, and the public key openssl derives
+		{"ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"},
+		{"ecparam", "-name", "prime256v1", "-genkey", "-out", "ec-params.pem"},
+		{"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec-pkcs8.pem"},
+		{"ec", "-in", "ec.pem", "-pubout", "-out", "ec-pub.pem"},
 		// refused
 		{"genrsa", "-out", "small.pem", "1024"},
 		{"rsa", "-in", "small.pem", "-pubout", "-out", "small-pub.pem"},
-		{"ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"},
-		{"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec-pkcs8.pem"},
-		{"ec", "-in", "ec.pem", "-pubout", "-out", "ec-pub.pem"},
+		{"ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "ec384.pem"},
+		{"ec", "-in", "ec384.pem", "-pubout", "-out", "ec384-pub.pem"},
 		{"genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem"},
 		{"genrsa", "-aes256", "-passout", "pass:secret", "-out", "encrypted.pem", "2048"},
 		{"rsa", "-in", "genrsa.pem", "-aes256", "-traditional", "-passout", "pass:secret", "-out", "encrypted-traditional.pem"},
@@ -59,21 +65,24 @@ func TestKeysMadeByOpenSSL(t *testing.T) {
 		}
 		return filepath.Join(dir, f)
 	}
-	for _, f := range []string{"genrsa.pem", "genrsa-traditional.pem", "genpkey.pem", "rsa-traditional.pem", "topk8.pem", kgPriv} {
+	for _, f := range []string{"genrsa.pem", "genrsa-traditional.pem", "genpkey.pem", "rsa-traditional.pem", "topk8.pem", kgPriv, "ec.pem", "ec-params.pem", "ec-pkcs8.pem"} {
 		if _, err := LoadPrivateKey(at(f)); err != nil {
 			t.Errorf("private key %s refused: %v", f, err)
 		}
 	}
-	for _, f := range []string{"pub-pkix.pem", "pub-pkcs1.pem", "pub-3072.pem", kgPub} {
+	for _, f := range []string{"pub-pkix.pem", "pub-pkcs1.pem", "pub-3072.pem", kgPub, "ec-pub.pem"} {
 		if _, err := LoadPublicKey(at(f)); err != nil {
 			t.Errorf("public key %s refused: %v", f, err)
 		}
 	}
-	// The pair matches: the public key openssl derived is the private key's.
-	priv, _ := LoadPrivateKey(at("genrsa.pem"))
-	for _, f := range []string{"pub-pkix.pem", "pub-pkcs1.pem"} {
-		if pub, _ := LoadPublicKey(at(f)); pub == nil || !pub.Equal(&priv.PublicKey) {
-			t.Errorf("%s is not genrsa.pem's public key", f)
+	// The pairs match: the public key openssl derived is the private key's.
+	for priv, pubs := range map[string][]string{"genrsa.pem": {"pub-pkix.pem", "pub-pkcs1.pem"}, "ec.pem": {"ec-pub.pem"}} {
+		key, _ := LoadPrivateKey(at(priv))
+		for _, f := range pubs {
+			pub, _ := LoadPublicKey(at(f))
+			if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); key == nil || !ok || !eq.Equal(key.Public()) {
+				t.Errorf("%s is not %s's public key", f, priv)
+			}
 		}
 	}
 
@@ -84,9 +93,9 @@ func TestKeysMadeByOpenSSL(t *testing.T) {
 	}{
 		{"small.pem", loadPriv, "RSA key of 1024 bits; CloudFront needs at least 2048"},
 		{"small-pub.pem", loadPub, "RSA key of 1024 bits"},
-		{"ec.pem", loadPriv, "holds an EC private key"},
-		{"ec-pkcs8.pem", loadPriv, "holds an EC (ECDSA) private key"},
-		{"ec-pub.pem", loadPub, "holds an EC (ECDSA) public key"},
+		{"ec384.pem", loadPriv, "holds an ECDSA key on P-384; CloudFront takes P-256"},
+		{"ec384-pub.pem", loadPub, "holds an ECDSA key on P-384"},
+		{"ec.pem", loadPub, "holds a private key where a public key belongs (`openssl ec -pubout"},
 		{"ed25519.pem", loadPriv, "holds an Ed25519 private key"},
 		{"encrypted.pem", loadPriv, "holds an encrypted private key"},
 		{"encrypted-traditional.pem", loadPriv, "holds an encrypted private key"},

@@ -2,8 +2,10 @@ package signedurl
 
 import (
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/sha1"
+	_ "crypto/sha1" // SHA-1, CloudFront's default policy hash
+	_ "crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +28,10 @@ const (
 	CookiePolicy   = "CloudFront-Policy"
 	CookieSig      = "CloudFront-Signature"
 	CookieKeyPair  = "CloudFront-Key-Pair-Id"
+	// QueryHashAlgorithm and CookieHashAlgorithm say SHA256 when the
+	// policy was hashed with SHA-256 instead of SHA-1.
+	QueryHashAlgorithm  = "Hash-Algorithm"
+	CookieHashAlgorithm = "CloudFront-Hash-Algorithm"
 )
 
 // Why a request was refused; the messages are CloudFront's where it has one.
@@ -35,6 +41,7 @@ var (
 	ErrMissingSignature = errors.New("missing Signature query parameter or cookie value")
 	ErrMissingPolicy    = errors.New("missing Expires or Policy query parameter or cookie value")
 	ErrMalformed        = errors.New("malformed signature or policy")
+	ErrHashAlgorithm    = errors.New("unsupported Hash-Algorithm: SHA1 or SHA256 is wanted")
 	ErrBadSignature     = errors.New("invalid signature")
 	ErrExpired          = errors.New("access denied: the signature has expired")
 	ErrNotYetValid      = errors.New("access denied: the signature is not valid yet")
@@ -44,9 +51,9 @@ var (
 
 // Verifier checks signed requests against a set of trusted public keys.
 // It caches verified signatures until they expire, so that a URL used many
-// times costs one RSA verification.
+// times costs one verification.
 type Verifier struct {
-	keys map[string]*rsa.PublicKey
+	keys map[string]crypto.PublicKey // *rsa.PublicKey or *ecdsa.PublicKey
 	now  func() time.Time
 
 	mu    sync.Mutex
@@ -56,8 +63,9 @@ type Verifier struct {
 // MaxCached bounds the verified-signature cache.
 const MaxCached = 1 << 16
 
-// NewVerifier trusts keys, by key pair id. now may be nil for time.Now.
-func NewVerifier(keys map[string]*rsa.PublicKey, now func() time.Time) *Verifier {
+// NewVerifier trusts keys (RSA or ECDSA, as LoadPublicKey returns them),
+// by key pair id. now may be nil for time.Now.
+func NewVerifier(keys map[string]crypto.PublicKey, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
@@ -67,8 +75,8 @@ func NewVerifier(keys map[string]*rsa.PublicKey, now func() time.Time) *Verifier
 // params are the signing values of one request, from its query string or
 // its cookies.
 type params struct {
-	expires, policy, signature, keyPairID string
-	cookie                                bool
+	expires, policy, signature, keyPairID, hash string
+	cookie                                      bool
 }
 
 // Verify checks the signed URL, or else the signed cookies, of r, with
@@ -143,8 +151,8 @@ func (v *Verifier) VerifyFrom(r *http.Request, client netip.Addr) error {
 	return nil
 }
 
-func (v *Verifier) checkSignature(key *rsa.PublicKey, p params, signed []byte, expires time.Time) error {
-	cacheKey := p.keyPairID + "\x00" + p.signature + "\x00" + string(signed)
+func (v *Verifier) checkSignature(key crypto.PublicKey, p params, signed []byte, expires time.Time) error {
+	cacheKey := p.keyPairID + "\x00" + p.hash + "\x00" + p.signature + "\x00" + string(signed)
 	v.mu.Lock()
 	_, hit := v.cache[cacheKey]
 	v.mu.Unlock()
@@ -155,9 +163,8 @@ func (v *Verifier) checkSignature(key *rsa.PublicKey, p params, signed []byte, e
 	if err != nil {
 		return ErrMalformed
 	}
-	sum := sha1.Sum(signed)
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA1, sum[:], sig); err != nil {
-		return ErrBadSignature
+	if err := verifySignature(key, p.hash, signed, sig); err != nil {
+		return err
 	}
 	v.mu.Lock()
 	if len(v.cache) >= MaxCached {
@@ -165,6 +172,35 @@ func (v *Verifier) checkSignature(key *rsa.PublicKey, p params, signed []byte, e
 	}
 	v.cache[cacheKey] = expires
 	v.mu.Unlock()
+	return nil
+}
+
+// verifySignature checks sig over signed, hashed as CloudFront's
+// Hash-Algorithm says (SHA-1 when absent): RSA signatures are PKCS #1
+// v1.5, ECDSA signatures ASN.1 DER, as AWS's signers make them.
+func verifySignature(key crypto.PublicKey, hash string, signed, sig []byte) error {
+	var h crypto.Hash
+	switch hash {
+	case "", "SHA1":
+		h = crypto.SHA1
+	case "SHA256":
+		h = crypto.SHA256
+	default:
+		return ErrHashAlgorithm
+	}
+	d := h.New()
+	d.Write(signed)
+	sum := d.Sum(nil)
+	ok := false
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		ok = rsa.VerifyPKCS1v15(k, h, sum, sig) == nil
+	case *ecdsa.PublicKey:
+		ok = ecdsa.VerifyASN1(k, sum, sig)
+	}
+	if !ok {
+		return ErrBadSignature
+	}
 	return nil
 }
 
@@ -215,6 +251,8 @@ func fromQuery(raw string) (params, bool) {
 			p.signature, found = unescape(val), true
 		case QueryKeyPairID:
 			p.keyPairID = unescape(val)
+		case QueryHashAlgorithm:
+			p.hash = unescape(val)
 		}
 	}
 	return p, found
@@ -232,6 +270,8 @@ func fromCookies(r *http.Request) params {
 			p.signature = c.Value
 		case CookieKeyPair:
 			p.keyPairID = c.Value
+		case CookieHashAlgorithm:
+			p.hash = c.Value
 		}
 	}
 	return p
@@ -268,7 +308,7 @@ func ResourceURL(r *http.Request) string {
 
 // StripQuery removes the signing parameters from a raw query string.
 func StripQuery(raw string) string {
-	if !strings.Contains(raw, "Signature=") && !strings.Contains(raw, "Key-Pair-Id=") && !strings.Contains(raw, "Expires=") && !strings.Contains(raw, "Policy=") {
+	if !strings.Contains(raw, "Signature=") && !strings.Contains(raw, "Key-Pair-Id=") && !strings.Contains(raw, "Expires=") && !strings.Contains(raw, "Policy=") && !strings.Contains(raw, "Hash-Algorithm=") {
 		return raw
 	}
 	parts := strings.Split(raw, "&")
@@ -276,12 +316,22 @@ func StripQuery(raw string) string {
 	for _, kv := range parts {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case QueryExpires, QueryPolicy, QuerySignature, QueryKeyPairID:
+		case QueryExpires, QueryPolicy, QuerySignature, QueryKeyPairID, QueryHashAlgorithm:
 			continue
 		}
 		kept = append(kept, kv)
 	}
 	return strings.Join(kept, "&")
+}
+
+// IsSigningCookie reports whether a cookie of that name is one of
+// CloudFront's signing cookies.
+func IsSigningCookie(name string) bool {
+	switch name {
+	case CookieExpires, CookiePolicy, CookieSig, CookieKeyPair, CookieHashAlgorithm:
+		return true
+	}
+	return false
 }
 
 // StripCookies removes the signing cookies from a request's Cookie header.
@@ -295,8 +345,7 @@ func StripCookies(h http.Header) {
 		for _, c := range strings.Split(line, ";") {
 			c = strings.TrimSpace(c)
 			name, _, _ := strings.Cut(c, "=")
-			switch name {
-			case CookieExpires, CookiePolicy, CookieSig, CookieKeyPair, "":
+			if name == "" || IsSigningCookie(name) {
 				continue
 			}
 			kept = append(kept, c)

@@ -1,6 +1,7 @@
 package signedurl
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -43,7 +44,7 @@ var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func verifier(t testing.TB) (*Verifier, *clock) {
 	c := &clock{t0}
-	return NewVerifier(map[string]*rsa.PublicKey{keyID: &key(t).PublicKey}, c.now), c
+	return NewVerifier(map[string]crypto.PublicKey{keyID: &key(t).PublicKey}, c.now), c
 }
 
 // request builds the viewer request for a URL as a server would see it.

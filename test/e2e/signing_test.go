@@ -108,24 +108,75 @@ func TestSignWithKeysMadeByOpenSSL(t *testing.T) {
 		t.Errorf("URL signed with openssl's key: %d %q", resp.StatusCode, body)
 	}
 
-	run(keyDir, "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem")
+	run(keyDir, "ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "ec384.pem")
 	cmd := exec.Command(binary, "sign", "--url", base+"/storage/o.csv", "--key-pair-id", "K2JCJMDEHXQW5F",
-		"--private-key", filepath.Join(keyDir, "ec.pem"), "--expires", "1h")
+		"--private-key", filepath.Join(keyDir, "ec384.pem"), "--expires", "1h")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err = cmd.Run()
 	if code := cmd.ProcessState.ExitCode(); code != 1 || err == nil {
-		t.Errorf("sign with an EC key: exit %d, want 1", code)
+		t.Errorf("sign with a P-384 key: exit %d, want 1", code)
 	}
-	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "ec.pem holds an EC private key") {
-		t.Errorf("sign with an EC key said %q, want one sentence naming the file and the kind of key", msg)
+	if msg := stderr.String(); strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "ec384.pem holds an ECDSA key on P-384; CloudFront takes P-256") {
+		t.Errorf("sign with a P-384 key said %q, want one sentence naming the file and the kind of key", msg)
 	}
 }
 
-// AWS's JavaScript signer (@aws-sdk/cloudfront-signer from npm, run with
-// the machine's node) must make URLs and cookies the edge accepts.
-// ./test.sh installs it; without it this test fails and names that command.
-func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
+// ECDSA P-256 keys, as CloudFront takes them and openssl makes them
+// (ecparam -genkey, and genpkey -algorithm EC), sign URLs and cookies with
+// `edgefront sign` and with AWS's JavaScript signer that the edge accepts.
+func TestSignWithECDSAKeysMadeByOpenSSL(t *testing.T) {
+	for _, gen := range [][]string{
+		{"ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "private_key.pem"},
+		{"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "private_key.pem"},
+	} {
+		t.Run(gen[0], func(t *testing.T) {
+			base, keyFile := signingEdge(t, func(dir string) {
+				for _, args := range [][]string{gen, {"ec", "-in", "private_key.pem", "-pubout", "-out", "public_key.pem"}} {
+					cmd := exec.Command("openssl", args...)
+					cmd.Dir = dir
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Fatalf("openssl %v: %v\n%s", args, err, out)
+					}
+				}
+			})
+			out, err := exec.Command(binary, "sign", "--url", base+"/storage/ec.csv", "--key-pair-id", "K2JCJMDEHXQW5F",
+				"--private-key", keyFile, "--expires", "1h").CombinedOutput()
+			if err != nil {
+				t.Fatalf("sign with an ECDSA key: %v\n%s", err, out)
+			}
+			signed := strings.TrimSpace(string(out))
+			if resp, body := fetch(t, signed, ""); resp.StatusCode != 200 || body != "object /storage/ec.csv?" {
+				t.Errorf("URL signed with an ECDSA key: %d %q", resp.StatusCode, body)
+			}
+			if resp, _ := fetch(t, strings.Replace(signed, "ec.csv", "other.csv", 1), ""); resp.StatusCode != 403 {
+				t.Errorf("tampered ECDSA-signed URL: %d", resp.StatusCode)
+			}
+			out, err = exec.Command(binary, "sign", "--url", base+"/storage/*", "--key-pair-id", "K2JCJMDEHXQW5F",
+				"--private-key", keyFile, "--expires", "1h", "--cookies").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cookie string
+			for _, line := range strings.Split(string(out), "\n") {
+				if v, ok := strings.CutPrefix(line, "Cookie: "); ok {
+					cookie = v
+				}
+			}
+			if status := getWithCookie(t, base+"/storage/c.csv", cookie); status != 200 {
+				t.Errorf("cookies signed with an ECDSA key: %d (%s)", status, cookie)
+			}
+			exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+			if resp, body := fetch(t, jsSign(t, "url", base+"/storage/js.csv", "K2JCJMDEHXQW5F", keyFile, exp), ""); resp.StatusCode != 200 || body != "object /storage/js.csv?" {
+				t.Errorf("ECDSA URL from the JavaScript signer: %d %q", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// jsSign runs AWS's JavaScript signer (test/e2e/jssigner/sign.mjs).
+func jsSign(t *testing.T, args ...string) string {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatal("node not found: run ./test.sh, which installs Node.js for AWS's JavaScript signer")
@@ -133,16 +184,20 @@ func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
 	if _, err := os.Stat("jssigner/node_modules/@aws-sdk/cloudfront-signer"); err != nil {
 		t.Fatal("AWS's JavaScript signer is not installed: run ./test.sh, which installs it")
 	}
+	out, err := exec.Command(node, append([]string{"jssigner/sign.mjs"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node sign.mjs %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// AWS's JavaScript signer (@aws-sdk/cloudfront-signer from npm, run with
+// the machine's node) must make URLs and cookies the edge accepts.
+// ./test.sh installs it; without it this test fails and names that command.
+func TestAWSJavaScriptSignerIsAccepted(t *testing.T) {
 	base, keyFile := signingEdge(t)
 	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
-	js := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(node, append([]string{"jssigner/sign.mjs"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("node sign.mjs %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	js := func(args ...string) string { t.Helper(); return jsSign(t, args...) }
 	for _, c := range []struct{ name, url string }{
 		{"canned URL", js("url", base+"/storage/js.csv?v=2", "K2JCJMDEHXQW5F", keyFile, exp)},
 		{"custom-policy URL", js("custom-url", base+"/storage/js2.csv", "K2JCJMDEHXQW5F", keyFile, exp, base+"/storage/*")},
