@@ -1,0 +1,217 @@
+package cfimport
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) *yaml.Node {
+	b := newMap()
+	var first *yaml.Node
+	if !isDefault {
+		p, _ := c.str(bm, "PathPattern")
+		first = b.set("path_pattern", p)
+	}
+	target, _ := c.str(bm, "TargetOriginId")
+	k := b.set("target_origin", originName(target))
+	if first == nil {
+		first = k
+	}
+	if vpp, _ := c.str(bm, "ViewerProtocolPolicy"); vpp != "" && vpp != distVPP {
+		note(first, "ViewerProtocolPolicy "+vpp+" on this behavior: edgefront has one per distribution ("+distVPP+")")
+	}
+	if ms := items(bm, "AllowedMethods"); len(ms) > 0 && len(ms) != 2 {
+		var l []string
+		for _, m := range ms {
+			s, _ := c.value(m)
+			l = append(l, s)
+		}
+		b.add("allowed_methods", seq(l...))
+	}
+	if boolOf(bm, "Compress") {
+		b.setBool("compress")
+	}
+	// The API's {Enabled, Quantity, Items}, or CloudFormation's bare list.
+	enabled := obj(bm, "TrustedKeyGroups") == nil || boolOf(obj(bm, "TrustedKeyGroups"), "Enabled")
+	if tg := items(bm, "TrustedKeyGroups"); len(tg) > 0 && enabled {
+		var l []string
+		for _, g := range tg {
+			s, _ := c.value(g)
+			l = append(l, originName(s))
+		}
+		b.add("trusted_key_groups", seq(l...))
+		for _, g := range l {
+			if !contains(c.groups, g) {
+				c.groups = append(c.groups, g)
+			}
+		}
+	}
+	if ts := items(bm, "TrustedSigners"); len(ts) > 0 {
+		note(first, "TrustedSigners (CloudFront key pairs of the root account) are not carried over: use key groups")
+	}
+	switch {
+	case bm["CachePolicyId"] != nil:
+		cfg, _ := c.policyConfig(bm["CachePolicyId"], "CachePolicyConfig")
+		id, _ := bm["CachePolicyId"].(string)
+		p, ok := managedCachePolicies[id]
+		var notes []string
+		if cfg != nil {
+			p, notes = c.customCachePolicy(cfg)
+			ok = true
+		}
+		if ok {
+			k := b.set("min_ttl", strconv.FormatInt(p.min, 10))
+			k.HeadComment = "cache policy " + p.name
+			for _, n := range notes {
+				note(k, n)
+			}
+			b.set("default_ttl", strconv.FormatInt(p.def, 10))
+			b.set("max_ttl", strconv.FormatInt(p.max, 10))
+			key := newMap().flow()
+			key.add("headers", listNode(orNone(p.headers)))
+			key.add("cookies", listNode(p.cookies))
+			key.add("query_strings", listNode(p.query))
+			b.add("cache_key", key.n)
+		} else {
+			c.errs = append(c.errs, fmt.Sprintf("cache policy %s is neither one of CloudFront's managed cache policies nor a custom policy in the template or a --policy file", policyRef(bm["CachePolicyId"])))
+		}
+		if v := bm["OriginRequestPolicyId"]; v != nil {
+			oid, _ := v.(string)
+			p, ok := managedOriginRequestPolicies[oid]
+			var notes []string
+			if cfg, _ := c.policyConfig(v, "OriginRequestPolicyConfig"); cfg != nil {
+				p, notes = c.customOriginRequestPolicy(cfg)
+				ok = true
+			}
+			if ok {
+				if p.headers != "all-but-host" {
+					fw := newMap().flow()
+					fw.add("headers", listNode(p.headers))
+					fw.add("cookies", listNode(p.cookies))
+					fw.add("query_strings", listNode(p.query))
+					k := b.add("forward", fw.n)
+					note(k, "origin request policy "+p.name)
+					for _, n := range notes {
+						note(k, n)
+					}
+				} else {
+					note(first, "origin request policy "+p.name+": edgefront forwards everything but Host by default")
+				}
+			} else {
+				c.errs = append(c.errs, fmt.Sprintf("origin request policy %s is neither one of CloudFront's managed origin request policies nor a custom policy in the template or a --policy file", policyRef(v)))
+			}
+		}
+	default:
+		c.legacy(b, bm)
+	}
+	if v := bm["ResponseHeadersPolicyId"]; v != nil {
+		rid, _ := v.(string)
+		if cfg, _ := c.policyConfig(v, "ResponseHeadersPolicyConfig"); cfg != nil {
+			b.add("response_headers", c.customResponseHeaders(cfg))
+		} else if name, ok := managedResponseHeadersPolicies[rid]; ok {
+			rh := newMap().flow()
+			rh.set("policy", name)
+			b.add("response_headers", rh.n)
+		} else {
+			c.errs = append(c.errs, fmt.Sprintf("response headers policy %s is neither one of CloudFront's managed response headers policies nor a custom policy in the template or a --policy file", policyRef(v)))
+		}
+	}
+	c.functions(b, first, bm)
+	if v, ok := bm["FieldLevelEncryptionId"]; ok {
+		if s, _ := c.value(v); s != "" {
+			note(first, "not carried over: field-level encryption "+s)
+		}
+	}
+	if boolOf(bm, "SmoothStreaming") {
+		note(first, "not carried over: smooth streaming")
+	}
+	if v, ok := bm["RealtimeLogConfigArn"]; ok {
+		s, _ := c.value(v)
+		note(first, "not carried over: real-time logs "+s)
+	}
+	return b.n
+}
+
+// policyRef names a policy id or the resource a Ref names, for messages.
+func policyRef(v any) string {
+	if m, ok := v.(map[string]any); ok {
+		return refName(m)
+	}
+	return raw(v)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// legacy converts ForwardedValues and the behavior's TTLs: in the legacy
+// settings what is forwarded is also the cache key.
+func (c *converter) legacy(b mapping, bm map[string]any) {
+	for _, t := range []struct{ cf, ef string }{{"MinTTL", "min_ttl"}, {"DefaultTTL", "default_ttl"}, {"MaxTTL", "max_ttl"}} {
+		if v, ok := num(bm, t.cf); ok {
+			b.set(t.ef, strconv.FormatInt(int64(v), 10))
+		}
+	}
+	fv := obj(bm, "ForwardedValues")
+	if fv == nil {
+		return
+	}
+	query := "none"
+	if boolOf(fv, "QueryString") {
+		query = "all"
+		var keys []string
+		for _, k := range items(fv, "QueryStringCacheKeys") {
+			s, _ := c.value(k)
+			keys = append(keys, s)
+		}
+		if len(keys) > 0 {
+			query = strings.Join(keys, ",")
+		}
+	}
+	cookies := "none"
+	ck := obj(fv, "Cookies")
+	switch fwd, _ := c.str(ck, "Forward"); fwd {
+	case "all":
+		cookies = "all"
+	case "whitelist":
+		var names []string
+		for _, n := range items(ck, "WhitelistedNames") {
+			s, _ := c.value(n)
+			names = append(names, s)
+		}
+		cookies = strings.Join(names, ",")
+	}
+	var headers []string
+	for _, h := range items(fv, "Headers") {
+		s, _ := c.value(h)
+		headers = append(headers, strings.ToLower(s))
+	}
+	hs := "none"
+	if contains(headers, "*") {
+		hs = "all"
+	} else if len(headers) > 0 {
+		hs = strings.Join(headers, ",")
+	}
+	fw := newMap().flow()
+	fw.add("headers", listNode(hs))
+	fw.add("cookies", listNode(orNone(cookies)))
+	fw.add("query_strings", listNode(query))
+	k := b.add("forward", fw.n)
+	note(k, "legacy ForwardedValues: what is forwarded is also the cache key")
+	key := newMap().flow()
+	keyHeaders := hs
+	if hs == "all" {
+		keyHeaders = "none" // every header forwarded: CloudFront caches nothing; edgefront keys on none and honours Vary
+		note(k, "all headers forwarded: CloudFront does not cache such a behavior; edgefront keys on the URL and the origin's Vary")
+	}
+	key.add("headers", listNode(keyHeaders))
+	key.add("cookies", listNode(orNone(cookies)))
+	key.add("query_strings", listNode(query))
+	b.add("cache_key", key.n)
+}

@@ -1,0 +1,206 @@
+package cfimport
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+func (c *converter) convert(dc map[string]any) *yaml.Node {
+	root := newMap()
+	dist := newMap()
+	def := obj(dc, "DefaultCacheBehavior")
+	vpp, _ := c.str(def, "ViewerProtocolPolicy")
+	var aliases []string
+	for _, a := range items(dc, "Aliases") {
+		s, _ := c.value(a)
+		aliases = append(aliases, s)
+	}
+	wild := false
+	for _, a := range aliases {
+		wild = wild || strings.HasPrefix(a, "*.")
+	}
+	useTLS := vpp != "" && vpp != "allow-all" && len(aliases) > 0 && !wild
+	listen := newMap().flow()
+	listen.set("http", ":8080")
+	if useTLS {
+		listen.set("https", ":8443")
+	}
+	lk := root.add("listen", listen.n)
+	note(lk, "CloudFront listens on 80 and 443")
+	if vc := obj(dc, "ViewerCertificate"); vc != nil || useTLS {
+		what := "CloudFront's default certificate"
+		for _, k := range []string{"ACMCertificateArn", "AcmCertificateArn", "IAMCertificateId", "IamCertificateId"} {
+			if v, ok := vc[k]; ok && v != "" {
+				what = "the certificate " + raw(v)
+			}
+		}
+		if useTLS {
+			tls := newMap()
+			acme := newMap().flow()
+			tls.add("acme", acme.n)
+			if v, _ := vc["MinimumProtocolVersion"].(string); v != "" {
+				tls.set("minimum_protocol_version", v)
+			}
+			k := root.add("tls", tls.n)
+			note(k, "CloudFront served "+what+";")
+			note(k, "edgefront gets certificates for the aliases with ACME (add an email), or use tls.certificates.")
+		} else {
+			note(lk, what+" is not carried over: add listen.https and tls to serve HTTPS.")
+		}
+	}
+	keyGroups := newMap()
+	dists := &yaml.Node{Kind: yaml.SequenceNode}
+	dists.Content = append(dists.Content, dist.n)
+	root.add("distributions", dists)
+
+	dist.set("name", c.name)
+	if len(aliases) > 0 {
+		k := dist.add("aliases", seq(aliases...))
+		if wild && vpp != "allow-all" {
+			note(k, "wildcard aliases: serve HTTPS with tls.certificates (ACME here does not do wildcards)")
+		}
+	}
+	if vpp != "" {
+		if useTLS {
+			dist.set("viewer_protocol_policy", vpp)
+		} else if vpp != "allow-all" {
+			dist.setComment("viewer_protocol_policy", "allow-all", "CloudFront: "+vpp+"; needs an https listener here")
+		}
+	}
+	if v, _ := c.str(dc, "DefaultRootObject"); v != "" {
+		dist.set("default_root_object", v)
+	}
+	c.unsupported(dist, dc)
+	if cm, _ := c.str(dc, "Comment"); cm != "" {
+		note(dist.n.Content[0], "CloudFront comment: "+cm)
+	}
+
+	origins := newMap()
+	dist.add("origins", origins.n)
+	for _, o := range items(dc, "Origins") {
+		om, _ := o.(map[string]any)
+		id, _ := c.str(om, "Id")
+		n, comments := c.origin(om)
+		k := origins.add(originName(id), n)
+		for _, cm := range comments {
+			note(k, cm)
+		}
+	}
+	for _, g := range items(dc, "OriginGroups") {
+		gm, _ := g.(map[string]any)
+		id, _ := c.str(gm, "Id")
+		members := items(gm, "Members") // items reads {Quantity, Items} and bare lists alike
+		grp := newMap().flow()
+		grp.set("type", "group")
+		var names []string
+		for _, m := range members {
+			mid, _ := c.str(m.(map[string]any), "OriginId")
+			names = append(names, originName(mid))
+		}
+		if len(names) == 2 {
+			grp.set("primary", names[0])
+			grp.set("secondary", names[1])
+		}
+		var codes []string
+		for _, sc := range items(obj(gm, "FailoverCriteria"), "StatusCodes") {
+			s, _ := c.value(sc)
+			codes = append(codes, s)
+		}
+		if len(codes) > 0 {
+			grp.add("failover_status_codes", seq(codes...))
+		}
+		origins.add(originName(id), grp.n)
+	}
+
+	var behaviors []*yaml.Node
+	for _, b := range items(dc, "CacheBehaviors") {
+		bm, _ := b.(map[string]any)
+		behaviors = append(behaviors, c.behavior(bm, vpp, false))
+	}
+	if len(behaviors) > 0 {
+		bs := &yaml.Node{Kind: yaml.SequenceNode, Content: behaviors}
+		dist.add("behaviors", bs)
+	}
+	dist.add("default_behavior", c.behavior(def, vpp, true))
+
+	var errs []*yaml.Node
+	for _, e := range items(dc, "CustomErrorResponses") {
+		em, _ := e.(map[string]any)
+		er := newMap().flow()
+		code, _ := c.str(em, "ErrorCode")
+		er.set("error_code", code)
+		if p, _ := c.str(em, "ResponsePagePath"); p != "" {
+			er.set("response_page_path", p)
+		}
+		if rc, _ := c.str(em, "ResponseCode"); rc != "" {
+			er.set("response_code", rc)
+		}
+		if ttl, _ := c.str(em, "ErrorCachingMinTTL"); ttl != "" {
+			er.set("error_caching_min_ttl", ttl)
+		}
+		errs = append(errs, er.n)
+	}
+	if len(errs) > 0 {
+		dist.add("custom_error_responses", &yaml.Node{Kind: yaml.SequenceNode, Content: errs})
+	}
+	if len(c.groups) > 0 {
+		sort.Strings(c.groups)
+		for _, g := range c.groups {
+			signer := newMap().flow()
+			signer.set("id", "PUBLIC_KEY_ID")
+			signer.set("public_key_file", "keys/"+g+".pem")
+			k := keyGroups.add(g, &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Content: []*yaml.Node{signer.n}})
+			note(k, "CloudFront key group "+g+": one entry per public key of the group, by its id (K...), with its PEM file")
+		}
+		// key_groups goes before distributions.
+		n := len(root.n.Content)
+		root.n.Content = append(root.n.Content[:n-2], append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "key_groups"}, keyGroups.n}, root.n.Content[n-2:]...)...)
+	}
+	if len(c.envNames) > 0 {
+		root.n.HeadComment = "Values that come from the template are ${ENV} placeholders: set " + strings.Join(c.envNames, ", ") + "."
+	}
+	return root.n
+}
+
+// originName makes an origin id a name: CloudFront ids may hold any
+// character.
+func originName(id string) string {
+	n := strings.Trim(notWord.ReplaceAllString(id, "-"), "-")
+	if n == "" {
+		return "origin"
+	}
+	return n
+}
+
+// unsupported comments on distribution settings edgefront does not carry.
+func (c *converter) unsupported(dist mapping, dc map[string]any) {
+	k := dist.n.Content[0]
+	for _, s := range []struct{ key, what string }{
+		{"PriceClass", "price class"}, {"WebACLId", "AWS WAF web ACL"}, {"Logging", "standard logging to S3 (use access_log)"},
+		{"HttpVersion", "HTTP version (edgefront serves HTTP/1.1 and HTTP/2, HTTP/3 with listen.http3)"},
+		{"IsIPV6Enabled", "IPv6 (edgefront listens where listen says)"}, {"Restrictions", "geographic restrictions"},
+		{"ContinuousDeploymentPolicyId", "continuous deployment"}, {"Staging", "staging distribution"},
+		{"Enabled", "a disabled distribution"},
+	} {
+		v, ok := dc[s.key]
+		if !ok || v == "" || v == nil || (s.key == "Enabled" && v == true) || (s.key == "IsIPV6Enabled" && v == true) {
+			continue
+		}
+		if m, isMap := v.(map[string]any); isMap && s.key == "Logging" && !boolOf(m, "Enabled") {
+			continue
+		}
+		if s.key == "Restrictions" {
+			if t, _ := c.str(obj(obj(dc, "Restrictions"), "GeoRestriction"), "RestrictionType"); t == "" || t == "none" {
+				continue
+			}
+		}
+		b, _ := json.Marshal(v)
+		note(k, fmt.Sprintf("not carried over: %s %s: %s", s.key, s.what, b))
+	}
+}
+
+// origin converts one origin; it returns the comments for what it leaves.
