@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,14 +85,40 @@ func (s *Size) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// List is CloudFront's "all", "none", or a whitelist of names.
+// List is CloudFront's "all", "none", a whitelist of names, or all but
+// some ({all_except: [names]}, CloudFront's allExcept).
 type List struct {
-	Mode  string // "" (not set), "all", "none" or "list"
+	Mode  string // "" (not set), "all", "none", "list" or "all_except"
 	Items []string
 }
 
-// UnmarshalYAML accepts all, none, or a sequence of names.
+// Includes reports whether the list takes name, compared as given
+// (callers canonicalise header names).
+func (l List) Includes(name string) bool {
+	switch l.Mode {
+	case "all":
+		return true
+	case "list":
+		return slices.Contains(l.Items, name)
+	case "all_except":
+		return !slices.Contains(l.Items, name)
+	}
+	return false
+}
+
+// UnmarshalYAML accepts all, none, a sequence of names, or
+// {all_except: [names]}.
 func (l *List) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		if len(n.Content) != 2 || n.Content[0].Value != "all_except" || n.Content[1].Kind != yaml.SequenceNode {
+			return typeError(n, "expected all, none, a list of names or {all_except: [names]}")
+		}
+		if err := l.UnmarshalYAML(n.Content[1]); err != nil {
+			return err
+		}
+		l.Mode = "all_except"
+		return nil
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
 		switch v := strings.ToLower(n.Value); v {
@@ -111,7 +138,7 @@ func (l *List) UnmarshalYAML(n *yaml.Node) error {
 		}
 		return nil
 	}
-	return typeError(n, "expected all, none or a list of names")
+	return typeError(n, "expected all, none, a list of names or {all_except: [names]}")
 }
 
 // Or returns l with an unset value replaced by def.
@@ -124,8 +151,11 @@ func (l List) Or(def string) List {
 
 // String renders the list as it would be written.
 func (l List) String() string {
-	if l.Mode == "list" {
+	switch l.Mode {
+	case "list":
 		return "[" + strings.Join(l.Items, ", ") + "]"
+	case "all_except":
+		return "all except [" + strings.Join(l.Items, ", ") + "]"
 	}
 	return l.Mode
 }

@@ -869,6 +869,9 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 			}
 		}
 	}
+	if k := b.CacheKey; k != nil && k.Headers.Mode == "all_except" {
+		v.add(at+".cache_key.headers", "cache_key.headers takes none or a list of names, as a CloudFront cache policy")
+	}
 	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
 	for i, g := range b.TrustedKeyGroups {
 		if _, ok := v.c.KeyGroups[g]; !ok {

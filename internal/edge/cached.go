@@ -40,7 +40,10 @@ func newKeyPolicy(c *config.CacheKey) keyPolicy {
 	p.query = c.QueryStrings.Or("all")
 	p.cookies = c.Cookies.Or("none")
 	for _, h := range c.Headers.Items {
-		p.headers = append(p.headers, http.CanonicalHeaderKey(h))
+		// The Host is always part of the key.
+		if h := http.CanonicalHeaderKey(h); h != "Host" {
+			p.headers = append(p.headers, h)
+		}
 	}
 	sort.Strings(p.headers)
 	return p
@@ -89,7 +92,7 @@ func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) 
 			if signedurl.IsSigningCookie(c.Name) {
 				continue
 			}
-			if b.key.cookies.Mode == "all" || contains(b.key.cookies.Items, c.Name) {
+			if b.key.cookies.Includes(c.Name) {
 				sb.WriteString(c.Name + "=" + c.Value + ";")
 			}
 		}
@@ -110,7 +113,7 @@ func (b *Behavior) keyQuery(raw string) string {
 	var kept []string
 	for _, part := range strings.Split(raw, "&") {
 		name, _, _ := strings.Cut(part, "=")
-		if n, err := url.QueryUnescape(name); err == nil && contains(b.key.query.Items, n) {
+		if n, err := url.QueryUnescape(name); err == nil && b.key.query.Includes(n) {
 			kept = append(kept, part)
 		}
 	}

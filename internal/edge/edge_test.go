@@ -225,6 +225,9 @@ distributions:
       - path_pattern: "/none/*"
         target_origin: api
         forward: {headers: none, query_strings: none, cookies: none}
+      - path_pattern: "/except/*"
+        target_origin: api
+        forward: {headers: {all_except: [host, x-secret-debug]}, query_strings: {all_except: [utm_source]}, cookies: {all_except: [tracking]}}
     default_behavior: {target_origin: plain}
 `, api.URL, api.URL), nil)
 	hdr := map[string]string{
@@ -261,6 +264,16 @@ distributions:
 	}
 	if in.Header.Get("X-Origin-Verify") != "s3cr3t" {
 		t.Error("custom header missing")
+	}
+
+	// all_except (CloudFront's allExcept) forwards all but the names.
+	do(t, "GET", e.URL+"/except/x?a=1&utm_source=x&b=2", hdr)
+	in = seen.last(t)
+	if in.Header.Get("X-Secret-Debug") != "" || in.Header.Get("User-Agent") != "test-agent" || in.Header.Get("Cookie") != "session=abc" || in.URL.RawQuery != "a=1&b=2" {
+		t.Errorf("all_except forwarded: %v %q", in.Header, in.URL.RawQuery)
+	}
+	if !strings.HasPrefix(in.Host, "127.0.0.1:") {
+		t.Errorf("Host at origin %q with host in all_except, want the origin's own", in.Host)
 	}
 
 	// Without a forward block everything end-to-end goes, Host excepted.

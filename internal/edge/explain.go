@@ -192,16 +192,23 @@ func (e errorRule) describe(scope string) string {
 }
 
 func (p *forwardPolicy) headersString() string {
+	if p.allHeaders && len(p.except) > 0 {
+		return "all except [" + strings.Join(sortedKeys(p.except), ", ") + "]"
+	}
 	if p.allHeaders {
 		return "all"
 	}
 	if len(p.headers) == 0 {
 		return "none"
 	}
-	names := make([]string, 0, len(p.headers))
-	for n := range p.headers {
+	return "[" + strings.Join(sortedKeys(p.headers), ", ") + "]"
+}
+
+func sortedKeys(m map[string]bool) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return "[" + strings.Join(names, ", ") + "]"
+	return names
 }

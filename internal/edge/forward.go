@@ -14,6 +14,7 @@ import (
 type forwardPolicy struct {
 	allHeaders bool
 	headers    map[string]bool // canonical names, when !allHeaders
+	except     map[string]bool // canonical names left out, when allHeaders
 	viewerHost bool            // send the viewer's Host instead of the origin's
 	cookies    config.List
 	cookieSet  map[string]bool
@@ -42,6 +43,14 @@ func newForwardPolicy(f *config.Forward) forwardPolicy {
 	switch hs.Mode {
 	case "all":
 		p.viewerHost = f.Headers.Mode == "all"
+	case "all_except":
+		p.viewerHost = true
+		p.except = map[string]bool{}
+		for _, h := range hs.Items {
+			name := textproto.CanonicalMIMEHeaderKey(h)
+			p.viewerHost = p.viewerHost && name != "Host"
+			p.except[name] = true
+		}
 	case "none", "list":
 		p.allHeaders = false
 		p.headers = map[string]bool{}
@@ -69,9 +78,9 @@ func set(items []string) map[string]bool {
 
 // filter removes from h the headers and cookies the policy does not forward.
 func (p *forwardPolicy) filter(h http.Header) {
-	if !p.allHeaders {
+	if !p.allHeaders || len(p.except) > 0 {
 		for name := range h {
-			if !p.headers[name] && !keptHeaders[name] {
+			if (p.except[name] || !p.allHeaders && !p.headers[name]) && !keptHeaders[name] {
 				delete(h, name)
 			}
 		}
@@ -79,7 +88,7 @@ func (p *forwardPolicy) filter(h http.Header) {
 	switch p.cookies.Mode {
 	case "none":
 		h.Del("Cookie")
-	case "list":
+	case "list", "all_except":
 		p.filterCookies(h)
 	}
 }
@@ -90,7 +99,7 @@ func (p *forwardPolicy) filterCookies(h http.Header) {
 		for _, c := range strings.Split(line, ";") {
 			c = strings.TrimSpace(c)
 			name, _, _ := strings.Cut(c, "=")
-			if p.cookieSet[name] {
+			if p.cookieSet[name] == (p.cookies.Mode == "list") {
 				kept = append(kept, c)
 			}
 		}
@@ -108,11 +117,11 @@ func (p *forwardPolicy) query(raw string) string {
 	switch p.queries.Mode {
 	case "none":
 		return ""
-	case "list":
+	case "list", "all_except":
 		var kept []string
 		for _, kv := range strings.Split(raw, "&") {
 			k, _, _ := strings.Cut(kv, "=")
-			if name, err := url.QueryUnescape(k); err == nil && p.querySet[name] {
+			if name, err := url.QueryUnescape(k); err == nil && p.querySet[name] == (p.queries.Mode == "list") {
 				kept = append(kept, kv)
 			}
 		}
