@@ -17,7 +17,7 @@ func newImport() *cobra.Command {
 		Use:   "import",
 		Short: "Convert another product's configuration into an edgefront config",
 	}
-	var resource, functionsDir string
+	var resource, functionsDir, keysDir string
 	var policies []string
 	cf := &cobra.Command{
 		Use:   "cloudfront FILE",
@@ -38,15 +38,20 @@ associations become functions.viewer_request/viewer_response naming
 DIR/NAME.js; a template's inline FunctionCode is written there (an existing
 file with other content is not overwritten), and for a distribution's JSON
 the code must already be there ('aws cloudfront get-function --name NAME
-DIR/NAME.js'). Paths are written as given: run the import where the config
-will live.`,
+DIR/NAME.js').
+
+Signed URLs: a behavior's trusted key groups stay required. A template's
+AWS::CloudFront::PublicKey keys are written to --keys DIR (keys/); for a
+distribution's JSON, and for legacy TrustedSigners, the config names the
+key files and ids to supply, and validate refuses it until they are there.
+Paths are written as given: run the import where the config will live.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
 			}
-			opts := cfimport.Options{Resource: resource, FunctionsDir: functionsDir}
+			opts := cfimport.Options{Resource: resource, FunctionsDir: functionsDir, KeysDir: keysDir}
 			for _, p := range policies {
 				b, err := os.ReadFile(p)
 				if err != nil {
@@ -68,6 +73,7 @@ will live.`,
 	cf.Flags().StringVar(&resource, "resource", "", "the distribution's logical id, in a template that has several")
 	cf.Flags().StringArrayVar(&policies, "policy", nil, "a custom policy's JSON (get-cache-policy, ...); repeatable")
 	cf.Flags().StringVar(&functionsDir, "functions", "", "directory of the distribution's CloudFront Functions code (NAME.js)")
+	cf.Flags().StringVar(&keysDir, "keys", "keys", "directory the public keys of a template's key groups are written to, and other key groups' keys are expected in")
 	cmd.AddCommand(cf)
 	return cmd
 }
@@ -78,7 +84,7 @@ func writeNew(files map[string][]byte) error {
 	names := make([]string, 0, len(files))
 	for name, b := range files {
 		if old, err := os.ReadFile(name); err == nil && !bytes.Equal(old, b) {
-			return fmt.Errorf("%s exists with other content; move it away or pick another --functions directory", name)
+			return fmt.Errorf("%s exists with other content; move it away or pick another --functions or --keys directory", name)
 		}
 		names = append(names, name)
 	}

@@ -32,6 +32,7 @@ func TestSeedDistributionRoutesAsTheREADME(t *testing.T) {
 
 	t.Chdir(t.TempDir())
 	t.Setenv("ORIGIN_SECRET", "s3cr3t")
+	t.Setenv("SIGNERS_KEY_ID", "K2JCJMDEHXQW5F")
 	if _, err := certtest.Write("cert.pem", "key.pem", "my-project.example.org"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +81,95 @@ func TestSeedDistributionRoutesAsTheREADME(t *testing.T) {
 			t.Errorf("%v:\nREADME   %s\nimported %s", req, routes[0], routes[1])
 		}
 	}
+}
+
+// The templates aws-cdk-lib synthesizes for the seed's own construct (the
+// legacy CloudFrontWebDistribution) and for a modern Distribution import
+// to configs that do what CloudFront does with the seed's URLs: signed
+// paths stay signed, and origins get only what CloudFront would send them.
+func TestImportedCDKTemplates(t *testing.T) {
+	testdata, _ := filepath.Abs("../../internal/cfimport/testdata")
+	pub, err := os.ReadFile("testdata/public_key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	explain := func(cfg string, req ...string) string {
+		t.Helper()
+		code, out, errOut := runCmd(append([]string{"explain", "-c", cfg}, req...)...)
+		if code != 0 {
+			t.Fatalf("explain %v: %s", req, errOut)
+		}
+		return out
+	}
+	want := func(out string, lines ...string) {
+		t.Helper()
+		for _, l := range lines {
+			if !strings.Contains(out, l) {
+				t.Errorf("explain says\n%s\nwant a line with %q", out, l)
+			}
+		}
+	}
+
+	// The seed's construct: /storage/* had TrustedSigners ["self"].
+	code, seed, errOut := runCmd("import", "cloudfront", filepath.Join(testdata, "cdk-seed.template.json"))
+	if code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	os.WriteFile("seed.yaml", []byte(seed), 0o644)
+	code, out, errOut := runCmd("validate", "-c", "seed.yaml")
+	if code != 1 || !strings.Contains(out+errOut, "TRUSTED_SIGNERS_KEY_PAIR_ID is not set") || !strings.Contains(out+errOut, `key group "trusted-signers"`) || !strings.Contains(out+errOut, "keys/trusted-signers.pem does not exist; put the key's public key there") {
+		t.Fatalf("validate before the signer's key is supplied: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("TRUSTED_SIGNERS_KEY_PAIR_ID", "APKAEIBAERJR2EXAMPLE")
+	t.Setenv("WEBSITE32962D0B_BUCKET", "my-project-website")
+	t.Setenv("APILBA87A55CD_DNSNAME", "api-lb-123.us-east-1.elb.amazonaws.com")
+	os.MkdirAll("keys", 0o755)
+	os.WriteFile("keys/trusted-signers.pem", pub, 0o644)
+	if code, out, errOut := runCmd("validate", "-c", "seed.yaml"); code != 0 {
+		t.Fatalf("validate: %s%s", out, errOut)
+	}
+	want(explain("seed.yaml", "https://my-project.example.org/storage/a.csv"),
+		"signature:    required: a signed URL or signed cookies from key group trusted-signers")
+	want(explain("seed.yaml", "https://my-project.example.org/api/notes?q=1"),
+		"origin:       origin2, fetching http://api-lb-123.us-east-1.elb.amazonaws.com/api/notes?q=1",
+		"forwarded:    headers [Accept, Authorization, Origin, Referer]; cookies none; query strings all; Host the viewer's")
+	want(explain("seed.yaml", "https://my-project.example.org/docs/3"),
+		"origin:       origin1, fetching",
+		"bucket my-project-website",
+		"signature:    not required")
+
+	// The modern Distribution: a key group, OAC buckets, CachingOptimized
+	// on an HTTP origin with no origin request policy.
+	code, modern, errOut := runCmd("import", "cloudfront", filepath.Join(testdata, "cdk-modern.template.json"), "--functions", "functions")
+	if code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	os.WriteFile("modern.yaml", []byte(modern), 0o644)
+	t.Setenv("SITEE53D7754_BUCKET", "site-bucket.s3.eu-west-1.amazonaws.com") // the domain name form works too
+	t.Setenv("STORAGE07F31EBC_BUCKET", "storage-bucket")
+	os.MkdirAll("certs", 0o755)
+	if _, err := certtest.Write("certs/cert.pem", "certs/key.pem", "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCmd("validate", "-c", "modern.yaml"); code != 0 {
+		t.Fatalf("validate with no hand edit: %s%s", out, errOut)
+	}
+	want(explain("modern.yaml", "https://d111111abcdef8.cloudfront.net/api/search?q=1"),
+		"origin:       ModernCdnOrigin2B1500483, fetching https://api.example.org/api/search\n",
+		"forwarded:    headers none; cookies none; query strings none; Host the origin's own",
+		`cache key:    "cdn9963b1ad\x00https://d111111abcdef8.cloudfront.net\x00/api/search"`)
+	want(explain("modern.yaml", "https://d111111abcdef8.cloudfront.net/search/x?q=1"),
+		"fetching https://api.example.org/search/x?q=1",
+		"forwarded:    headers all; cookies all; query strings all; Host the viewer's")
+	if out := explain("modern.yaml", "https://d111111abcdef8.cloudfront.net/search/x?q=1"); strings.Contains(out, "Host:") {
+		t.Errorf("the cache key names an empty Host field:\n%s", out)
+	}
+	want(explain("modern.yaml", "https://d111111abcdef8.cloudfront.net/storage/a.csv"),
+		"bucket storage-bucket",
+		"signature:    required: a signed URL or signed cookies from key group SignersBAE4EAAA")
+	want(explain("modern.yaml", "https://d111111abcdef8.cloudfront.net/docs/3"),
+		"bucket site-bucket in eu-west-1")
 }
 
 // route is what explain says of routing: the behavior, whether the method

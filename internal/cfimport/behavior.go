@@ -2,12 +2,14 @@ package cfimport
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
+// behavior converts a cache behavior.
 func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) *yaml.Node {
 	b := newMap()
 	var first *yaml.Node
@@ -35,22 +37,17 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 		b.setBool("compress")
 	}
 	// The API's {Enabled, Quantity, Items}, or CloudFormation's bare list.
-	enabled := obj(bm, "TrustedKeyGroups") == nil || boolOf(obj(bm, "TrustedKeyGroups"), "Enabled")
-	if tg := items(bm, "TrustedKeyGroups"); len(tg) > 0 && enabled {
-		var l []string
-		for _, g := range tg {
-			s, _ := c.value(g)
-			l = append(l, originName(s))
-		}
-		b.add("trusted_key_groups", seq(l...))
-		for _, g := range l {
-			if !contains(c.groups, g) {
-				c.groups = append(c.groups, g)
-			}
+	var groups []string
+	if enabled(bm, "TrustedKeyGroups") {
+		for _, g := range items(bm, "TrustedKeyGroups") {
+			groups = append(groups, c.trustedKeyGroup(g))
 		}
 	}
-	if ts := items(bm, "TrustedSigners"); len(ts) > 0 {
-		note(first, "TrustedSigners (CloudFront key pairs of the root account) are not carried over: use key groups")
+	if ts := c.names(bm, "TrustedSigners"); len(ts) > 0 && enabled(bm, "TrustedSigners") {
+		groups = append(groups, c.trustedSigners(ts))
+	}
+	if len(groups) > 0 {
+		b.add("trusted_key_groups", seq(groups...))
 	}
 	switch {
 	case bm["CachePolicyId"] != nil:
@@ -62,48 +59,50 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 			p, notes = c.customCachePolicy(cfg)
 			ok = true
 		}
-		if ok {
-			k := b.set("min_ttl", strconv.FormatInt(p.min, 10))
-			k.HeadComment = "cache policy " + p.name
-			for _, n := range notes {
-				note(k, n)
-			}
-			b.set("default_ttl", strconv.FormatInt(p.def, 10))
-			b.set("max_ttl", strconv.FormatInt(p.max, 10))
-			key := newMap().flow()
-			key.add("headers", listNode(orNone(p.headers)))
-			key.add("cookies", listNode(p.cookies))
-			key.add("query_strings", listNode(p.query))
-			b.add("cache_key", key.n)
-		} else {
+		if !ok {
 			c.errs = append(c.errs, fmt.Sprintf("cache policy %s is neither one of CloudFront's managed cache policies nor a custom policy in the template or a --policy file", policyRef(bm["CachePolicyId"])))
+			break
 		}
+		k := b.set("min_ttl", strconv.FormatInt(p.min, 10))
+		k.HeadComment = "cache policy " + p.name
+		for _, n := range notes {
+			note(k, n)
+		}
+		b.set("default_ttl", strconv.FormatInt(p.def, 10))
+		b.set("max_ttl", strconv.FormatInt(p.max, 10))
+		// CloudFront sends the origin what the cache key holds, and what
+		// the origin request policy adds to it.
+		fwd := originRequestPolicy{headers: orNone(p.headers), cookies: p.cookies, query: p.query}
+		why := "what CloudFront sends the origin: the cache key's values (no origin request policy)"
+		var fwdNotes []string
 		if v := bm["OriginRequestPolicyId"]; v != nil {
 			oid, _ := v.(string)
-			p, ok := managedOriginRequestPolicies[oid]
-			var notes []string
+			o, ok := managedOriginRequestPolicies[oid]
 			if cfg, _ := c.policyConfig(v, "OriginRequestPolicyConfig"); cfg != nil {
-				p, notes = c.customOriginRequestPolicy(cfg)
+				o, fwdNotes = c.customOriginRequestPolicy(cfg)
 				ok = true
 			}
-			if ok {
-				if p.headers != "all-but-host" {
-					fw := newMap().flow()
-					fw.add("headers", listNode(p.headers))
-					fw.add("cookies", listNode(p.cookies))
-					fw.add("query_strings", listNode(p.query))
-					k := b.add("forward", fw.n)
-					note(k, "origin request policy "+p.name)
-					for _, n := range notes {
-						note(k, n)
-					}
-				} else {
-					note(first, "origin request policy "+p.name+": edgefront forwards everything but Host by default")
-				}
-			} else {
+			if !ok {
 				c.errs = append(c.errs, fmt.Sprintf("origin request policy %s is neither one of CloudFront's managed origin request policies nor a custom policy in the template or a --policy file", policyRef(v)))
+				break
 			}
+			fwd = originRequestPolicy{headers: union(fwd.headers, o.headers), cookies: union(fwd.cookies, o.cookies), query: union(fwd.query, o.query)}
+			why = "what CloudFront sends the origin: the cache key's values and origin request policy " + o.name + "'s"
 		}
+		fw := newMap().flow()
+		fw.add("headers", listNode(fwd.headers))
+		fw.add("cookies", listNode(fwd.cookies))
+		fw.add("query_strings", listNode(fwd.query))
+		fk := b.add("forward", fw.n)
+		note(fk, why)
+		for _, n := range fwdNotes {
+			note(fk, n)
+		}
+		key := newMap().flow()
+		key.add("headers", listNode(orNone(p.headers)))
+		key.add("cookies", listNode(p.cookies))
+		key.add("query_strings", listNode(p.query))
+		b.add("cache_key", key.n)
 	default:
 		c.legacy(b, bm)
 	}
@@ -135,12 +134,66 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 	return b.n
 }
 
+// enabled reports whether a {Enabled, Quantity, Items} setting is on; a
+// bare list (CloudFormation's) is.
+func enabled(m map[string]any, key string) bool {
+	o := obj(m, key)
+	return o == nil || boolOf(o, "Enabled")
+}
+
 // policyRef names a policy id or the resource a Ref names, for messages.
 func policyRef(v any) string {
 	if m, ok := v.(map[string]any); ok {
 		return refName(m)
 	}
 	return raw(v)
+}
+
+// union is what two of CloudFront's selections ("none", "all", a comma
+// list, or "all-except:" and a comma list) take together.
+func union(a, b string) string {
+	a, b = orNone(a), orNone(b)
+	switch {
+	case a == "all" || b == "all":
+		return "all"
+	case a == "none":
+		return b
+	case b == "none":
+		return a
+	}
+	ea, aExcept := strings.CutPrefix(a, allExcept)
+	eb, bExcept := strings.CutPrefix(b, allExcept)
+	var out []string
+	switch {
+	case aExcept && bExcept: // all but what both leave out
+		for _, n := range strings.Split(ea, ",") {
+			if slices.Contains(strings.Split(eb, ","), n) {
+				out = append(out, n)
+			}
+		}
+	case aExcept || bExcept: // all but what the other does not list
+		except, list := ea, b
+		if bExcept {
+			except, list = eb, a
+		}
+		for _, n := range strings.Split(except, ",") {
+			if !slices.Contains(strings.Split(list, ","), n) {
+				out = append(out, n)
+			}
+		}
+	default:
+		out = strings.Split(a, ",")
+		for _, n := range strings.Split(b, ",") {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	if len(out) == 0 {
+		return "all"
+	}
+	return allExcept + strings.Join(out, ",")
 }
 
 func orNone(s string) string {

@@ -29,6 +29,10 @@ type Options struct {
 	// Functions is (NAME.js), and where a template's inline code is
 	// written. Empty: function associations stay comments.
 	FunctionsDir string
+	// KeysDir is where the public keys of a template's key groups are
+	// written, and where key files of other key groups are expected
+	// (keys/ when empty).
+	KeysDir string
 }
 
 // Result is an import: the config, and files to write beside it (the
@@ -51,6 +55,7 @@ func Convert(data []byte, opts Options) (*Result, error) {
 	c := &converter{name: name, opts: opts, files: map[string][]byte{}, custom: map[string]map[string]any{}}
 	if m, ok := doc.(map[string]any); ok {
 		c.resources, _ = m["Resources"].(map[string]any)
+		c.parameters, _ = m["Parameters"].(map[string]any)
 	}
 	for i, p := range opts.Policies {
 		if err := c.addPolicies(p); err != nil {

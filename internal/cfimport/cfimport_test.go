@@ -1,13 +1,17 @@
 package cfimport
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/edgefront/edgefront/internal/certtest"
 	"github.com/edgefront/edgefront/internal/config"
 )
 
@@ -16,14 +20,12 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // Each input shape converts to its golden config, and the config passes
 // validation once the files and variables its comments ask for are there.
 func TestGoldenImports(t *testing.T) {
-	t.Setenv("SITEBUCKET_REGIONALDOMAINNAME", "site-bucket")
-	t.Setenv("APIDOMAIN", "api.example.org")
 	testdata, _ := filepath.Abs("testdata")
 	pub, err := os.ReadFile("../../cmd/edgefront/testdata/public_key.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json"} {
+	for _, name := range goldenInputs {
 		t.Run(name, func(t *testing.T) {
 			// Paths in the output are relative to where the import runs,
 			// which is where the config lives.
@@ -46,6 +48,12 @@ func TestGoldenImports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if name == "cdk-modern.template.json" {
+				want, _ := os.ReadFile(filepath.Join(testdata, "cdk", "public_key.pem"))
+				if got := res.Files["keys/SignerKey4A557171.pem"]; string(got) != string(want) {
+					t.Errorf("the template's public key was written as %q, want its EncodedKey", got)
+				}
+			}
 			for file, code := range res.Files {
 				os.MkdirAll(filepath.Dir(file), 0o755)
 				os.WriteFile(file, code, 0o644)
@@ -59,13 +67,63 @@ func TestGoldenImports(t *testing.T) {
 			if string(out) != string(want) {
 				t.Errorf("%s differs from %s (go test -update to rewrite):\n%s", name, golden, out)
 			}
-			os.MkdirAll(filepath.Join(dir, "keys"), 0o755)
-			os.WriteFile(filepath.Join(dir, "keys", "signers.pem"), pub, 0o644)
+			// The placeholders the header names are the ones the config
+			// uses; once they are set and the key files the comments ask
+			// for are there, it validates.
+			named, used := placeholdersOf(out)
+			if !slices.Equal(named, used) {
+				t.Errorf("the header names %v, the config uses %v", named, used)
+			}
+			for _, v := range used {
+				t.Setenv(v, "k2jcjmdehxqw5f")
+			}
+			for _, m := range keyFile.FindAllSubmatch(out, -1) {
+				if _, err := os.Stat(string(m[1])); err != nil {
+					os.MkdirAll(filepath.Dir(string(m[1])), 0o755)
+					os.WriteFile(string(m[1]), pub, 0o644)
+				}
+			}
+			if bytes.Contains(out, []byte("cert_file: certs/cert.pem")) {
+				os.MkdirAll("certs", 0o755)
+				if _, err := certtest.Write("certs/cert.pem", "certs/key.pem", "localhost"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if _, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), out); err != nil {
 				t.Errorf("the imported config does not validate:\n%v", err)
 			}
 		})
 	}
+}
+
+var goldenInputs = []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json", "cdk-seed.template.json", "cdk-modern.template.json"}
+
+var (
+	envUse  = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)
+	keyFile = regexp.MustCompile(`public_key_file: "?([^",}]+)`)
+)
+
+// placeholdersOf returns the ${VAR}s the header comment names and those the
+// config's lines use, each sorted.
+func placeholdersOf(out []byte) (named, used []string) {
+	var header, lines [][]byte
+	for _, l := range bytes.Split(out, []byte("\n")) {
+		switch {
+		case !bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")):
+			lines = append(lines, l)
+		case len(lines) == 0:
+			header = append(header, l)
+		}
+	}
+	find := func(b []byte) []string {
+		var l []string
+		for _, m := range envUse.FindAllSubmatch(b, -1) {
+			l = append(l, string(m[1]))
+		}
+		slices.Sort(l)
+		return slices.Compact(l)
+	}
+	return find(bytes.Join(header, nil)), find(bytes.Join(lines, []byte("\n")))
 }
 
 // laughs is a billion laughs: nine levels of ten aliases each.
@@ -109,7 +167,7 @@ func TestBadImports(t *testing.T) {
 // Whatever the file holds, the import answers a config or an error, never
 // a panic.
 func FuzzConvert(f *testing.F) {
-	for _, name := range []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json"} {
+	for _, name := range goldenInputs {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

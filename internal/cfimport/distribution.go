@@ -3,7 +3,7 @@ package cfimport
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -23,7 +23,16 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	for _, a := range aliases {
 		wild = wild || strings.HasPrefix(a, "*.")
 	}
-	useTLS := vpp != "" && vpp != "allow-all" && len(aliases) > 0 && !wild
+	vc := obj(dc, "ViewerCertificate")
+	what := "CloudFront's default certificate (*.cloudfront.net)"
+	for _, k := range []string{"ACMCertificateArn", "AcmCertificateArn", "IAMCertificateId", "IamCertificateId"} {
+		if v, ok := vc[k]; ok && v != "" {
+			what = "the certificate " + raw(v)
+		}
+	}
+	// CloudFront serves HTTPS always; here an https listener is kept when
+	// the policy needs one or the distribution had a certificate of its own.
+	useTLS := (vpp != "" && vpp != "allow-all") || !strings.HasPrefix(what, "CloudFront's")
 	listen := newMap().flow()
 	listen.set("http", ":8080")
 	if useTLS {
@@ -31,28 +40,27 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	}
 	lk := root.add("listen", listen.n)
 	note(lk, "CloudFront listens on 80 and 443")
-	if vc := obj(dc, "ViewerCertificate"); vc != nil || useTLS {
-		what := "CloudFront's default certificate"
-		for _, k := range []string{"ACMCertificateArn", "AcmCertificateArn", "IAMCertificateId", "IamCertificateId"} {
-			if v, ok := vc[k]; ok && v != "" {
-				what = "the certificate " + raw(v)
-			}
-		}
-		if useTLS {
-			tls := newMap()
-			acme := newMap().flow()
-			tls.add("acme", acme.n)
-			if v, _ := vc["MinimumProtocolVersion"].(string); v != "" {
-				tls.set("minimum_protocol_version", v)
-			}
-			k := root.add("tls", tls.n)
-			note(k, "CloudFront served "+what+";")
+	if useTLS {
+		tls := newMap()
+		k := root.add("tls", tls.n)
+		note(k, "CloudFront served "+what+";")
+		if len(aliases) > 0 && !wild {
+			tls.add("acme", newMap().flow().n)
 			note(k, "edgefront gets certificates for the aliases with ACME (add an email), or use tls.certificates.")
 		} else {
-			note(lk, what+" is not carried over: add listen.https and tls to serve HTTPS.")
+			cert := newMap().flow()
+			cert.set("cert_file", "certs/cert.pem")
+			cert.set("key_file", "certs/key.pem")
+			tls.add("certificates", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{cert.n}})
+			note(k, "put the certificate and key for the names you serve in these files (ACME needs aliases without wildcards);")
+			note(k, "for a local run: openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -keyout certs/key.pem -out certs/cert.pem -days 365")
 		}
+		if v, _ := vc["MinimumProtocolVersion"].(string); v != "" {
+			tls.set("minimum_protocol_version", v)
+		}
+	} else if vc != nil {
+		note(lk, what+" is not carried over: add listen.https and tls to serve HTTPS.")
 	}
-	keyGroups := newMap()
 	dists := &yaml.Node{Kind: yaml.SequenceNode}
 	dists.Content = append(dists.Content, dist.n)
 	root.add("distributions", dists)
@@ -60,16 +68,12 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	dist.set("name", c.name)
 	if len(aliases) > 0 {
 		k := dist.add("aliases", seq(aliases...))
-		if wild && vpp != "allow-all" {
+		if wild {
 			note(k, "wildcard aliases: serve HTTPS with tls.certificates (ACME here does not do wildcards)")
 		}
 	}
-	if vpp != "" {
-		if useTLS {
-			dist.set("viewer_protocol_policy", vpp)
-		} else if vpp != "allow-all" {
-			dist.setComment("viewer_protocol_policy", "allow-all", "CloudFront: "+vpp+"; needs an https listener here")
-		}
+	if vpp != "" && vpp != "allow-all" {
+		dist.set("viewer_protocol_policy", vpp)
 	}
 	if v, _ := c.str(dc, "DefaultRootObject"); v != "" {
 		dist.set("default_root_object", v)
@@ -147,23 +151,33 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	if len(errs) > 0 {
 		dist.add("custom_error_responses", &yaml.Node{Kind: yaml.SequenceNode, Content: errs})
 	}
-	if len(c.groups) > 0 {
-		sort.Strings(c.groups)
-		for _, g := range c.groups {
-			signer := newMap().flow()
-			signer.set("id", "PUBLIC_KEY_ID")
-			signer.set("public_key_file", "keys/"+g+".pem")
-			k := keyGroups.add(g, &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle, Content: []*yaml.Node{signer.n}})
-			note(k, "CloudFront key group "+g+": one entry per public key of the group, by its id (K...), with its PEM file")
-		}
+	if len(c.keyGroups) > 0 {
 		// key_groups goes before distributions.
 		n := len(root.n.Content)
-		root.n.Content = append(root.n.Content[:n-2], append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "key_groups"}, keyGroups.n}, root.n.Content[n-2:]...)...)
+		root.n.Content = append(root.n.Content[:n-2], append([]*yaml.Node{{Kind: yaml.ScalarNode, Value: "key_groups"}, c.keyGroupsNode()}, root.n.Content[n-2:]...)...)
 	}
-	if len(c.envNames) > 0 {
-		root.n.HeadComment = "Values that come from the template are ${ENV} placeholders: set " + strings.Join(c.envNames, ", ") + "."
+	if vars := placeholders(root.n, nil); len(vars) > 0 {
+		root.n.HeadComment = "Set these placeholders in the environment (the comments beside them say what each holds): " + strings.Join(vars, ", ") + "."
 	}
 	return root.n
+}
+
+var envRef = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}`)
+
+// placeholders appends to seen the ${ENV} placeholders in n's values (not
+// its comments), each once, in the order they appear.
+func placeholders(n *yaml.Node, seen []string) []string {
+	if n.Kind == yaml.ScalarNode {
+		for _, v := range envRef.FindAllString(n.Value, -1) {
+			if !contains(seen, v) {
+				seen = append(seen, v)
+			}
+		}
+	}
+	for _, child := range n.Content {
+		seen = placeholders(child, seen)
+	}
+	return seen
 }
 
 // originName makes an origin id a name: CloudFront ids may hold any

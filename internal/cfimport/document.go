@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -11,14 +12,14 @@ import (
 // converter carries one import: the document, what it refers to, and what
 // has been written so far.
 type converter struct {
-	opts      Options
-	resources map[string]any            // a template's resources, for Ref and GetAtt
-	custom    map[string]map[string]any // custom policies by id: {"CachePolicyConfig": ...}
-	files     map[string][]byte
-	errs      []string // input that cannot be converted at all
-	groups    []string // trusted key groups named by behaviors
-	name      string
-	envNames  []string // ${ENV} placeholders written, for the header comment
+	opts       Options
+	resources  map[string]any            // a template's resources, for Ref and GetAtt
+	parameters map[string]any            // a template's parameters, for their defaults
+	custom     map[string]map[string]any // custom policies by id: {"CachePolicyConfig": ...}
+	files      map[string][]byte
+	errs       []string             // input that cannot be converted at all
+	keyGroups  map[string]*keyGroup // trusted key groups named by behaviors
+	name       string
 }
 
 // Helpers over the decoded document: CloudFront's API wraps lists in
@@ -45,8 +46,9 @@ func (c *converter) str(m map[string]any, key string) (string, string) {
 	return c.value(m[key])
 }
 
-// value renders a scalar; a CloudFormation intrinsic becomes an ${ENV}
-// placeholder and a comment saying what it was.
+// value renders a scalar. A CloudFormation intrinsic becomes the default
+// of the parameter it names, or an ${ENV} placeholder named for the
+// resource and attribute it reads, with a comment saying what to set.
 func (c *converter) value(v any) (string, string) {
 	switch x := v.(type) {
 	case nil:
@@ -60,38 +62,99 @@ func (c *converter) value(v any) (string, string) {
 	case int:
 		return strconv.Itoa(x), ""
 	case map[string]any:
-		for k, inner := range x {
-			b, _ := json.Marshal(inner)
-			env := envName(k, inner)
-			if !contains(c.envNames, env) {
-				c.envNames = append(c.envNames, env)
-			}
-			return "${" + env + "}", fmt.Sprintf("was %s: %s in the template; set %s", k, b, env)
+		b, _ := json.Marshal(x)
+		ref := c.intrinsic(x)
+		if ref.hasDefault {
+			return ref.def, fmt.Sprintf("was %s in the template: parameter %s's default", b, ref.name)
 		}
+		return "${" + ref.env + "}", fmt.Sprintf("was %s in the template: set %s to %s", b, ref.env, ref.what)
 	}
 	b, _ := json.Marshal(v)
 	return string(b), ""
 }
 
-var notWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+// ref is what an intrinsic reads: a resource's attribute, its Ref, or a
+// parameter.
+type ref struct {
+	name, attr, typ string
+	env, what       string
+	def             string
+	hasDefault      bool
+	whole           bool // the intrinsic is the Ref or GetAtt itself, not a part of it
+}
 
-func envName(fn string, v any) string {
-	var parts []string
-	switch x := v.(type) {
-	case string:
-		parts = []string{x}
-	case []any:
-		for _, p := range x {
-			if s, ok := p.(string); ok {
-				parts = append(parts, s)
+// intrinsic finds the Ref or GetAtt an intrinsic reads, innermost first
+// through Fn::Select, Fn::Split, Fn::Join and the like.
+func (c *converter) intrinsic(m map[string]any) ref {
+	var r ref
+	var find func(v any, depth int) bool
+	find = func(v any, depth int) bool {
+		switch x := v.(type) {
+		case map[string]any:
+			if name, ok := x["Ref"].(string); ok {
+				r.name, r.whole = name, depth == 0
+				return true
+			}
+			if ga, ok := x["Fn::GetAtt"].([]any); ok && len(ga) == 2 {
+				r.name, _ = ga[0].(string)
+				r.attr, _ = ga[1].(string)
+				r.whole = depth == 0
+				return true
+			}
+			for _, k := range sortedKeys(x) {
+				if find(x[k], depth+1) {
+					return true
+				}
+			}
+		case []any:
+			for _, e := range x {
+				if find(e, depth+1) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	name := strings.Trim(notWord.ReplaceAllString(strings.Join(parts, "_"), "_"), "_")
-	if name == "" {
-		name = strings.TrimPrefix(fn, "Fn::")
+	if !find(m, 0) {
+		for k := range m {
+			r.env = strings.ToUpper(strings.TrimPrefix(k, "Fn::"))
+			r.what = "what " + k + " makes"
+		}
+		return r
 	}
-	return strings.ToUpper(name)
+	r.env = strings.Trim(notWord.ReplaceAllString(strings.ToUpper(r.name+"_"+r.attr), "_"), "_")
+	if p, ok := c.parameters[r.name].(map[string]any); ok {
+		if d, ok := p["Default"]; ok && r.whole {
+			r.def, r.hasDefault = raw(d), true
+		}
+		r.what = "the value of parameter " + r.name
+		return r
+	}
+	res, _ := c.resources[r.name].(map[string]any)
+	r.typ, _ = res["Type"].(string)
+	switch {
+	case strings.HasPrefix(r.name, "AWS::"):
+		r.what = "the value of " + r.name
+	case r.attr == "":
+		r.what = "the Ref of " + r.name + " (" + r.typ + ")"
+	default:
+		r.what = "the " + r.attr + " of " + r.name + " (" + r.typ + ")"
+	}
+	if !r.whole {
+		r.what = "what " + raw(m) + " makes of " + r.what
+	}
+	return r
+}
+
+var notWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func boolOf(m map[string]any, key string) bool {

@@ -24,8 +24,7 @@ var managedCachePolicies = map[string]cachePolicy{
 	"4cc15a8a-d715-48a4-82b8-cc0b614638fe": {"UseOriginCacheControlHeaders-QueryStrings", 0, 0, 31536000, "host,origin,x-http-method-override,x-http-method,x-method-override", "all", "all"},
 }
 
-// Managed origin request policies: what is forwarded, by id. headers
-// "all-but-host" is edgefront's default (no forward block).
+// Managed origin request policies: what is forwarded, by id.
 type originRequestPolicy struct {
 	name                    string
 	headers, cookies, query string
@@ -33,7 +32,7 @@ type originRequestPolicy struct {
 
 var managedOriginRequestPolicies = map[string]originRequestPolicy{
 	"216adef6-5c7f-47e4-b989-5492eafa07d3": {"AllViewer", "all", "all", "all"},
-	"b689b0a8-53d0-40ab-baf2-68738e2966ac": {"AllViewerExceptHostHeader", "all-but-host", "all", "all"},
+	"b689b0a8-53d0-40ab-baf2-68738e2966ac": {"AllViewerExceptHostHeader", allExcept + "host", "all", "all"},
 	"33f36d7e-f396-46d9-90e0-52428a34d9dc": {"AllViewerAndCloudFrontHeaders-2022-06", "all", "all", "all"},
 	"88a5eaf4-2fd4-4709-b370-b4c650ea3fcf": {"CORS-S3Origin", "origin,access-control-request-headers,access-control-request-method", "none", "none"},
 	"59781a5b-3903-41f3-afcb-af62929ccde1": {"CORS-CustomOrigin", "origin", "none", "none"},
@@ -48,9 +47,18 @@ var managedResponseHeadersPolicies = map[string]string{
 	"eaab4381-ed33-4a86-88ca-d9558dc6cd63": "CORS-with-preflight-and-SecurityHeadersPolicy",
 }
 
+// allExcept starts a selection of all names but those that follow
+// (CloudFront's allExcept).
+const allExcept = "all-except:"
+
 func listNode(s string) *yaml.Node {
 	if s == "all" || s == "none" {
 		return scalar(s)
+	}
+	if names, ok := strings.CutPrefix(s, allExcept); ok {
+		m := newMap().flow()
+		m.add("all_except", seq(strings.Split(names, ",")...))
+		return m.n
 	}
 	return seq(strings.Split(s, ",")...)
 }

@@ -3,10 +3,10 @@ package cfimport
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/edgefront/edgefront/internal/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -15,17 +15,34 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	o := newMap().flow()
 	domain, dcomment := c.str(om, "DomainName")
 	if dcomment != "" {
-		if obj(om, "S3OriginConfig") != nil || om["OriginAccessControlId"] != nil {
-			dcomment = strings.Replace(dcomment, "; set ", "; set to the bucket's name: ", 1)
-		}
-		comments = append(comments, "DomainName "+dcomment)
+		dcomment = " " + dcomment
 	}
 	path, _ := c.str(om, "OriginPath")
 	host := hostOnly(domain)
 	s3 := obj(om, "S3OriginConfig") != nil || (om["OriginAccessControlId"] != nil && obj(om, "CustomOriginConfig") == nil)
 	website := strings.Contains(host, ".s3-website")
+	var bucketRes map[string]any // the template's AWS::S3::Bucket, when the domain names one
+	if m, ok := om["DomainName"].(map[string]any); ok {
+		if r := c.intrinsic(m); r.typ == "AWS::S3::Bucket" {
+			bucketRes, _ = c.resources[r.name].(map[string]any)
+			website = website || r.attr == "WebsiteURL"
+			s3 = s3 || website
+			bucket, isString := obj(bucketRes, "Properties")["BucketName"].(string)
+			if !isString {
+				env := strings.ToUpper(notWord.ReplaceAllString(r.name, "_")) + "_BUCKET"
+				bucket = "${" + env + "}"
+				dcomment = fmt.Sprintf(": set %s to the name of bucket %s (AWS::S3::Bucket); its domain name works too", env, r.name)
+			} else {
+				dcomment = ""
+			}
+			host = bucket
+		}
+	}
+	if dcomment != "" {
+		comments = append(comments, "DomainName"+dcomment)
+	}
 	if website || s3 {
-		bucket, region := s3Bucket(host)
+		bucket, region, _ := config.SplitS3Domain(host)
 		o.set("type", "s3")
 		o.set("bucket", bucket)
 		if region != "" {
@@ -34,8 +51,10 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	}
 	switch {
 	case website:
-		o.add("website", newMap().flow().n)
-		comments = append(comments, "an S3 website endpoint: served from the bucket's REST API with website emulation; add website.index_document")
+		// A website endpoint is public by definition: read anonymously,
+		// with the website's index and error documents emulated.
+		o.setBool("anonymous")
+		o.add("website", c.websiteOf(bucketRes, &comments))
 	case s3:
 		if oai, _ := c.str(obj(om, "S3OriginConfig"), "OriginAccessIdentity"); oai == "" && om["OriginAccessControlId"] == nil {
 			o.setBool("anonymous")
@@ -106,19 +125,21 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	return o.n, comments
 }
 
-var s3Host = regexp.MustCompile(`^(.+?)\.s3(?:[.-]website)?(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$`)
-
-// s3Bucket reads the bucket and region of an S3 endpoint host name.
-func s3Bucket(host string) (bucket, region string) {
-	m := s3Host.FindStringSubmatch(host)
-	if m == nil {
-		return host, ""
+// websiteOf is the website block of an S3 website endpoint origin: the
+// bucket's index and error documents when the template has them.
+func (c *converter) websiteOf(bucket map[string]any, comments *[]string) *yaml.Node {
+	w := newMap().flow()
+	wc := obj(obj(bucket, "Properties"), "WebsiteConfiguration")
+	index, _ := c.str(wc, "IndexDocument")
+	if index == "" {
+		index = "index.html"
+		*comments = append(*comments, "an S3 website endpoint, public by definition: read anonymously, its website emulated over the REST API; index.html is assumed as its index document (set the bucket's), and its error document, if it has one, goes in website.error_document")
+	} else {
+		*comments = append(*comments, "an S3 website endpoint, public by definition: read anonymously, its website emulated over the REST API with the bucket's documents")
 	}
-	region = m[2]
-	if region == "external-1" || region == "" {
-		region = ""
+	w.set("index_document", index)
+	if e, _ := c.str(wc, "ErrorDocument"); e != "" {
+		w.set("error_document", e)
 	}
-	return m[1], region
+	return w.n
 }
-
-// behavior converts a cache behavior.

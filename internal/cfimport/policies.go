@@ -114,17 +114,22 @@ func (c *converter) selection(cfg map[string]any, behaviorKey, listKey, what str
 	switch b {
 	case "", "none":
 		return "none", ""
-	case "whitelist":
+	case "whitelist", "allExcept":
 		if len(l) == 0 {
-			return "none", ""
+			return map[string]string{"whitelist": "none", "allExcept": "all"}[b], ""
 		}
-		return strings.ToLower(strings.Join(l, ",")), ""
+		list := strings.Join(l, ",")
+		if behaviorKey == "HeaderBehavior" {
+			list = strings.ToLower(list) // header names are case-insensitive; cookies and query strings are not
+		}
+		if b == "allExcept" {
+			return allExcept + list, ""
+		}
+		return list, ""
 	case "all", "allViewer":
 		return "all", ""
 	case "allViewerAndWhitelistCloudFront":
 		return "all", fmt.Sprintf("%s: all viewer headers and CloudFront's %s; list those in forward.headers for edgefront to make them", what, strings.Join(l, ", "))
-	case "allExcept":
-		return "all", fmt.Sprintf("%s: all except %s; edgefront takes all", what, strings.Join(l, ", "))
 	}
 	return "all", fmt.Sprintf("%s: %s %v taken as all", what, b, l)
 }

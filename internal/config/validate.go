@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"mime"
 	"net"
@@ -13,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -578,6 +581,8 @@ func (v *validator) keyGroups() {
 			at := fmt.Sprintf("key_groups.%s[%d]", name, i)
 			if s.ID == "" || s.PublicKeyFile == "" {
 				v.add(at, "a key needs an id and a public_key_file")
+			}
+			if s.PublicKeyFile == "" {
 				continue
 			}
 			if prev, dup := ids[s.ID]; dup && prev != name {
@@ -585,8 +590,10 @@ func (v *validator) keyGroups() {
 			}
 			ids[s.ID] = name
 			s.PublicKeyFile = v.file(s.PublicKeyFile)
-			if _, err := signedurl.LoadPublicKey(s.PublicKeyFile); err != nil {
-				v.add(at+".public_key_file", "key %q: %v", s.ID, err)
+			if _, err := os.Stat(s.PublicKeyFile); errors.Is(err, fs.ErrNotExist) {
+				v.add(at+".public_key_file", "key group %q, key %q: %s does not exist; put the key's public key there (PEM, as `openssl rsa -pubout` or `openssl ec -pubout` writes it)", name, s.ID, s.PublicKeyFile)
+			} else if _, err := signedurl.LoadPublicKey(s.PublicKeyFile); err != nil {
+				v.add(at+".public_key_file", "key group %q, key %q: %v", name, s.ID, err)
 			}
 		}
 	}
@@ -785,9 +792,35 @@ func (v *validator) group(at, name string, o *Origin, origins map[string]Origin)
 	}
 }
 
+// s3Domain is an S3 REST or website endpoint's host name: the bucket and
+// the region.
+var s3Domain = regexp.MustCompile(`^(.+?)\.s3(?:[.-]website)?(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$`)
+
+// SplitS3Domain reads the bucket and region of an S3 endpoint host name,
+// as CloudFront's templates give it (bucket.s3.region.amazonaws.com,
+// website endpoints too). ok is false, and bucket the name itself, for
+// anything else.
+func SplitS3Domain(host string) (bucket, region string, ok bool) {
+	m := s3Domain.FindStringSubmatch(host)
+	if m == nil {
+		return host, "", false
+	}
+	if region = m[2]; region == "external-1" {
+		region = ""
+	}
+	return m[1], region, true
+}
+
 func (v *validator) s3(at, name string, o *Origin) {
 	if o.Bucket == "" {
 		v.add(at, "origin %q needs a bucket", name)
+	}
+	// A bucket given as its domain name, as templates give it.
+	if b, region, ok := SplitS3Domain(o.Bucket); ok {
+		o.Bucket = b
+		if o.Region == "" {
+			o.Region = region
+		}
 	}
 	if o.Region == "" {
 		o.Region = "us-east-1"
