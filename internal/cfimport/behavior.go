@@ -121,15 +121,24 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 	c.functions(b, first, bm)
 	if v, ok := bm["FieldLevelEncryptionId"]; ok {
 		if s, _ := c.value(v); s != "" {
-			note(first, "not carried over: field-level encryption "+s)
+			note(first, "not carried over: FieldLevelEncryptionId (field-level encryption) "+s)
 		}
 	}
 	if boolOf(bm, "SmoothStreaming") {
-		note(first, "not carried over: smooth streaming")
+		note(first, "not carried over: SmoothStreaming (Microsoft Smooth Streaming)")
 	}
 	if v, ok := bm["RealtimeLogConfigArn"]; ok {
 		s, _ := c.value(v)
-		note(first, "not carried over: real-time logs "+s)
+		note(first, "not carried over: RealtimeLogConfigArn (real-time logs to Kinesis) "+s+"; access_log with format json writes a line per request")
+	}
+	cm := c.names(obj(bm, "AllowedMethods"), "CachedMethods") // the API's place
+	if len(cm) == 0 {
+		cm = c.names(bm, "CachedMethods") // CloudFormation's
+	}
+	if len(cm) > 0 {
+		if extra := slices.DeleteFunc(slices.Clone(cm), func(m string) bool { return m == "GET" || m == "HEAD" }); len(extra) > 0 {
+			note(first, "CachedMethods "+strings.Join(cm, ", ")+": edgefront caches GET and HEAD answers only; "+strings.Join(extra, ", ")+" requests always go to the origin")
+		}
 	}
 	return b.n
 }

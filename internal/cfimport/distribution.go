@@ -14,10 +14,13 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	dist := newMap()
 	def := obj(dc, "DefaultCacheBehavior")
 	vpp, _ := c.str(def, "ViewerProtocolPolicy")
-	var aliases []string
+	var aliases, aliasNotes []string
 	for _, a := range items(dc, "Aliases") {
-		s, _ := c.value(a)
+		s, n := c.value(a)
 		aliases = append(aliases, s)
+		if n != "" {
+			aliasNotes = append(aliasNotes, "alias "+n)
+		}
 	}
 	wild := false
 	for _, a := range aliases {
@@ -44,6 +47,10 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 		tls := newMap()
 		k := root.add("tls", tls.n)
 		note(k, "CloudFront served "+what+";")
+		if vc != nil {
+			b, _ := json.Marshal(vc)
+			note(k, "its ViewerCertificate: "+string(b)+";")
+		}
 		if len(aliases) > 0 && !wild {
 			tls.add("acme", newMap().flow().n)
 			note(k, "edgefront gets certificates for the aliases with ACME (add an email), or use tls.certificates.")
@@ -68,6 +75,9 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	dist.set("name", c.name)
 	if len(aliases) > 0 {
 		k := dist.add("aliases", seq(aliases...))
+		for _, n := range aliasNotes {
+			note(k, n)
+		}
 		if wild {
 			note(k, "wildcard aliases: serve HTTPS with tls.certificates (ACME here does not do wildcards)")
 		}
@@ -116,6 +126,9 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 		}
 		if len(codes) > 0 {
 			grp.add("failover_status_codes", seq(codes...))
+		}
+		if sc, _ := c.str(gm, "SelectionCriteria"); sc != "" && sc != "default" {
+			grp.n.LineComment = "not carried over: SelectionCriteria " + sc + " (edgefront fails over on statuses and connection errors)"
 		}
 		origins.add(originName(id), grp.n)
 	}
@@ -194,20 +207,31 @@ func originName(id string) string {
 func (c *converter) unsupported(dist mapping, dc map[string]any) {
 	k := dist.n.Content[0]
 	for _, s := range []struct{ key, what string }{
-		{"PriceClass", "price class"}, {"WebACLId", "AWS WAF web ACL"}, {"Logging", "standard logging to S3 (use access_log)"},
+		{"PriceClass", "price class"}, {"WebACLId", "AWS WAF web ACL"},
 		{"HttpVersion", "HTTP version (edgefront serves HTTP/1.1 and HTTP/2, HTTP/3 with listen.http3)"},
-		{"IsIPV6Enabled", "IPv6 (edgefront listens where listen says)"}, {"Restrictions", "geographic restrictions"},
+		{"IsIPV6Enabled", "IPv6 off (edgefront listens where listen says)"}, {"IPV6Enabled", "IPv6 off (edgefront listens where listen says)"},
+		{"Restrictions", "geographic restrictions"},
 		{"ContinuousDeploymentPolicyId", "continuous deployment"}, {"Staging", "staging distribution"},
-		{"Enabled", "a disabled distribution"},
+		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
+		{"TenantConfig", "multi-tenant parameters"}, {"CacheTagConfig", "cache tags (invalidation by tag)"},
+		{"ViewerMtlsConfig", "viewer mTLS"}, {"ConnectionFunctionAssociation", "connection function"},
+		{"CNAMEs", "(CloudFormation's legacy name for Aliases)"}, {"CustomOrigin", "(CloudFormation's legacy origin: use Origins)"},
+		{"S3Origin", "(CloudFormation's legacy origin: use Origins)"},
 	} {
 		v, ok := dc[s.key]
-		if !ok || v == "" || v == nil || (s.key == "Enabled" && v == true) || (s.key == "IsIPV6Enabled" && v == true) {
+		if !ok || v == "" || v == nil {
 			continue
 		}
-		if m, isMap := v.(map[string]any); isMap && s.key == "Logging" && !boolOf(m, "Enabled") {
-			continue
-		}
-		if s.key == "Restrictions" {
+		switch s.key {
+		case "IsIPV6Enabled", "IPV6Enabled", "Staging":
+			if on := truth(v); on == (s.key != "Staging") {
+				continue
+			}
+		case "ConnectionMode":
+			if v == "direct" {
+				continue
+			}
+		case "Restrictions":
 			if t, _ := c.str(obj(obj(dc, "Restrictions"), "GeoRestriction"), "RestrictionType"); t == "" || t == "none" {
 				continue
 			}
@@ -215,6 +239,26 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		b, _ := json.Marshal(v)
 		note(k, fmt.Sprintf("not carried over: %s %s: %s", s.key, s.what, b))
 	}
+	if v, ok := dc["Enabled"]; ok && !truth(v) {
+		note(k, "CloudFront: Enabled is false (the distribution serves nothing); edgefront serves it")
+	}
+	if lg := obj(dc, "Logging"); lg != nil && (truth(lg["Enabled"]) || lg["Enabled"] == nil && lg["Bucket"] != nil) {
+		b, _ := json.Marshal(lg)
+		note(k, "not carried over: Logging (standard logs to the bucket) "+string(b)+";")
+		note(k, "edgefront writes the same standard log format where access_log says: access_log: {path: access.log, format: cloudfront}")
+	}
+}
+
+// truth reads a boolean as CloudFront's JSON (true) or a template
+// ('true', as AWS's own snippets write it) gives it.
+func truth(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return strings.EqualFold(x, "true")
+	}
+	return false
 }
 
 // origin converts one origin; it returns the comments for what it leaves.

@@ -157,15 +157,7 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-func boolOf(m map[string]any, key string) bool {
-	switch v := m[key].(type) {
-	case bool:
-		return v
-	case string:
-		return v == "true"
-	}
-	return false
-}
+func boolOf(m map[string]any, key string) bool { return truth(m[key]) }
 
 func num(m map[string]any, key string) (float64, bool) {
 	switch v := m[key].(type) {

@@ -56,6 +56,9 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 		o.setBool("anonymous")
 		o.add("website", c.websiteOf(bucketRes, &comments))
 	case s3:
+		if t, ok := num(obj(om, "S3OriginConfig"), "OriginReadTimeout"); ok {
+			o.set("read_timeout", strconv.Itoa(int(t)))
+		}
 		if oai, _ := c.str(obj(om, "S3OriginConfig"), "OriginAccessIdentity"); oai == "" && om["OriginAccessControlId"] == nil {
 			o.setBool("anonymous")
 		} else {
@@ -88,8 +91,16 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 		if t, ok := num(co, "OriginKeepaliveTimeout"); ok {
 			o.set("keepalive_timeout", strconv.Itoa(int(t)))
 		}
-		if v := items(co, "OriginSSLProtocols"); v != nil {
-			comments = append(comments, "OriginSSLProtocols: edgefront uses TLS 1.2 or newer to origins")
+		if v := append(items(co, "OriginSSLProtocols"), items(co, "OriginSslProtocols")...); v != nil {
+			comments = append(comments, "OriginSslProtocols "+raw(v)+": edgefront uses TLS 1.2 or newer to origins")
+		}
+		if p, _ := c.str(co, "HTTPPort"); p != "" && p != "80" && scheme == "https" {
+			comments = append(comments, "HTTPPort "+p+" is not used: CloudFront reached this origin over HTTPS ("+policy+")")
+		}
+		for _, s := range []string{"IpAddressType", "OriginMtlsConfig"} {
+			if v, ok := co[s]; ok {
+				comments = append(comments, fmt.Sprintf("not carried over: %s %s", s, raw(v)))
+			}
 		}
 	}
 	if path != "" {
@@ -98,7 +109,7 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	if t, ok := num(om, "ConnectionTimeout"); ok {
 		o.set("connect_timeout", strconv.Itoa(int(t)))
 	}
-	if hs := items(om, "CustomHeaders"); len(hs) > 0 {
+	if hs := append(items(om, "CustomHeaders"), items(om, "OriginCustomHeaders")...); len(hs) > 0 { // the API's name, CloudFormation's
 		h := newMap().flow()
 		for _, x := range hs {
 			xm, _ := x.(map[string]any)
@@ -108,7 +119,7 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 		}
 		o.add("custom_headers", h.n)
 	}
-	for _, s := range []string{"OriginShield", "ConnectionAttempts", "VpcOriginConfig"} {
+	for _, s := range []string{"OriginShield", "ConnectionAttempts", "VpcOriginConfig", "ResponseCompletionTimeout"} {
 		if v, ok := om[s]; ok {
 			if m, isMap := v.(map[string]any); s == "OriginShield" && isMap && !boolOf(m, "Enabled") {
 				continue

@@ -306,12 +306,12 @@ func (c *converter) functions(b mapping, first *yaml.Node, bm map[string]any) {
 		fm, _ := f.(map[string]any)
 		event, _ := c.str(fm, "EventType")
 		key := map[string]string{"viewer-request": "viewer_request", "viewer-response": "viewer_response"}[event]
-		name, code, kvs := c.function(fm["FunctionARN"])
+		name, code, kvs, runtime := c.function(fm["FunctionARN"])
 		switch {
 		case key == "":
-			note(first, fmt.Sprintf("not carried over: function %s on %s", name, event))
+			note(first, fmt.Sprintf("not carried over: FunctionAssociations %s: CloudFront Functions run on viewer-request and viewer-response", raw(fm)))
 		case name == "":
-			note(first, fmt.Sprintf("not carried over: function %s on %s: its name is not known", raw(fm["FunctionARN"]), event))
+			note(first, fmt.Sprintf("not carried over: FunctionAssociations %s: the function's name is not in its FunctionARN", raw(fm)))
 		case c.opts.FunctionsDir == "":
 			note(first, fmt.Sprintf("not carried over: CloudFront Function %s on %s; import with --functions DIR to use its code (aws cloudfront get-function --name %s DIR/%s.js)", name, event, name, name))
 		default:
@@ -323,6 +323,9 @@ func (c *converter) functions(b mapping, first *yaml.Node, bm map[string]any) {
 				continue
 			}
 			fns.set(key, file)
+			if runtime != "" && runtime != "cloudfront-js-2.0" {
+				note(first, "function "+name+" was written for runtime "+runtime+": edgefront runs functions on runtime 2.0, which runs 1.0 code (test it with edgefront function test)")
+			}
 			for _, k := range kvs {
 				note(first, "function "+name+" reads key value store "+k+": export it as JSON and name it in key_value_stores and functions.key_value_store")
 			}
@@ -333,7 +336,7 @@ func (c *converter) functions(b mapping, first *yaml.Node, bm map[string]any) {
 	}
 	for _, f := range items(bm, "LambdaFunctionAssociations") {
 		fm, _ := f.(map[string]any)
-		note(first, fmt.Sprintf("not carried over: Lambda@Edge function %s on %s", raw(fm["LambdaFunctionARN"]), raw(fm["EventType"])))
+		note(first, fmt.Sprintf("not carried over: Lambda@Edge (LambdaFunctionAssociations) %s: edgefront runs CloudFront Functions, not Lambda", raw(fm)))
 	}
 }
 
@@ -344,18 +347,19 @@ func (c *converter) haveFile(name string) bool {
 
 // function names a function from its ARN, or the template resource a
 // GetAtt names with its inline code and key value stores.
-func (c *converter) function(arn any) (name, code string, kvs []string) {
+func (c *converter) function(arn any) (name, code string, kvs []string, runtime string) {
 	switch x := arn.(type) {
 	case string:
 		if i := strings.LastIndex(x, ":function/"); i >= 0 {
-			return x[i+len(":function/"):], "", nil
+			return x[i+len(":function/"):], "", nil, ""
 		}
 	case map[string]any:
 		r, _ := c.resources[refName(x)].(map[string]any)
 		props, _ := r["Properties"].(map[string]any)
 		if props == nil {
-			return "", "", nil
+			return "", "", nil, ""
 		}
+		runtime, _ = c.str(obj(props, "FunctionConfig"), "Runtime")
 		name, _ = c.str(props, "Name")
 		code, _ = props["FunctionCode"].(string)
 		for _, a := range items(obj(props, "FunctionConfig"), "KeyValueStoreAssociations") {
@@ -366,5 +370,5 @@ func (c *converter) function(arn any) (name, code string, kvs []string) {
 			name = strings.ToLower(refName(x))
 		}
 	}
-	return name, code, kvs
+	return name, code, kvs, runtime
 }
