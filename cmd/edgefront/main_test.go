@@ -56,11 +56,28 @@ func TestExplainGolden(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	code, out, _ := runCmd("validate", "-c", "testdata/seed.yaml")
+	// No AWS credentials anywhere: the private bucket's origin is valid,
+	// with a warning in one sentence.
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "none"))
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "none"))
+	cfg := filepath.Join(home, "edgefront.yaml")
+	os.WriteFile(cfg, []byte(`distributions:
+  - name: main
+    origins: {storage: {type: s3, bucket: private-data, endpoint: "http://127.0.0.1:1"}}
+    default_behavior: {target_origin: storage}
+`), 0o644)
+	code, out, errOut := runCmd("validate", "-c", cfg)
+	if code != 0 || !strings.Contains(out, "valid") || !strings.HasPrefix(errOut, cfg+": warning: origin \"storage\": no AWS credentials for bucket \"private-data\"") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("validate without AWS credentials: exit %d, %q, said %q; want valid with one warning", code, out, errOut)
+	}
+	code, out, _ = runCmd("validate", "-c", "testdata/seed.yaml")
 	if code != 0 || !strings.Contains(out, "valid") {
 		t.Errorf("valid config: exit %d, %q", code, out)
 	}
-	code, _, errOut := runCmd("validate", "-c", "../../internal/config/testdata/bad.yaml")
+	code, _, errOut = runCmd("validate", "-c", "../../internal/config/testdata/bad.yaml")
 	if code != 1 {
 		t.Errorf("bad config: exit %d, want 1", code)
 	}

@@ -25,6 +25,9 @@ func newValidate() *cobra.Command {
 				return fmt.Errorf("%s: %w", file, err)
 			}
 			rt.Close()
+			for _, w := range rt.Warnings() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: warning: %s\n", file, w)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%d distributions)\n", file, len(rt.Distributions()))
 			return nil
 		},

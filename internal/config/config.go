@@ -234,15 +234,20 @@ type Origin struct {
 	FailoverStatusCodes []int  `yaml:"failover_status_codes"`
 
 	// s3 origins
-	Bucket          string   `yaml:"bucket"`
-	Region          string   `yaml:"region"`
-	Endpoint        string   `yaml:"endpoint"`
-	ForcePathStyle  *bool    `yaml:"force_path_style"`
-	AccessKeyID     string   `yaml:"access_key_id"`
-	SecretAccessKey string   `yaml:"secret_access_key"`
-	SessionToken    string   `yaml:"session_token"`
-	Anonymous       bool     `yaml:"anonymous"`
-	Website         *Website `yaml:"website"`
+	Bucket          string `yaml:"bucket"`
+	Region          string `yaml:"region"`
+	Endpoint        string `yaml:"endpoint"`
+	ForcePathStyle  *bool  `yaml:"force_path_style"`
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	SessionToken    string `yaml:"session_token"`
+	// Credentials "instance" lets the AWS default chain ask the EC2
+	// instance metadata service for a role's credentials; without it the
+	// chain stops at the environment, shared files, web identity and
+	// container credentials, and never probes that address.
+	Credentials string   `yaml:"credentials"`
+	Anonymous   bool     `yaml:"anonymous"`
+	Website     *Website `yaml:"website"`
 	// ForwardErrors sends S3's own XML error bodies to viewers instead of
 	// a short text.
 	ForwardErrors bool `yaml:"forward_errors"`

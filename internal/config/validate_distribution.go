@@ -248,8 +248,14 @@ func (v *validator) s3(at, name string, o *Origin) {
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
 		v.add(at, "origin %q: access_key_id and secret_access_key go together", name)
 	}
-	if o.Anonymous && o.AccessKeyID != "" {
+	if o.Anonymous && (o.AccessKeyID != "" || o.Credentials != "") {
 		v.add(at+".anonymous", "origin %q: an anonymous origin takes no credentials", name)
+	}
+	switch {
+	case o.Credentials != "" && o.Credentials != "instance":
+		v.add(at+".credentials", "origin %q: credentials %q is not instance (the EC2 instance role); leave it out for the environment and shared files", name, o.Credentials)
+	case o.Credentials != "" && o.AccessKeyID != "":
+		v.add(at+".credentials", "origin %q: credentials: instance and access_key_id cannot be used together", name)
 	}
 	if o.URL != "" || o.Root != "" {
 		v.add(at, "origin %q: url and root are not for s3 origins (use bucket and endpoint)", name)

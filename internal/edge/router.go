@@ -163,6 +163,18 @@ func (g keyGroups) verifier(names []string) *signedurl.Verifier {
 	return signedurl.NewVerifier(keys, nil)
 }
 
+// Warnings are what is wrong with the compiled config that does not stop
+// it from serving (an S3 origin without credentials), one sentence each.
+func (rt *Router) Warnings() []string {
+	var w []string
+	for _, o := range rt.origins {
+		if ow, ok := o.(interface{ Warning() string }); ok && ow.Warning() != "" {
+			w = append(w, ow.Warning())
+		}
+	}
+	return w
+}
+
 // Close releases the origins' idle connections.
 func (rt *Router) Close() {
 	for _, o := range rt.origins {

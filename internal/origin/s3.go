@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/edgefront/edgefront/internal/config"
 )
@@ -46,12 +48,17 @@ type S3 struct {
 	transport splitTransport
 	website   *website
 	rawErrors bool
+	warning   string // a setup problem that does not stop serving
 }
 
 // NewS3 builds an s3 origin. Credentials come from access_key_id and
 // secret_access_key when set, else from the AWS default chain
-// (environment, shared files, web identity, instance role), looked up
-// lazily on the first request. It logs to log (slog.Default() when nil).
+// (environment, shared files, web identity, container credentials), and
+// from the EC2 instance metadata service only with credentials: instance
+// or AWS_EC2_METADATA_DISABLED=false: that address is never probed
+// unless the config asks. When the chain finds nothing, NewS3 logs it in
+// one sentence (Warning returns it) and requests fail at once. It logs to
+// log (slog.Default() when nil).
 func NewS3(name string, c config.Origin, log *slog.Logger) (*S3, error) {
 	region := c.Region
 	if region == "" {
@@ -90,17 +97,36 @@ func NewS3(name string, c config.Origin, log *slog.Logger) (*S3, error) {
 	case c.AccessKeyID != "":
 		o.creds = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken))
 	default:
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(region))
+		opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(region)}
+		if c.Credentials != "instance" && os.Getenv("AWS_EC2_METADATA_DISABLED") != "false" {
+			opts = append(opts, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
+		}
+		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), opts...)
 		if err != nil {
 			return nil, fmt.Errorf("origin %q: AWS credentials: %w", name, err)
 		}
 		o.creds = cfg.Credentials
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = o.creds.Retrieve(ctx)
+		cancel()
+		if err != nil {
+			where := "set access_key_id and secret_access_key, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a shared credentials file, anonymous: true for a public bucket, or credentials: instance on EC2"
+			if c.Credentials == "instance" {
+				where = "the EC2 instance metadata service gave none (is an instance role attached?)"
+			}
+			o.warning = fmt.Sprintf("origin %q: no AWS credentials for bucket %q: %s; until then its requests get 502", name, c.Bucket, where)
+			log.Warn(o.warning)
+		}
 	}
 	if c.Website != nil {
 		o.website = newWebsite(c.Website)
 	}
 	return o, nil
 }
+
+// Warning is what is wrong with the origin's setup that does not stop the
+// edge from serving, such as missing credentials, or "".
+func (o *S3) Warning() string { return o.warning }
 
 func isIPOrLocal(host string) bool {
 	return net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost")
