@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -163,5 +165,37 @@ func TestImportWritesFunctions(t *testing.T) {
 	code, out, errOut = runCmd("import", "cloudfront", tpl, "--functions", "fns")
 	if mine, _ := os.ReadFile("fns/add-index.js"); code != 1 || out != "" || string(mine) != "// mine" || !strings.Contains(errOut, "exists with other content") {
 		t.Errorf("over another file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	for _, c := range []struct {
+		bi           debug.BuildInfo
+		wantV, wantC string
+	}{
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "c6460de8896adbc2b9979f361594958496622c10"}, {Key: "vcs.modified", Value: "false"}}},
+			"dev", "c6460de8896adbc2b9979f361594958496622c10"},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "c6460de8"}, {Key: "vcs.modified", Value: "true"}}},
+			"dev", "c6460de8-dirty"},
+		{debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261201202027-c6460de8896a"}}, "v0.0.0-20261201202027-c6460de8896a", "c6460de8896a"},
+		{debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, "v1.2.3", "unknown (built without VCS information, as with GOFLAGS=-buildvcs=false)"},
+	} {
+		if v, c2 := fromBuildInfo(&c.bi, "dev", ""); v != c.wantV || c2 != c.wantC {
+			t.Errorf("%+v: %q %q, want %q %q", c.bi.Main, v, c2, c.wantV, c.wantC)
+		}
+	}
+}
+
+// demo on an address another program holds says so, and how to pick
+// another.
+func TestDemoOnABusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, errOut := runCmd("demo", "--http", ln.Addr().String())
+	if code != 1 || !strings.Contains(errOut, ln.Addr().String()+" is in use by another program") || !strings.Contains(errOut, "edgefront demo --http") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("demo on a busy port: exit %d, %q", code, errOut)
 	}
 }

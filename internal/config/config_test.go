@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,45 @@ func TestFunctionTimeSetting(t *testing.T) {
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("%s: %v, want %q", value, err, want)
 		}
+	}
+}
+
+// A misspelt key or name is answered with the one meant; a message never
+// names a Go type.
+func TestProblemsSayWhatWasMeant(t *testing.T) {
+	_, err := Parse("edgefront.yaml", []byte(`listen: {htp: ":8080"}
+key_groups: {signers: [{id: K1, public_key_file: none.pem}]}
+distributions:
+  - name: main
+    origins: {api: {type: http, url: "http://127.0.0.1:1"}, both: {type: group, primary: api, secondary: apii}}
+    rate_limit: {requests_per_second: fast, burst: many}
+    behaviors:
+      - {path_pattern: "/a*", origin: api}
+      - {path_pattern: "/b*", target_orgin: api}
+      - {path_pattern: "/c*", target_origin: apj, trusted_key_groups: [signer]}
+      - {path_pattern: "/d*", target_origin: api, compress: maybe}
+    default_behavior: {target_origin: api}
+`))
+	msg := fmt.Sprint(err)
+	for _, want := range []string{
+		`edgefront.yaml:1: unknown key "htp" in listen (did you mean "http"?)`,
+		`edgefront.yaml:5: origin group "both": secondary "apii" is not an origin of the distribution (did you mean "api"?)`,
+		`edgefront.yaml:6: expected a number, got "fast"`,
+		`edgefront.yaml:6: expected an integer, got "many"`,
+		`edgefront.yaml:8: unknown key "origin" in behavior (did you mean "target_origin"?)`,
+		`edgefront.yaml:9: unknown key "target_orgin" in behavior (did you mean "target_origin"?)`,
+		`edgefront.yaml:10: target_origin "apj" is not an origin of distribution "main" (did you mean "api"?)`,
+		`edgefront.yaml:10: trusted key group "signer" is not in key_groups (did you mean "signers"?)`,
+		`edgefront.yaml:11: expected true or false, got "maybe"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("no %q in\n%s", want, msg)
+		}
+	}
+	if regexp.MustCompile(`float|int64|string\b|config\.`).MatchString(msg) {
+		t.Errorf("a message names a Go type:\n%s", msg)
+	}
+	if d := didYouMean("distributions", []string{"listen", "tls"}); d != "" {
+		t.Errorf("a far name suggested %q", d)
 	}
 }

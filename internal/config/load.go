@@ -149,7 +149,7 @@ func yamlErrors(err error) []yamlError {
 		}
 		if sm := unknownField.FindStringSubmatch(e.msg); sm != nil {
 			e.unknownKey = true
-			e.msg = fmt.Sprintf("unknown key %q in %s", sm[1], section(sm[2]))
+			e.msg = fmt.Sprintf("unknown key %q in %s%s", sm[1], section(sm[2]), didYouMean(sm[1], keysOf(sm[2])))
 			if why, ok := notYet[sm[1]]; ok {
 				e.msg = fmt.Sprintf("%q (%s) is not supported by this version of edgefront", sm[1], why)
 			}
@@ -188,10 +188,16 @@ func kind(goType string) string {
 		return "a mapping"
 	case strings.HasPrefix(goType, "int"):
 		return "an integer"
+	case strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
 	case goType == "bool":
 		return "true or false"
+	case goType == "string":
+		return "a string"
 	}
-	return "a " + goType
+	return "a value of another kind"
 }
 
 // positions maps a value's path in the document ("distributions[0].name") to

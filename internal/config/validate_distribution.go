@@ -183,7 +183,7 @@ func (v *validator) group(at, name string, o *Origin, origins map[string]Origin)
 		case m.member == "":
 			v.add(at, "origin group %q needs a %s origin", name, m.key)
 		case !ok:
-			v.add(at+"."+m.key, "origin group %q: %s %q is not an origin of the distribution", name, m.key, m.member)
+			v.add(at+"."+m.key, "origin group %q: %s %q is not an origin of the distribution%s", name, m.key, m.member, didYouMean(m.member, names(origins)))
 		case mo.Type == "group":
 			v.add(at+"."+m.key, "origin group %q: %s %q is a group itself", name, m.key, m.member)
 		}
@@ -294,7 +294,7 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	if b.TargetOrigin == "" {
 		v.add(at, "behavior needs a target_origin")
 	} else if _, ok := d.Origins[b.TargetOrigin]; !ok {
-		v.add(at+".target_origin", "target_origin %q is not an origin of distribution %q", b.TargetOrigin, d.Name)
+		v.add(at+".target_origin", "target_origin %q is not an origin of distribution %q%s", b.TargetOrigin, d.Name, didYouMean(b.TargetOrigin, names(d.Origins)))
 	}
 	if len(b.AllowedMethods) == 0 {
 		b.AllowedMethods = []string{"GET", "HEAD"}
@@ -328,7 +328,7 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
 	for i, g := range b.TrustedKeyGroups {
 		if _, ok := v.c.KeyGroups[g]; !ok {
-			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups", g)
+			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups%s", g, didYouMean(g, names(v.c.KeyGroups)))
 		}
 	}
 }

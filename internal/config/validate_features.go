@@ -33,7 +33,7 @@ func (v *validator) functions(at string, fn *Functions) {
 	}
 	if fn.KeyValueStore != "" {
 		if _, ok := v.c.KeyValueStores[fn.KeyValueStore]; !ok {
-			v.add(at+".key_value_store", "key value store %q is not in key_value_stores", fn.KeyValueStore)
+			v.add(at+".key_value_store", "key value store %q is not in key_value_stores%s", fn.KeyValueStore, didYouMean(fn.KeyValueStore, names(v.c.KeyValueStores)))
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"syscall"
 	"text/template"
 	"time"
 
@@ -154,6 +155,9 @@ func Start(listen string) (*Demo, error) {
 		return nil, err
 	}
 	httpAddr, _, err := d.Edge.Listen(cfg.Listen)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s is in use by another program: run the demo on another address, such as edgefront demo --http 127.0.0.1:8081", listen)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -27,7 +27,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "edgefront")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/edgefront")
+	// -buildvcs=true: the binary knows its commit even where GOFLAGS
+	// says otherwise.
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", binary, "../../cmd/edgefront")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building edgefront:", err)
@@ -229,6 +231,21 @@ func TestDemoServesTheSeedLayout(t *testing.T) {
 		t.Errorf("after the demo's invalidate command: %s", resp.Header.Get("X-Cache"))
 	}
 	p.stop(t)
+}
+
+// The built binary names the commit it was built from.
+func TestVersionNamesTheCommit(t *testing.T) {
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatalf("git rev-parse HEAD: %v", err)
+	}
+	out, err := exec.Command(binary, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "commit "+strings.TrimSpace(string(head))) {
+		t.Errorf("version says\n%s\nwant commit %s", out, head)
+	}
 }
 
 func TestServeValidateAndSignals(t *testing.T) {
