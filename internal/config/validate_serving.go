@@ -172,29 +172,38 @@ func (l Limits) Send() time.Duration {
 	return DefaultSendTimeout
 }
 
+// ResolvedLimits are the limits with their defaults filled in.
+type ResolvedLimits struct {
+	ReadHeader, ClientBody, Idle time.Duration
+	MaxHeaderBytes               int
+	MaxConns, MaxConnsPerIP      int // 0 is no limit
+}
+
 // Resolved returns the limits with defaults filled in.
-func (l Limits) Resolved() (readHeader, clientBody, idle time.Duration, maxHeader int, maxConns, maxConnsPerIP int) {
-	readHeader, clientBody, idle = DefaultReadHeaderTimeout, DefaultClientBodyTimeout, DefaultIdleTimeout
-	maxHeader, maxConns, maxConnsPerIP = DefaultMaxHeaderBytes, DefaultMaxConnections, DefaultMaxConnectionsPerIP
+func (l Limits) Resolved() ResolvedLimits {
+	r := ResolvedLimits{
+		ReadHeader: DefaultReadHeaderTimeout, ClientBody: DefaultClientBodyTimeout, Idle: DefaultIdleTimeout,
+		MaxHeaderBytes: DefaultMaxHeaderBytes, MaxConns: DefaultMaxConnections, MaxConnsPerIP: DefaultMaxConnectionsPerIP,
+	}
 	if l.ReadHeaderTimeout != nil {
-		readHeader = time.Duration(*l.ReadHeaderTimeout)
+		r.ReadHeader = time.Duration(*l.ReadHeaderTimeout)
 	}
 	if l.ClientBodyTimeout != nil {
-		clientBody = time.Duration(*l.ClientBodyTimeout)
+		r.ClientBody = time.Duration(*l.ClientBodyTimeout)
 	}
 	if l.IdleTimeout != nil {
-		idle = time.Duration(*l.IdleTimeout)
+		r.Idle = time.Duration(*l.IdleTimeout)
 	}
 	if l.MaxHeaderBytes != nil {
-		maxHeader = int(*l.MaxHeaderBytes)
+		r.MaxHeaderBytes = int(*l.MaxHeaderBytes)
 	}
 	if l.MaxConnections != nil {
-		maxConns = *l.MaxConnections
+		r.MaxConns = *l.MaxConnections
 	}
 	if l.MaxConnectionsPerIP != nil {
-		maxConnsPerIP = *l.MaxConnectionsPerIP
+		r.MaxConnsPerIP = *l.MaxConnectionsPerIP
 	}
-	return
+	return r
 }
 
 // IsLoopback reports whether a listen address binds loopback only.

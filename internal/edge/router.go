@@ -81,7 +81,7 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		opts.Cache = c
 	}
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
-	_, rt.bodyTimeout, _, _, _, _ = cfg.Limits.Resolved()
+	rt.bodyTimeout = cfg.Limits.Resolved().ClientBody
 	rt.kvs = cfg.KeyValueStores
 	rt.functionTime = cfg.Limits.Function()
 	geo, err := openGeo(cfg.GeoIP)

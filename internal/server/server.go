@@ -333,12 +333,12 @@ func (s *Server) listenHTTP3(addr net.Addr) error {
 	if err != nil {
 		return fmt.Errorf("listen.http3: %w", err)
 	}
-	_, _, idle, maxHeader, _, _ := s.limits.Resolved()
+	l := s.limits.Resolved()
 	h3 := &http3.Server{
 		Handler:        s,
 		TLSConfig:      http3.ConfigureTLSConfig(&tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tls.Load(), nil }}),
-		MaxHeaderBytes: maxHeader,
-		IdleTimeout:    idle,
+		MaxHeaderBytes: l.MaxHeaderBytes,
+		IdleTimeout:    l.Idle,
 		Port:           addr.(*net.TCPAddr).Port,
 		Logger:         s.log,
 	}
@@ -400,7 +400,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newHTTPServer() *http.Server {
-	readHeader, _, idle, maxHeader, _, _ := s.limits.Resolved()
+	l := s.limits.Resolved()
 	var connState func(net.Conn, http.ConnState)
 	if m := s.metrics; m != nil {
 		connState = func(_ net.Conn, st http.ConnState) {
@@ -415,9 +415,9 @@ func (s *Server) newHTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s,
 		ConnState:         connState,
-		ReadHeaderTimeout: readHeader,
-		IdleTimeout:       idle,
-		MaxHeaderBytes:    maxHeader,
+		ReadHeaderTimeout: l.ReadHeader,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 }
@@ -466,8 +466,8 @@ func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err erro
 
 // limited applies limits.max_connections and max_connections_per_ip.
 func (s *Server) limited(ln net.Listener) net.Listener {
-	_, _, _, _, max, perIP := s.limits.Resolved()
-	return newLimitListener(ln, max, perIP, s.Router().TrustedProxies(), s.limits.Send())
+	l := s.limits.Resolved()
+	return newLimitListener(ln, l.MaxConns, l.MaxConnsPerIP, s.Router().TrustedProxies(), s.limits.Send())
 }
 
 // ListenAdmin binds the admin listener at addr and serves h there. It
