@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/functions"
 )
 
@@ -35,7 +34,7 @@ format) for cf.kvs().`,
 				return err
 			}
 			if kvs != "" {
-				if f.KVS, err = config.LoadKeyValueStore(kvs); err != nil {
+				if f.KVS, err = functions.LoadKeyValueStore(kvs); err != nil {
 					return err
 				}
 			}

@@ -118,12 +118,16 @@ func TestImportedCDKTemplates(t *testing.T) {
 	}
 	os.WriteFile("seed.yaml", []byte(seed), 0o644)
 	code, out, errOut := runCmd("validate", "-c", "seed.yaml")
-	if code != 1 || !strings.Contains(out+errOut, "TRUSTED_SIGNERS_KEY_PAIR_ID is not set") || !strings.Contains(out+errOut, `key group "trusted-signers"`) || !strings.Contains(out+errOut, "keys/trusted-signers.pem does not exist; put the key's public key there") {
-		t.Fatalf("validate before the signer's key is supplied: exit %d\n%s%s", code, out, errOut)
+	if code != 1 || !strings.Contains(out+errOut, "seed.yaml:15: environment variable TRUSTED_SIGNERS_KEY_PAIR_ID is not set") {
+		t.Fatalf("validate before the signer's key pair id is supplied: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Setenv("TRUSTED_SIGNERS_KEY_PAIR_ID", "APKAEIBAERJR2EXAMPLE")
 	t.Setenv("WEBSITE32962D0B_BUCKET", "my-project-website")
 	t.Setenv("APILBA87A55CD_DNSNAME", "api-lb-123.us-east-1.elb.amazonaws.com")
+	code, out, errOut = runCmd("validate", "-c", "seed.yaml")
+	if code != 1 || !strings.Contains(out+errOut, `seed.yaml:15: key group "trusted-signers", key "APKAEIBAERJR2EXAMPLE": keys/trusted-signers.pem does not exist; put the key's public key there`) {
+		t.Fatalf("validate before the signer's public key is supplied: exit %d\n%s%s", code, out, errOut)
+	}
 	os.MkdirAll("keys", 0o755)
 	os.WriteFile("keys/trusted-signers.pem", pub, 0o644)
 	if code, out, errOut := runCmd("validate", "-c", "seed.yaml"); code != 0 {

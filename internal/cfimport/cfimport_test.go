@@ -13,6 +13,8 @@ import (
 
 	"github.com/edgefront/edgefront/internal/certtest"
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/edge"
+	"github.com/edgefront/edgefront/internal/logtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -89,9 +91,15 @@ func TestGoldenImports(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), out); err != nil {
-				t.Errorf("the imported config does not validate:\n%v", err)
+			cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), out)
+			if err != nil {
+				t.Fatalf("the imported config does not validate:\n%v", err)
 			}
+			rt, err := edge.Compile(cfg, edge.Options{Log: logtest.New(t)})
+			if err != nil {
+				t.Fatalf("the imported config does not compile:\n%v", err)
+			}
+			rt.Close()
 		})
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"github.com/edgefront/edgefront/internal/pathpattern"
 )
 
 func (v *validator) distribution(at string, d *Distribution) {
@@ -61,26 +59,15 @@ func (v *validator) distribution(at string, d *Distribution) {
 		}
 		d.Origins[name] = o
 	}
-	var pats []pathpattern.Pattern
+	// edge.Compile compiles the patterns, and finds those that can never
+	// match.
 	for i := range d.Behaviors {
 		bp := fmt.Sprintf("%s.behaviors[%d]", at, i)
 		b := &d.Behaviors[i]
 		if b.PathPattern == "" {
 			v.add(bp, "a behavior needs a path_pattern (the default_behavior has none)")
-			pats = append(pats, pathpattern.Pattern{})
 		} else {
-			p, err := pathpattern.Compile(b.PathPattern)
-			if err != nil {
-				v.add(bp+".path_pattern", "%v", err)
-			}
-			for j, q := range pats {
-				if q.Covers(p) {
-					v.add(bp+".path_pattern", "behavior %q can never match: %q at line %d comes first and matches every path it would", b.PathPattern, q.String(), v.c.Line(fmt.Sprintf("%s.behaviors[%d].path_pattern", at, j)))
-					break
-				}
-			}
-			pats = append(pats, p)
-			if b.StripPrefix != "" && err == nil {
+			if b.StripPrefix != "" {
 				lit := "/" + strings.TrimPrefix(b.PathPattern, "/")
 				if k := strings.IndexAny(lit, "*?"); k >= 0 {
 					lit = lit[:k]

@@ -1,34 +1,18 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
-
-	"github.com/edgefront/edgefront/internal/functions"
-	"github.com/oschwald/maxminddb-golang/v2"
 )
 
-// functions checks a behavior's functions: the files exist and compile.
+// functions checks a behavior's functions' references and resolves their
+// files; edge.Compile reads and compiles them.
 func (v *validator) functions(at string, fn *Functions) {
-	for _, f := range []struct {
-		key  string
-		file *string
-	}{{"viewer_request", &fn.ViewerRequest}, {"viewer_response", &fn.ViewerResponse}} {
-		if *f.file == "" {
-			continue
-		}
-		*f.file = v.file(*f.file)
-		src, err := os.ReadFile(*f.file)
-		if err != nil {
-			v.add(at+"."+f.key, "%v", err)
-			continue
-		}
-		if _, err := functions.Compile(*f.file, string(src)); err != nil {
-			v.add(at+"."+f.key, "%v", err)
+	for _, file := range []*string{&fn.ViewerRequest, &fn.ViewerResponse} {
+		if *file != "" {
+			*file = v.file(*file)
 		}
 	}
 	if fn.KeyValueStore != "" {
@@ -38,18 +22,18 @@ func (v *validator) functions(at string, fn *Functions) {
 	}
 }
 
-// keyValueStores checks the stores' files.
+// keyValueStores resolves the stores' files; edge.Compile reads them.
 func (v *validator) keyValueStores() {
 	for name, s := range v.c.KeyValueStores {
+		if s.File == "" {
+			v.add("key_value_stores."+name, "key value store %q needs a file", name)
+		}
 		s.File = v.file(s.File)
 		v.c.KeyValueStores[name] = s
-		if _, err := LoadKeyValueStore(s.File); err != nil {
-			v.add("key_value_stores."+name, "%v", err)
-		}
 	}
 }
 
-// geoIP checks that the databases open.
+// geoIP resolves the databases' files; edge.Compile opens them.
 func (v *validator) geoIP() {
 	g := v.c.GeoIP
 	if g == nil {
@@ -63,43 +47,10 @@ func (v *validator) geoIP() {
 			continue
 		}
 		*f.file = v.file(*f.file)
-		if _, err := os.Stat(*f.file); err != nil {
-			v.add(f.at, "%v", err)
-			continue
-		}
-		db, err := maxminddb.Open(*f.file)
-		if err != nil {
-			v.add(f.at, "%s is not a MaxMind database: %v", *f.file, err)
-			continue
-		}
-		db.Close()
 	}
 	if g.Database == "" && g.ASNDatabase == "" {
 		v.add("geoip", "geoip names no database (database, asn_database)")
 	}
-}
-
-// LoadKeyValueStore reads a key value store in CloudFront's import format:
-// {"data": [{"key": "...", "value": "..."}, ...]}.
-func LoadKeyValueStore(file string) (map[string]string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Data []struct {
-			Key   string `json:"key"`
-			Value string `json:"value"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s is not a key value store (CloudFront's import format, {\"data\": [{\"key\": ..., \"value\": ...}]}): %v", file, err)
-	}
-	m := make(map[string]string, len(doc.Data))
-	for _, e := range doc.Data {
-		m[e.Key] = e.Value
-	}
-	return m, nil
 }
 
 // ManagedResponseHeadersPolicies are CloudFront's managed response headers

@@ -3,9 +3,7 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
@@ -14,9 +12,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/edgefront/edgefront/internal/functions"
-	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
 // loopback only, and its file must hold one.
@@ -135,8 +130,12 @@ func (l Limits) Function() time.Duration {
 	if l.FunctionTime != nil {
 		return time.Duration(*l.FunctionTime)
 	}
-	return functions.Budget
+	return DefaultFunctionTime
 }
+
+// DefaultFunctionTime is how long a CloudFront Function may run when
+// limits.function_time does not say.
+const DefaultFunctionTime = 20 * time.Millisecond
 
 // ParsePrefix reads a CIDR, or an address as the prefix of that one address.
 func ParsePrefix(s string) (netip.Prefix, error) {
@@ -339,12 +338,7 @@ func (v *validator) keyGroups() {
 				v.add(at+".id", "key id %q is also in key group %q", s.ID, prev)
 			}
 			ids[s.ID] = name
-			s.PublicKeyFile = v.file(s.PublicKeyFile)
-			if _, err := os.Stat(s.PublicKeyFile); errors.Is(err, fs.ErrNotExist) {
-				v.add(at+".public_key_file", "key group %q, key %q: %s does not exist; put the key's public key there (PEM, as `openssl rsa -pubout` or `openssl ec -pubout` writes it)", name, s.ID, s.PublicKeyFile)
-			} else if _, err := signedurl.LoadPublicKey(s.PublicKeyFile); err != nil {
-				v.add(at+".public_key_file", "key group %q, key %q: %v", name, s.ID, err)
-			}
+			s.PublicKeyFile = v.file(s.PublicKeyFile) // edge.Compile loads it
 		}
 	}
 }

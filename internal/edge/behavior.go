@@ -47,7 +47,6 @@ type Behavior struct {
 	headers    *headerPolicy // response_headers; nil when none
 	// CloudFront Functions; nil when none.
 	viewerRequest, viewerResponse *functions.Function
-	functionsErr                  error
 	viewerHeaders                 uint32 // the CloudFront-* headers it asks for
 }
 
@@ -108,7 +107,9 @@ func compileOrigins(cs map[string]config.Origin, log *slog.Logger, onFailover fu
 	return out, nil
 }
 
-func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin, groups keyGroups) *Behavior {
+// compileBehavior compiles the behavior at config path at; its error is
+// config.Problems at the settings' lines.
+func compileBehavior(at string, d *Distribution, index int, p pathpattern.Pattern, c *config.Behavior, origins map[string]namedOrigin, groups keyGroups) (*Behavior, error) {
 	b := &Behavior{
 		dist:          d,
 		index:         index,
@@ -126,7 +127,8 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		headers:       compileHeaderPolicy(c.ResponseHeaders),
 		viewerHeaders: viewerHeaders(c.Forward, c.CacheKey),
 	}
-	b.viewerRequest, b.viewerResponse, b.functionsErr = compileFunctions(c.Functions, d.rt.kvs, d.rt.functionTime)
+	probs := &problems{cfg: d.rt.cfg}
+	b.viewerRequest, b.viewerResponse = compileFunctions(at, c.Functions, d.rt.kvs, d.rt.functionTime, probs)
 	if c.MaxBodySize != nil {
 		b.maxBody = int64(*c.MaxBodySize)
 	}
@@ -148,7 +150,7 @@ func compileBehavior(d *Distribution, index int, p pathpattern.Pattern, c *confi
 		BufferPool:     bufferPool{},
 		ErrorLog:       slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
-	return b
+	return b, probs.err()
 }
 
 // PathPattern is the behavior's pattern, "" for the default behavior.

@@ -39,7 +39,9 @@ type Distribution struct {
 	originDomains map[string]string
 }
 
-func compileDistribution(c *config.Distribution, httpsPort string, groups keyGroups, rt *Router) (*Distribution, error) {
+// compileDistribution compiles the distribution at config path at, or
+// returns nil after adding what is wrong to probs.
+func compileDistribution(at string, c *config.Distribution, httpsPort string, groups keyGroups, rt *Router, probs *problems) *Distribution {
 	d := &Distribution{
 		Name:       c.Name,
 		policy:     c.ViewerProtocolPolicy,
@@ -67,27 +69,46 @@ func compileDistribution(c *config.Distribution, httpsPort string, groups keyGro
 		d.originURLs[name] = o.url
 	}
 	if err != nil {
-		return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
+		probs.addf(at+".origins", "distribution %q: %v", c.Name, err)
+		return nil
 	}
+	ok := true
 	for i := range c.Behaviors {
+		bp := fmt.Sprintf("%s.behaviors[%d]", at, i)
 		p, err := pathpattern.Compile(c.Behaviors[i].PathPattern)
 		if err != nil {
-			return nil, fmt.Errorf("distribution %q: %w", c.Name, err)
+			probs.add(bp+".path_pattern", err)
+			ok = false
+			continue
 		}
-		b := compileBehavior(d, i, p, &c.Behaviors[i], origins, groups)
-		if b.functionsErr != nil {
-			return nil, fmt.Errorf("distribution %q: %w", c.Name, b.functionsErr)
+		for _, earlier := range d.behaviors {
+			if earlier.pattern.Covers(p) {
+				probs.addf(bp+".path_pattern", "behavior %q can never match: %q at line %d comes first and matches every path it would",
+					p.String(), earlier.pattern.String(), rt.line(fmt.Sprintf("%s.behaviors[%d].path_pattern", at, earlier.index)))
+				ok = false
+				break
+			}
+		}
+		b, err := compileBehavior(bp, d, i, p, &c.Behaviors[i], origins, groups)
+		if err != nil {
+			probs.add(bp, err)
+			ok = false
 		}
 		d.behaviors = append(d.behaviors, b)
 	}
 	if c.DefaultBehavior == nil {
-		return nil, fmt.Errorf("distribution %q has no default_behavior", c.Name)
+		probs.addf(at, "distribution %q has no default_behavior", c.Name)
+		return nil
 	}
-	d.def = compileBehavior(d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins, groups)
-	if d.def.functionsErr != nil {
-		return nil, fmt.Errorf("distribution %q: %w", c.Name, d.def.functionsErr)
+	d.def, err = compileBehavior(at+".default_behavior", d, -1, pathpattern.Pattern{}, c.DefaultBehavior, origins, groups)
+	if err != nil {
+		probs.add(at+".default_behavior", err)
+		return nil
 	}
-	return d, nil
+	if !ok {
+		return nil
+	}
+	return d
 }
 
 // Match returns the first behavior whose pattern matches path, or the

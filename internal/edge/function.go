@@ -12,35 +12,31 @@ import (
 )
 
 // behaviorFunctions compiles a behavior's CloudFront Functions.
-func compileFunctions(c *config.Functions, stores map[string]config.KeyValueStore, budget time.Duration) (req, resp *functions.Function, err error) {
+// compileFunctions reads and compiles a behavior's functions (at is the
+// behavior's config path), with the key value store they read.
+func compileFunctions(at string, c *config.Functions, stores map[string]map[string]string, budget time.Duration, probs *problems) (req, resp *functions.Function) {
 	if c == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
-	var kvs map[string]string
-	if c.KeyValueStore != "" {
-		if kvs, err = config.LoadKeyValueStore(stores[c.KeyValueStore].File); err != nil {
-			return nil, nil, err
-		}
-	}
-	load := func(file string) (*functions.Function, error) {
+	kvs := stores[c.KeyValueStore]
+	load := func(key, file string) *functions.Function {
 		if file == "" {
-			return nil, nil
+			return nil
 		}
 		src, err := os.ReadFile(file)
 		if err != nil {
-			return nil, err
+			probs.add(at+".functions."+key, err)
+			return nil
 		}
 		f, err := functions.Compile(file, string(src))
-		if f != nil {
-			f.KVS, f.Budget = kvs, budget
+		if err != nil {
+			probs.add(at+".functions."+key, err)
+			return nil
 		}
-		return f, err
+		f.KVS, f.Budget = kvs, budget
+		return f
 	}
-	if req, err = load(c.ViewerRequest); err != nil {
-		return nil, nil, err
-	}
-	resp, err = load(c.ViewerResponse)
-	return req, resp, err
+	return load("viewer_request", c.ViewerRequest), load("viewer_response", c.ViewerResponse)
 }
 
 // event is CloudFront's event for r.

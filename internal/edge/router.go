@@ -8,6 +8,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/functions"
 	"github.com/edgefront/edgefront/internal/origin"
 	"github.com/edgefront/edgefront/internal/signedurl"
 )
@@ -32,9 +34,10 @@ type Router struct {
 	log      *slog.Logger
 	cache    *cache.Cache
 	obs      *Observer
-	trusted  []netip.Prefix // trusted_proxies
-	kvs      map[string]config.KeyValueStore
-	geo      *geoDB // nil without geoip
+	trusted  []netip.Prefix               // trusted_proxies
+	kvs      map[string]map[string]string // key value stores by name
+	cfg      *config.Config               // for the lines of problems found compiling it
+	geo      *geoDB                       // nil without geoip
 	// functionTime is how long a CloudFront Function may run.
 	functionTime time.Duration
 	// bodyTimeout is limits.client_body_timeout.
@@ -67,8 +70,11 @@ func NewCache(cfg *config.Config, log *slog.Logger) (*cache.Cache, error) {
 	return cache.New(cache.NewTiered(mem, disk, s.MaxMemoryObject, log), s.MaxObject, nil), nil
 }
 
-// Compile turns a validated config into ready distributions, or returns
-// every error at once.
+// Compile turns a validated config into ready distributions: it compiles
+// the path patterns and the functions, loads the keys, the key value
+// stores and the GeoIP databases, and builds the origins, each once. It
+// returns every problem at once, as config.Problems with the FILE:LINE of
+// the setting, or the error that stopped it.
 func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -82,13 +88,11 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	}
 	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
 	rt.bodyTimeout = cfg.Limits.Resolved().ClientBody
-	rt.kvs = cfg.KeyValueStores
+	rt.cfg = cfg
+	probs := &problems{cfg: cfg}
+	rt.kvs = loadKeyValueStores(cfg.KeyValueStores, probs)
 	rt.functionTime = cfg.Limits.Function()
-	geo, err := openGeo(cfg.GeoIP)
-	if err != nil {
-		return nil, err
-	}
-	rt.geo = geo
+	rt.geo = openGeo(cfg.GeoIP, probs)
 	for _, p := range cfg.TrustedProxies {
 		if pfx, err := config.ParsePrefix(p); err == nil {
 			rt.trusted = append(rt.trusted, pfx)
@@ -98,15 +102,10 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 	if cfg.Listen.HTTPS != "" {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
 	}
-	var errs []error
-	groups, err := loadKeyGroups(cfg.KeyGroups)
-	if err != nil {
-		errs = append(errs, err)
-	}
+	groups := loadKeyGroups(cfg.KeyGroups, probs)
 	for i := range cfg.Distributions {
-		d, err := compileDistribution(&cfg.Distributions[i], httpsPort, groups, rt)
-		if err != nil {
-			errs = append(errs, err)
+		d := compileDistribution(fmt.Sprintf("distributions[%d]", i), &cfg.Distributions[i], httpsPort, groups, rt, probs)
+		if d == nil {
 			continue
 		}
 		rt.dists = append(rt.dists, d)
@@ -121,7 +120,7 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 			}
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := probs.err(); err != nil {
 		rt.Close()
 		return nil, err
 	}
@@ -131,21 +130,44 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 // keyGroups maps a key group's name to its keys by key pair id.
 type keyGroups map[string]map[string]crypto.PublicKey
 
-func loadKeyGroups(c map[string][]config.Signer) (keyGroups, error) {
+func loadKeyGroups(c map[string][]config.Signer, probs *problems) keyGroups {
 	groups := keyGroups{}
-	var errs []error
 	for name, signers := range c {
 		groups[name] = map[string]crypto.PublicKey{}
-		for _, s := range signers {
-			key, err := signedurl.LoadPublicKey(s.PublicKeyFile)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("key group %q: %w", name, err))
-				continue
+		for i, s := range signers {
+			if s.PublicKeyFile == "" {
+				continue // config.Parse said so
 			}
-			groups[name][s.ID] = key
+			at := fmt.Sprintf("key_groups.%s[%d].public_key_file", name, i)
+			key, err := signedurl.LoadPublicKey(s.PublicKeyFile)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				probs.addf(at, "key group %q, key %q: %s does not exist; put the key's public key there (PEM, as `openssl rsa -pubout` or `openssl ec -pubout` writes it)", name, s.ID, s.PublicKeyFile)
+			case err != nil:
+				probs.addf(at, "key group %q, key %q: %v", name, s.ID, err)
+			default:
+				groups[name][s.ID] = key
+			}
 		}
 	}
-	return groups, errors.Join(errs...)
+	return groups
+}
+
+// line is the config line of a setting, for messages.
+func (rt *Router) line(path string) int { return rt.cfg.Line(path) }
+
+// loadKeyValueStores reads each key value store once.
+func loadKeyValueStores(c map[string]config.KeyValueStore, probs *problems) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for name, s := range c {
+		kvs, err := functions.LoadKeyValueStore(s.File)
+		if err != nil {
+			probs.add("key_value_stores."+name+".file", err)
+			continue
+		}
+		out[name] = kvs
+	}
+	return out
 }
 
 // verifier returns a verifier trusting the keys of the named groups, or nil

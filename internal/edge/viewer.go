@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"os"
@@ -118,33 +117,29 @@ type geoDB struct {
 
 // openGeo reads the databases into memory: a Reader over a mapped file
 // could not be closed while a request of an old config still reads it.
-func openGeo(g *config.GeoIP) (*geoDB, error) {
+func openGeo(g *config.GeoIP, probs *problems) *geoDB {
 	if g == nil {
-		return nil, nil
+		return nil
 	}
 	db := &geoDB{}
-	read := func(at, file string) (*maxminddb.Reader, error) {
+	read := func(at, file string) *maxminddb.Reader {
 		if file == "" {
-			return nil, nil
+			return nil
 		}
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", at, err)
+			probs.add(at, err)
+			return nil
 		}
 		r, err := maxminddb.OpenBytes(b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s is not a MaxMind database: %w", at, file, err)
+			probs.addf(at, "%s is not a MaxMind database: %v", file, err)
 		}
-		return r, nil
+		return r
 	}
-	var err error
-	if db.location, err = read("geoip.database", g.Database); err != nil {
-		return nil, err
-	}
-	if db.asn, err = read("geoip.asn_database", g.ASNDatabase); err != nil {
-		return nil, err
-	}
-	return db, nil
+	db.location = read("geoip.database", g.Database)
+	db.asn = read("geoip.asn_database", g.ASNDatabase)
+	return db
 }
 
 type names struct {
