@@ -176,6 +176,52 @@ func TestImportedCDKTemplates(t *testing.T) {
 		"bucket site-bucket in eu-west-1")
 }
 
+// A distribution's JSON as get-distribution-config gives it (every
+// {Quantity, Items} wrapper, empty strings for what is unset), with the
+// legacy trusted signers on its default behavior: the bucket stays signed,
+// and the API behavior's origin gets what CloudFront sends it.
+func TestImportedDistributionConfigJSON(t *testing.T) {
+	in, _ := filepath.Abs("../../internal/cfimport/testdata/cli.json")
+	pub, err := os.ReadFile("testdata/public_key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	code, cfg, errOut := runCmd("import", "cloudfront", in)
+	if code != 0 {
+		t.Fatalf("import: %s", errOut)
+	}
+	os.WriteFile("edgefront.yaml", []byte(cfg), 0o644)
+	t.Setenv("TRUSTED_SIGNERS_KEY_PAIR_ID", "APKAEIBAERJR2EXAMPLE")
+	os.MkdirAll("keys", 0o755)
+	os.WriteFile("keys/trusted-signers.pem", pub, 0o644)
+	if code, out, errOut := runCmd("validate", "-c", "edgefront.yaml"); code != 0 {
+		t.Fatalf("validate: %s%s", out, errOut)
+	}
+	for _, c := range []struct {
+		url  string
+		want []string
+	}{
+		{"http://d111111abcdef8.cloudfront.net/reports/a.csv?v=2", []string{
+			"fetching https://awsexamplebucket.s3.us-east-1.amazonaws.com/reports/a.csv\n",
+			"signature:    required: a signed URL or signed cookies from key group trusted-signers"}},
+		{"http://d111111abcdef8.cloudfront.net/api/items?q=1", []string{
+			"fetching https://api.example.com/api/items\n",
+			"forwarded:    headers none; cookies none; query strings none; Host the origin's own",
+			"signature:    not required"}},
+	} {
+		code, out, errOut := runCmd("explain", "-c", "edgefront.yaml", c.url)
+		if code != 0 {
+			t.Fatalf("explain %s: %s", c.url, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("explain %s says\n%s\nwant a line with %q", c.url, out, w)
+			}
+		}
+	}
+}
+
 // route is what explain says of routing: the behavior, whether the method
 // is allowed, the origin and the path asked of it, and the signature rule.
 func route(t *testing.T, explain string) string {

@@ -104,7 +104,7 @@ func TestGoldenImports(t *testing.T) {
 	}
 }
 
-var goldenInputs = []string{"seed.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json", "cdk-seed.template.json", "cdk-modern.template.json"}
+var goldenInputs = []string{"seed.json", "cli.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json", "cdk-seed.template.json", "cdk-modern.template.json"}
 
 var (
 	envUse  = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)

@@ -19,7 +19,8 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 	}
 	path, _ := c.str(om, "OriginPath")
 	host := hostOnly(domain)
-	s3 := obj(om, "S3OriginConfig") != nil || (om["OriginAccessControlId"] != nil && obj(om, "CustomOriginConfig") == nil)
+	oac := om["OriginAccessControlId"] != nil && om["OriginAccessControlId"] != "" // the API writes "" for none
+	s3 := obj(om, "S3OriginConfig") != nil || (oac && obj(om, "CustomOriginConfig") == nil)
 	website := strings.Contains(host, ".s3-website")
 	var bucketRes map[string]any // the template's AWS::S3::Bucket, when the domain names one
 	if m, ok := om["DomainName"].(map[string]any); ok {
@@ -59,7 +60,7 @@ func (c *converter) origin(om map[string]any) (*yaml.Node, []string) {
 		if t, ok := num(obj(om, "S3OriginConfig"), "OriginReadTimeout"); ok {
 			o.set("read_timeout", strconv.Itoa(int(t)))
 		}
-		if oai, _ := c.str(obj(om, "S3OriginConfig"), "OriginAccessIdentity"); oai == "" && om["OriginAccessControlId"] == nil {
+		if oai, _ := c.str(obj(om, "S3OriginConfig"), "OriginAccessIdentity"); oai == "" && !oac {
 			o.setBool("anonymous")
 		} else {
 			comments = append(comments, "CloudFront reached this bucket with an origin access identity or control: edgefront signs with the AWS default credentials")
