@@ -12,14 +12,15 @@ import (
 // converter carries one import: the document, what it refers to, and what
 // has been written so far.
 type converter struct {
-	opts       Options
-	resources  map[string]any            // a template's resources, for Ref and GetAtt
-	parameters map[string]any            // a template's parameters, for their defaults
-	custom     map[string]map[string]any // custom policies by id: {"CachePolicyConfig": ...}
-	files      map[string][]byte
-	errs       []string             // input that cannot be converted at all
-	keyGroups  map[string]*keyGroup // trusted key groups named by behaviors
-	name       string
+	opts           Options
+	resources      map[string]any            // a template's resources, for Ref and GetAtt
+	parameters     map[string]any            // a template's parameters, for their defaults
+	custom         map[string]map[string]any // custom policies by id: {"CachePolicyConfig": ...}
+	files          map[string][]byte
+	errs           []string             // input that cannot be converted at all
+	keyGroups      map[string]*keyGroup // trusted key groups named by behaviors
+	signerAccounts []string             // the accounts of every behavior's legacy TrustedSigners
+	name           string
 }
 
 // Helpers over the decoded document: CloudFront's API wraps lists in

@@ -58,21 +58,30 @@ func (c *converter) trustedKeyGroup(v any) string {
 // and public keys only the user has.
 func (c *converter) trustedSigners(accounts []string) string {
 	const name = "trusted-signers"
+	for _, a := range accounts {
+		if !contains(c.signerAccounts, a) {
+			c.signerAccounts = append(c.signerAccounts, a)
+		}
+	}
 	if g, done := c.keyGroups[name]; done {
-		g.comments[0] = "CloudFront trusted signers " + strings.Join(accounts, ", ") + " (legacy CloudFront key pairs, ids APKA...) required signed URLs or cookies:"
+		g.comments[0] = signersComment(c.signerAccounts)
 		return name
 	}
 	const env = "TRUSTED_SIGNERS_KEY_PAIR_ID"
 	file := filepath.Join(c.keysDir(), name+".pem")
 	c.addKeyGroup(name, &keyGroup{
 		comments: []string{
-			"CloudFront trusted signers " + strings.Join(accounts, ", ") + " (legacy CloudFront key pairs, ids APKA...) required signed URLs or cookies:",
+			signersComment(c.signerAccounts),
 			"edgefront requires them too, from this key group. Set " + env + " to the key pair's id and put its public key in " + file,
 			"(openssl rsa -pubout -in pk-APKA....pem -out " + file + "); validate refuses the config until both are there",
 		},
 		keys: []groupKey{{id: "${" + env + "}", file: file}},
 	})
 	return name
+}
+
+func signersComment(accounts []string) string {
+	return "CloudFront trusted signers " + strings.Join(accounts, ", ") + " (legacy CloudFront key pairs, ids APKA...) required signed URLs or cookies:"
 }
 
 // templateKeyGroup writes the public keys of a template's key group to
