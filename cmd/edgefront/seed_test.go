@@ -94,22 +94,8 @@ func TestImportedCDKTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir())
-	explain := func(cfg string, req ...string) string {
-		t.Helper()
-		code, out, errOut := runCmd(append([]string{"explain", "-c", cfg}, req...)...)
-		if code != 0 {
-			t.Fatalf("explain %v: %s", req, errOut)
-		}
-		return out
-	}
-	want := func(out string, lines ...string) {
-		t.Helper()
-		for _, l := range lines {
-			if !strings.Contains(out, l) {
-				t.Errorf("explain says\n%s\nwant a line with %q", out, l)
-			}
-		}
-	}
+	explain := func(cfg string, req ...string) string { t.Helper(); return explainOf(t, cfg, req...) }
+	want := func(out string, lines ...string) { t.Helper(); wantLines(t, out, lines...) }
 
 	// The seed's construct: /storage/* had TrustedSigners ["self"].
 	code, seed, errOut := runCmd("import", "cloudfront", filepath.Join(testdata, "cdk-seed.template.json"))
@@ -198,26 +184,31 @@ func TestImportedDistributionConfigJSON(t *testing.T) {
 	if code, out, errOut := runCmd("validate", "-c", "edgefront.yaml"); code != 0 {
 		t.Fatalf("validate: %s%s", out, errOut)
 	}
-	for _, c := range []struct {
-		url  string
-		want []string
-	}{
-		{"http://d111111abcdef8.cloudfront.net/reports/a.csv?v=2", []string{
-			"fetching https://awsexamplebucket.s3.us-east-1.amazonaws.com/reports/a.csv\n",
-			"signature:    required: a signed URL or signed cookies from key group trusted-signers"}},
-		{"http://d111111abcdef8.cloudfront.net/api/items?q=1", []string{
-			"fetching https://api.example.com/api/items\n",
-			"forwarded:    headers none; cookies none; query strings none; Host the origin's own",
-			"signature:    not required"}},
-	} {
-		code, out, errOut := runCmd("explain", "-c", "edgefront.yaml", c.url)
-		if code != 0 {
-			t.Fatalf("explain %s: %s", c.url, errOut)
-		}
-		for _, w := range c.want {
-			if !strings.Contains(out, w) {
-				t.Errorf("explain %s says\n%s\nwant a line with %q", c.url, out, w)
-			}
+	wantLines(t, explainOf(t, "edgefront.yaml", "http://d111111abcdef8.cloudfront.net/reports/a.csv?v=2"),
+		"fetching https://awsexamplebucket.s3.us-east-1.amazonaws.com/reports/a.csv\n",
+		"signature:    required: a signed URL or signed cookies from key group trusted-signers")
+	wantLines(t, explainOf(t, "edgefront.yaml", "http://d111111abcdef8.cloudfront.net/api/items?q=1"),
+		"fetching https://api.example.com/api/items\n",
+		"forwarded:    headers none; cookies none; query strings none; Host the origin's own",
+		"signature:    not required")
+}
+
+// explainOf runs explain on a request with a config.
+func explainOf(t *testing.T, cfg string, req ...string) string {
+	t.Helper()
+	code, out, errOut := runCmd(append([]string{"explain", "-c", cfg}, req...)...)
+	if code != 0 {
+		t.Fatalf("explain %v: %s", req, errOut)
+	}
+	return out
+}
+
+// wantLines fails unless out holds each of lines.
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l) {
+			t.Errorf("explain says\n%s\nwant a line with %q", out, l)
 		}
 	}
 }

@@ -59,17 +59,7 @@ func TestSignCommandMakesURLsAndCookiesTheEdgeAccepts(t *testing.T) {
 	if resp, body := fetch(t, signed, ""); resp.StatusCode != 200 || body != "object /storage/a.csv?x=1" {
 		t.Errorf("canned URL from sign: %d %q", resp.StatusCode, body)
 	}
-	out, err = exec.Command(binary, "sign", "--url", base+"/storage/*", "--key-pair-id", "K2JCJMDEHXQW5F",
-		"--private-key", keyFile, "--expires", "1h", "--ip", "127.0.0.0/8", "--cookies").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cookie string
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "Cookie: "); ok {
-			cookie = v
-		}
-	}
+	cookie := signCookies(t, base+"/storage/*", keyFile, "--ip", "127.0.0.0/8")
 	if status := getWithCookie(t, base+"/storage/b.csv", cookie); status != 200 {
 		t.Errorf("cookies from sign: %d", status)
 	}
@@ -152,17 +142,7 @@ func TestSignWithECDSAKeysMadeByOpenSSL(t *testing.T) {
 			if resp, _ := fetch(t, strings.Replace(signed, "ec.csv", "other.csv", 1), ""); resp.StatusCode != 403 {
 				t.Errorf("tampered ECDSA-signed URL: %d", resp.StatusCode)
 			}
-			out, err = exec.Command(binary, "sign", "--url", base+"/storage/*", "--key-pair-id", "K2JCJMDEHXQW5F",
-				"--private-key", keyFile, "--expires", "1h", "--cookies").Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cookie string
-			for _, line := range strings.Split(string(out), "\n") {
-				if v, ok := strings.CutPrefix(line, "Cookie: "); ok {
-					cookie = v
-				}
-			}
+			cookie := signCookies(t, base+"/storage/*", keyFile)
 			if status := getWithCookie(t, base+"/storage/c.csv", cookie); status != 200 {
 				t.Errorf("cookies signed with an ECDSA key: %d (%s)", status, cookie)
 			}
@@ -172,6 +152,24 @@ func TestSignWithECDSAKeysMadeByOpenSSL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signCookies runs `edgefront sign --cookies` for an hour and returns the
+// Cookie header it prints.
+func signCookies(t *testing.T, resource, keyFile string, extra ...string) string {
+	t.Helper()
+	args := append([]string{"sign", "--url", resource, "--key-pair-id", "K2JCJMDEHXQW5F", "--private-key", keyFile, "--expires", "1h", "--cookies"}, extra...)
+	out, err := exec.Command(binary, args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cookie: "); ok {
+			return v
+		}
+	}
+	t.Fatalf("sign --cookies printed no Cookie line:\n%s", out)
+	return ""
 }
 
 // jsSign runs AWS's JavaScript signer (test/e2e/jssigner/sign.mjs).
