@@ -27,11 +27,6 @@ func (m mapping) set(key, value string) *yaml.Node {
 	return m.add(key, scalar(value))
 }
 
-func (m mapping) setComment(key, value, comment string) {
-	k := m.set(key, value)
-	note(k, comment)
-}
-
 func (m mapping) setBool(key string) *yaml.Node { return m.setBoolTo(key, true) }
 
 func (m mapping) setBoolTo(key string, b bool) *yaml.Node {

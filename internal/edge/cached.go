@@ -128,15 +128,6 @@ func parseCookies(h http.Header) []*http.Cookie {
 	return cs
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // cacheable reports whether a request goes through the cache: a GET or
 // HEAD on a behavior that caches, without a body.
 func (b *Behavior) cacheable(r *http.Request) bool {
