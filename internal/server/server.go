@@ -23,6 +23,7 @@ import (
 	"github.com/edgefront/edgefront/internal/accesslog"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
+	"github.com/edgefront/edgefront/internal/server/h1"
 )
 
 // Server is the running edge.
@@ -35,11 +36,11 @@ type Server struct {
 	hellos sync.Map
 
 	mu        sync.Mutex
-	servers   []*http.Server
+	servers   []stopper
 	listeners []net.Listener
 	// viewer are the viewer listeners' servers by kind ("http", "https"),
 	// and bound the addresses they were opened for.
-	viewer map[string]*http.Server
+	viewer map[string]stopper
 	bound  map[string]string
 	h3     *http3.Server // HTTP/3 on the HTTPS port, when listen.http3
 	wg     sync.WaitGroup
@@ -370,25 +371,47 @@ func (s *Server) altSvc(h http.Handler) http.Handler {
 	})
 }
 
-// serveViewer serves a viewer listener of kind on ln, opened for addr.
+// stopper is a server Shutdown drains and Close ends.
+type stopper interface {
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// serveViewer serves a viewer listener of kind on ln, opened for addr:
+// edgefront's HTTP/1.1 loop answers what it fully understands, net/http
+// the rest (HTTP/2, bodies, odd requests).
 func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	srv := s.newHTTPServer()
 	if kind == "http" && s.acme != nil {
 		srv.Handler = s.acme.httpHandler(srv.Handler)
 	}
+	loop := &h1.Server{Fallback: srv, Log: s.log}
 	if kind == "https" {
 		srv.Handler = s.altSvc(srv.Handler)
 		s.fingerprint(srv)
-		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
-	} else {
-		s.serve(srv, s.limited(ln))
+		loop.TLS = s.tlsWithH2()
 	}
+	s.serveLoop(loop, s.limited(ln))
 	s.mu.Lock()
 	if s.viewer == nil {
-		s.viewer, s.bound = map[string]*http.Server{}, map[string]string{}
+		s.viewer, s.bound = map[string]stopper{}, map[string]string{}
 	}
-	s.viewer[kind], s.bound[kind] = srv, addr
+	s.viewer[kind], s.bound[kind] = loop, addr
 	s.mu.Unlock()
+}
+
+func (s *Server) serveLoop(loop *h1.Server, ln net.Listener) {
+	s.mu.Lock()
+	s.servers = append(s.servers, loop)
+	s.listeners = append(s.listeners, ln)
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := loop.Serve(ln); err != nil && !errors.Is(err, h1.ErrServerClosed) {
+			s.errs <- err
+		}
+	}()
 }
 
 // Metrics are the server's metrics, nil when it has no admin listener.
@@ -427,7 +450,7 @@ func (s *Server) newHTTPServer() *http.Server {
 func (s *Server) Listen(l config.Listen) (httpAddr, httpsAddr net.Addr, err error) {
 	s.mu.Lock()
 	if s.bound == nil {
-		s.viewer, s.bound = map[string]*http.Server{}, map[string]string{}
+		s.viewer, s.bound = map[string]stopper{}, map[string]string{}
 	}
 	s.mu.Unlock()
 	if l.HTTP != "" {

@@ -1,0 +1,301 @@
+// Package h1 is edgefront's HTTP/1.1 connection loop for the hot path: it
+// reads request heads with a strict parser, answers the GET and HEAD
+// requests it fully understands through the edge's http.Handler with a
+// lean response writer, and hands every other connection, with the bytes
+// already read, to net/http, where it stays.
+package h1
+
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
+
+// head is a parsed request head. Names and values point into the read
+// buffer until the request is built.
+type head struct {
+	method, target string
+	url            *url.URL
+	minor          int // HTTP/1.minor
+	host           string
+	fields         []field
+	close          bool // Connection: close
+	smuggling      bool // both Content-Length and Transfer-Encoding (handed over, then closed)
+	n              int  // bytes of the head, final CRLF included
+}
+
+type field struct{ name, value []byte }
+
+// parse results.
+const (
+	parsed   = iota // a complete head the loop answers
+	partial         // more bytes are needed
+	handOver        // net/http must answer it
+)
+
+// parseHead reads one request head from b. It answers parsed only for
+// what it understands exactly as net/http's ReadRequest would: GET or
+// HEAD, an origin-form target, HTTP/1.1, CRLF line ends, token field names
+// followed directly by a colon, no obsolete line folding, one valid Host,
+// and no field that would give the request a body, switch protocols or
+// ask for 100-continue. Anything else is handOver, even where net/http
+// would refuse it: refusing is net/http's business.
+func parseHead(b []byte, h *head) int {
+	*h = head{fields: h.fields[:0]}
+	end := bytes.Index(b, crlfcrlf)
+	scan := b
+	if end >= 0 {
+		scan = b[:end+4]
+	}
+	// Every CR is followed by LF and every LF follows a CR: bare line
+	// ends are net/http's to judge.
+	for i, c := range scan {
+		if c == '\n' && (i == 0 || scan[i-1] != '\r') || c == '\r' && i+1 < len(scan) && scan[i+1] != '\n' {
+			return handOver
+		}
+	}
+	if end < 0 {
+		return partial
+	}
+	h.n = end + 4
+	lines := b[:end+2]
+	eol := bytes.Index(lines, crlf)
+	line := lines[:eol]
+	lines = lines[eol+2:]
+	if !h.requestLine(line) {
+		h.smuggling = lengthAndTE(lines)
+		return handOver
+	}
+	hosts, length, te := 0, false, false
+	for len(lines) > 0 {
+		eol := bytes.Index(lines, crlf)
+		line := lines[:eol]
+		lines = lines[eol+2:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !validName(line[:colon]) {
+			h.smuggling = lengthAndTE(b[:end+2])
+			return handOver // obs-fold, a space before the colon, no name
+		}
+		name := line[:colon]
+		value := trimOWS(line[colon+1:])
+		if !validValue(value) {
+			h.smuggling = lengthAndTE(b[:end+2])
+			return handOver
+		}
+		switch {
+		case asciiEqualFold(name, "host"):
+			hosts++
+			h.host = string(value)
+		case asciiEqualFold(name, "content-length"):
+			length = true
+		case asciiEqualFold(name, "transfer-encoding"):
+			te = true
+		case asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "expect"), asciiEqualFold(name, "trailer"):
+			return handOver
+		case asciiEqualFold(name, "connection"):
+			for _, tok := range strings.Split(strings.ToLower(string(value)), ",") {
+				switch strings.TrimSpace(tok) {
+				case "close":
+					h.close = true
+				case "upgrade":
+					return handOver
+				}
+			}
+		}
+		h.fields = append(h.fields, field{name, value})
+	}
+	if length || te {
+		// A body is net/http's to read; with both fields, RFC 9112 §6.1
+		// wants the connection closed after the answer.
+		h.smuggling = length && te
+		return handOver
+	}
+	if hosts != 1 || !validHost(h.host) {
+		return handOver
+	}
+	return parsed
+}
+
+// lengthAndTE reports whether a head has both a Content-Length and a
+// Transfer-Encoding field, however they are written.
+func lengthAndTE(lines []byte) bool {
+	var length, te bool
+	for _, line := range bytes.Split(lines, []byte("\n")) {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.ToLower(bytes.TrimSpace(name))
+		length = length || string(name) == "content-length"
+		te = te || string(name) == "transfer-encoding"
+	}
+	return length && te
+}
+
+var (
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+)
+
+// requestLine reads "GET /path HTTP/1.1".
+func (h *head) requestLine(line []byte) bool {
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 < 0 {
+		return false
+	}
+	switch m := string(line[:sp1]); m {
+	case http.MethodGet, http.MethodHead:
+		h.method = m
+	default:
+		return false
+	}
+	rest := line[sp1+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 <= 0 {
+		return false
+	}
+	target, proto := rest[:sp2], rest[sp2+1:]
+	if string(proto) != "HTTP/1.1" {
+		return false // HTTP/1.0 keep-alive rules and the rest: net/http's
+	}
+	h.minor = 1
+	if target[0] != '/' || (len(target) > 1 && target[1] == '/') {
+		return false // not origin-form, or one url.ParseRequestURI reads as a host
+	}
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	h.target = string(target)
+	u, err := url.ParseRequestURI(h.target)
+	if err != nil {
+		return false
+	}
+	h.url = u
+	return true
+}
+
+// validName reports whether b is a field name net/http takes as it is: a
+// token.
+func validName(b []byte) bool {
+	for _, c := range b {
+		if !isToken[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue takes visible characters, spaces and tabs, as net/http's
+// reader does (it refuses control characters; it takes bytes past 0x7f,
+// which the loop leaves to it).
+func validValue(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// validHost is a conservative reg-name or IPv4 address with an optional
+// port: letters, digits, '-', '.', and one ':' before digits. What it
+// refuses (IPv6 literals, percent-encoding, user info) goes to net/http.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	name, port, hasPort := strings.Cut(h, ":")
+	if name == "" || (hasPort && (port == "" || len(port) > 5)) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// header builds the request's http.Header, names canonical as net/http
+// makes them, without Host (net/http keeps it in Request.Host).
+func (h *head) header() http.Header {
+	hdr := make(http.Header, len(h.fields))
+	for _, f := range h.fields {
+		if asciiEqualFold(f.name, "host") {
+			continue
+		}
+		name := canonical(f.name)
+		hdr[name] = append(hdr[name], string(f.value))
+	}
+	return hdr
+}
+
+// canonical is textproto's canonical form of a token, with the common
+// names interned.
+func canonical(b []byte) string {
+	if s, ok := common[string(b)]; ok {
+		return s
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(b))
+}
+
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+		"Cookie", "If-Modified-Since", "If-None-Match", "Pragma", "Range", "Referer", "User-Agent", "X-Forwarded-For",
+		"X-Forwarded-Proto", "Origin", "Sec-Fetch-Mode", "Sec-Fetch-Site", "Sec-Fetch-Dest", "Priority"} {
+		m[n] = n
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// isToken are the bytes of an RFC 9110 token.
+var isToken = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()

@@ -1,0 +1,247 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/certtest"
+)
+
+// loop serves h on a loopback listener through the loop, with net/http as
+// its fallback, and returns the address and the loop.
+func loop(t *testing.T, h http.Handler, tlsConfig *tls.Config) (string, *Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Fallback: &http.Server{Handler: h, ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: time.Second, MaxHeaderBytes: 4096}, TLS: tlsConfig}
+	go s.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return ln.Addr().String(), s
+}
+
+// exchange writes raw on a new connection and reads until it closes or
+// a second passes.
+func exchange(t *testing.T, addr, raw string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	io.WriteString(c, raw)
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+func echo() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stream":
+			w.Header().Set("Content-Type", "text/plain")
+			for i := 0; i < 3; i++ {
+				fmt.Fprintf(w, "part %d;", i)
+				w.(http.Flusher).Flush()
+			}
+		case "/big":
+			w.Write([]byte(strings.Repeat("x", 100000)))
+		case "/304":
+			w.Header().Set("Content-Length", "10")
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusNotModified)
+		case "/trailer":
+			w.Header().Set("Trailer", "X-Sum")
+			w.Write([]byte(strings.Repeat("y", 5000)))
+			w.Header().Set("X-Sum", "42")
+		default:
+			body := "no body"
+			if r.Body != http.NoBody && r.Body != nil {
+				b, _ := io.ReadAll(r.Body)
+				body = string(b)
+			}
+			fmt.Fprintf(w, "%s %s host=%s tls=%v body=%s", r.Method, r.RequestURI, r.Host, r.TLS != nil, body)
+		}
+	})
+}
+
+// Pipelined GETs and HEADs are answered by the loop, in order, framed as
+// net/http frames them.
+func TestLoopAnswersInOrder(t *testing.T) {
+	addr, s := loop(t, echo(), nil)
+	out := exchange(t, addr, "GET /a?x=1 HTTP/1.1\r\nHost: h\r\n\r\n"+
+		"HEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"+
+		"GET /stream HTTP/1.1\r\nHost: h\r\n\r\n"+
+		"GET /304 HTTP/1.1\r\nHost: h\r\n\r\n"+
+		"GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	r := bufio.NewReader(strings.NewReader(out))
+	for _, want := range []struct {
+		method, body string
+		status       int
+		chunked      bool
+	}{
+		{"GET", "GET /a?x=1 host=h tls=false body=no body", 200, false},
+		{"HEAD", "", 200, false},
+		{"GET", "part 0;part 1;part 2;", 200, true},
+		{"GET", "", 304, false},
+		{"GET", "GET /c host=h tls=false body=no body", 200, false},
+	} {
+		resp, err := http.ReadResponse(r, &http.Request{Method: want.method})
+		if err != nil {
+			t.Fatalf("reading the answers: %v\n%s", err, out)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want.status || string(b) != want.body || (len(resp.TransferEncoding) > 0) != want.chunked || resp.Header.Get("Date") == "" {
+			t.Errorf("%s: %d %q chunked %v\n%s", want.method, resp.StatusCode, b, resp.TransferEncoding, out)
+		}
+		if want.status == 304 && (resp.Header.Get("Content-Length") != "" || resp.Header.Get("Content-Type") != "") {
+			t.Errorf("304 kept fields a 304 does not carry: %v", resp.Header)
+		}
+	}
+	if !strings.Contains(out, "Content-Length: 40\r\n") || !strings.Contains(out, "Content-Type: text/plain; charset=utf-8\r\n") {
+		t.Errorf("no length or sniffed type:\n%s", out)
+	}
+	if a, h := s.Stats(); a != 5 || h != 0 {
+		t.Errorf("answered %d, handed over %d; want 5 and 0", a, h)
+	}
+}
+
+// What the loop does not fully understand goes to net/http with the bytes
+// already read, and the connection stays there.
+func TestLoopHandsOverTheRest(t *testing.T) {
+	addr, s := loop(t, echo(), nil)
+	out := exchange(t, addr, "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"+
+		"GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	if !strings.Contains(out, "POST /p host=h tls=false body=hello") || !strings.Contains(out, "GET /after host=h") {
+		t.Errorf("handed-over connection:\n%s", out)
+	}
+	// Both Content-Length and Transfer-Encoding: answered, then closed.
+	out = exchange(t, addr, "POST /s HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"+
+		"GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n")
+	if !strings.Contains(out, "body=abc") || !strings.Contains(out, "Connection: close") || strings.Contains(out, "smuggled") {
+		t.Errorf("Content-Length with Transfer-Encoding:\n%s", out)
+	}
+	// A bare LF, two Hosts, a head too long: net/http's answers.
+	for raw, want := range map[string]string{
+		"GET /lf HTTP/1.1\nHost: h\n\n":                                             "GET /lf host=h",
+		"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n":                              "400 Bad Request",
+		"GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 9000) + "\r\n\r\n": "431 Request Header Fields Too Large",
+	} {
+		if out := exchange(t, addr, raw); !strings.Contains(out, want) {
+			t.Errorf("%.40q: %q, want %q", raw, out, want)
+		}
+	}
+	if a, h := s.Stats(); a != 0 || h != 5 {
+		t.Errorf("answered %d, handed over %d; want 0 and 5", a, h)
+	}
+}
+
+// Over TLS the loop does the handshake: an HTTP/1.1 connection is served
+// (handed over too, with its TLS state), an h2 one goes to net/http
+// before anything is read.
+func TestLoopOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := certtest.Write(certFile, keyFile, "localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, s := loop(t, echo(), &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: []string{"h2", "http/1.1"}})
+	for _, h2 := range []bool{false, true} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certtest.Pool(cert), ServerName: "localhost"}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		client := &http.Client{Transport: tr}
+		for _, m := range []string{"GET", "POST"} {
+			var body io.Reader
+			if m == "POST" {
+				body = strings.NewReader("b")
+			}
+			req, _ := http.NewRequest(m, "https://"+addr+"/x", body)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), "tls=true") || resp.ProtoMajor != map[bool]int{false: 1, true: 2}[h2] {
+				t.Errorf("h2 %v %s: %s %q", h2, m, resp.Proto, b)
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+	if a, h := s.Stats(); a != 1 || h != 2 {
+		t.Errorf("answered %d, handed over %d; want 1 (the HTTP/1.1 GET) and 2", a, h)
+	}
+}
+
+// The header timeout counts from a request's first byte, the idle timeout
+// between requests; a slow client is hung up on either way.
+func TestLoopTimeouts(t *testing.T) {
+	addr, _ := loop(t, echo(), nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n")
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.ReadAll(c); err != nil || time.Since(start) > 2*time.Second {
+		t.Errorf("a slow head was not cut at the header timeout: %v after %v", err, time.Since(start))
+	}
+}
+
+// Shutdown waits for a request in progress, then stops.
+func TestLoopShutdownWaits(t *testing.T) {
+	var started, finished atomic.Bool
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Store(true)
+		<-release
+		finished.Store(true)
+		io.WriteString(w, "done")
+	})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	s := &Server{Fallback: &http.Server{Handler: h}}
+	go s.Serve(ln)
+	got := make(chan string)
+	go func() {
+		got <- exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+	}()
+	for !started.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil || !finished.Load() {
+		t.Errorf("shutdown: %v, finished %v", err, finished.Load())
+	}
+	if out := <-got; !strings.HasSuffix(out, "done") {
+		t.Errorf("the request in progress got %q", out)
+	}
+}
