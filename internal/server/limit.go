@@ -88,6 +88,10 @@ func (c *limitConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// NetConn is the accepted connection, for a writer that sets the send
+// deadline itself.
+func (c *limitConn) NetConn() net.Conn { return c.Conn }
+
 func (c *limitConn) Close() error {
 	c.once.Do(func() {
 		l := c.l

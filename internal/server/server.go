@@ -385,7 +385,7 @@ func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	if kind == "http" && s.acme != nil {
 		srv.Handler = s.acme.httpHandler(srv.Handler)
 	}
-	loop := &h1.Server{Fallback: srv, Log: s.log}
+	loop := &h1.Server{Fallback: srv, Log: s.log, SendTimeout: s.limits.Send()}
 	if kind == "https" {
 		srv.Handler = s.altSvc(srv.Handler)
 		s.fingerprint(srv)

@@ -13,8 +13,8 @@ import (
 	"strings"
 )
 
-// head is a parsed request head. Names and values point into the read
-// buffer until the request is built.
+// head is a parsed request head. Its strings are parts of one copy of
+// the head's bytes, made once.
 type head struct {
 	method, target string
 	url            *url.URL
@@ -26,7 +26,7 @@ type head struct {
 	n              int  // bytes of the head, final CRLF included
 }
 
-type field struct{ name, value []byte }
+type field struct{ name, value string }
 
 // parse results.
 const (
@@ -60,8 +60,9 @@ func parseHead(b []byte, h *head) int {
 		return partial
 	}
 	h.n = end + 4
-	lines := b[:end+2]
-	eol := bytes.Index(lines, crlf)
+	all := string(b[:end+2])
+	lines := all
+	eol := strings.Index(lines, "\r\n")
 	line := lines[:eol]
 	lines = lines[eol+2:]
 	if !h.requestLine(line) {
@@ -70,24 +71,24 @@ func parseHead(b []byte, h *head) int {
 	}
 	hosts, length, te := 0, false, false
 	for len(lines) > 0 {
-		eol := bytes.Index(lines, crlf)
+		eol := strings.Index(lines, "\r\n")
 		line := lines[:eol]
 		lines = lines[eol+2:]
-		colon := bytes.IndexByte(line, ':')
+		colon := strings.IndexByte(line, ':')
 		if colon <= 0 || !validName(line[:colon]) {
-			h.smuggling = lengthAndTE(b[:end+2])
+			h.smuggling = lengthAndTE(all)
 			return handOver // obs-fold, a space before the colon, no name
 		}
 		name := line[:colon]
 		value := trimOWS(line[colon+1:])
 		if !validValue(value) {
-			h.smuggling = lengthAndTE(b[:end+2])
+			h.smuggling = lengthAndTE(all)
 			return handOver
 		}
 		switch {
 		case asciiEqualFold(name, "host"):
 			hosts++
-			h.host = string(value)
+			h.host = value
 		case asciiEqualFold(name, "content-length"):
 			length = true
 		case asciiEqualFold(name, "transfer-encoding"):
@@ -95,7 +96,7 @@ func parseHead(b []byte, h *head) int {
 		case asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "expect"), asciiEqualFold(name, "trailer"):
 			return handOver
 		case asciiEqualFold(name, "connection"):
-			for _, tok := range strings.Split(strings.ToLower(string(value)), ",") {
+			for _, tok := range strings.Split(strings.ToLower(value), ",") {
 				switch strings.TrimSpace(tok) {
 				case "close":
 					h.close = true
@@ -120,56 +121,53 @@ func parseHead(b []byte, h *head) int {
 
 // lengthAndTE reports whether a head has both a Content-Length and a
 // Transfer-Encoding field, however they are written.
-func lengthAndTE(lines []byte) bool {
+func lengthAndTE(lines string) bool {
 	var length, te bool
-	for _, line := range bytes.Split(lines, []byte("\n")) {
-		name, _, ok := bytes.Cut(line, []byte(":"))
+	for _, line := range strings.Split(lines, "\n") {
+		name, _, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
 		}
-		name = bytes.ToLower(bytes.TrimSpace(name))
-		length = length || string(name) == "content-length"
-		te = te || string(name) == "transfer-encoding"
+		name = strings.ToLower(strings.TrimSpace(name))
+		length = length || name == "content-length"
+		te = te || name == "transfer-encoding"
 	}
 	return length && te
 }
 
-var (
-	crlf     = []byte("\r\n")
-	crlfcrlf = []byte("\r\n\r\n")
-)
+var crlfcrlf = []byte("\r\n\r\n")
 
 // requestLine reads "GET /path HTTP/1.1".
-func (h *head) requestLine(line []byte) bool {
-	sp1 := bytes.IndexByte(line, ' ')
+func (h *head) requestLine(line string) bool {
+	sp1 := strings.IndexByte(line, ' ')
 	if sp1 < 0 {
 		return false
 	}
-	switch m := string(line[:sp1]); m {
+	switch m := line[:sp1]; m {
 	case http.MethodGet, http.MethodHead:
 		h.method = m
 	default:
 		return false
 	}
 	rest := line[sp1+1:]
-	sp2 := bytes.IndexByte(rest, ' ')
+	sp2 := strings.IndexByte(rest, ' ')
 	if sp2 <= 0 {
 		return false
 	}
 	target, proto := rest[:sp2], rest[sp2+1:]
-	if string(proto) != "HTTP/1.1" {
+	if proto != "HTTP/1.1" {
 		return false // HTTP/1.0 keep-alive rules and the rest: net/http's
 	}
 	h.minor = 1
 	if target[0] != '/' || (len(target) > 1 && target[1] == '/') {
 		return false // not origin-form, or one url.ParseRequestURI reads as a host
 	}
-	for _, c := range target {
-		if c <= ' ' || c >= 0x7f || c == '#' {
+	for i := 0; i < len(target); i++ {
+		if c := target[i]; c <= ' ' || c >= 0x7f || c == '#' {
 			return false
 		}
 	}
-	h.target = string(target)
+	h.target = target
 	u, err := url.ParseRequestURI(h.target)
 	if err != nil {
 		return false
@@ -180,9 +178,9 @@ func (h *head) requestLine(line []byte) bool {
 
 // validName reports whether b is a field name net/http takes as it is: a
 // token.
-func validName(b []byte) bool {
-	for _, c := range b {
-		if !isToken[c] {
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isToken[s[i]] {
 			return false
 		}
 	}
@@ -192,23 +190,23 @@ func validName(b []byte) bool {
 // validValue takes visible characters, spaces and tabs, as net/http's
 // reader does (it refuses control characters; it takes bytes past 0x7f,
 // which the loop leaves to it).
-func validValue(b []byte) bool {
-	for _, c := range b {
-		if (c < ' ' && c != '\t') || c >= 0x7f {
+func validValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c >= 0x7f {
 			return false
 		}
 	}
 	return true
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
 	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
 	}
-	return b
+	return s
 }
 
 // validHost is a conservative reg-name or IPv4 address with an optional
@@ -236,11 +234,12 @@ func validHost(h string) bool {
 	return true
 }
 
-func asciiEqualFold(b []byte, lower string) bool {
-	if len(b) != len(lower) {
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
 		return false
 	}
-	for i, c := range b {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
@@ -255,23 +254,29 @@ func asciiEqualFold(b []byte, lower string) bool {
 // makes them, without Host (net/http keeps it in Request.Host).
 func (h *head) header() http.Header {
 	hdr := make(http.Header, len(h.fields))
-	for _, f := range h.fields {
+	vals := make([]string, len(h.fields)) // one backing array for the one-value fields
+	for i, f := range h.fields {
 		if asciiEqualFold(f.name, "host") {
 			continue
 		}
 		name := canonical(f.name)
-		hdr[name] = append(hdr[name], string(f.value))
+		if prev, ok := hdr[name]; ok {
+			hdr[name] = append(prev[:len(prev):len(prev)], f.value)
+			continue
+		}
+		vals[i] = f.value
+		hdr[name] = vals[i : i+1 : i+1]
 	}
 	return hdr
 }
 
 // canonical is textproto's canonical form of a token, with the common
 // names interned.
-func canonical(b []byte) string {
-	if s, ok := common[string(b)]; ok {
-		return s
+func canonical(s string) string {
+	if c, ok := common[s]; ok {
+		return c
 	}
-	return textproto.CanonicalMIMEHeaderKey(string(b))
+	return textproto.CanonicalMIMEHeaderKey(s)
 }
 
 var common = func() map[string]string {

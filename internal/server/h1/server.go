@@ -26,6 +26,8 @@ type Server struct {
 	// fallback before anything is read.
 	TLS *tls.Config
 	Log *slog.Logger
+	// SendTimeout bounds each write to a viewer the loop makes.
+	SendTimeout time.Duration
 
 	once     sync.Once
 	fallback *handoffListener
@@ -298,6 +300,7 @@ type conn struct {
 	buf  []byte // read, not yet served
 	head head
 	bw   bufWriter
+	hold [hold]byte // the answer's held-back body, reused
 }
 
 const readChunk = 4096
@@ -317,7 +320,7 @@ func (cn *conn) serve() {
 		s.wg.Done()
 	}()
 	readHeader, idle, maxHeader := s.limits()
-	cn.bw.c = cn.c
+	cn.bw.c, cn.bw.send = writerOf(cn.c), s.SendTimeout
 	first := true
 	for {
 		// Wait for the next request: idle_timeout between requests,
@@ -343,7 +346,7 @@ func (cn *conn) serve() {
 		}
 		first = false
 		if readHeader > 0 {
-			cn.c.SetReadDeadline(time.Now().Add(readHeader))
+			cn.c.SetReadDeadline(time.Now().Add(readHeader)) // from the head's first byte
 		}
 		for {
 			switch parseHead(cn.buf, &cn.head) {
@@ -367,13 +370,30 @@ func (cn *conn) serve() {
 			}
 			break
 		}
-		cn.c.SetReadDeadline(time.Time{})
+		// The read deadline stays: the handler reads nothing, and the next
+		// wait sets its own.
 		keep := cn.answer(cn.head.url)
 		s.answered.Add(1)
 		cn.buf = cn.buf[:copy(cn.buf, cn.buf[cn.head.n:])]
 		if !keep {
 			return
 		}
+	}
+}
+
+// writerOf is where the loop writes a connection's answers: the TCP
+// connection itself under the listener's wrappers (so that head and body
+// leave in one writev), or the TLS connection.
+func writerOf(c net.Conn) net.Conn {
+	for {
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			return c
+		}
+		if _, isTLS := c.(*tls.Conn); isTLS {
+			return c
+		}
+		c = u.NetConn()
 	}
 }
 
@@ -415,7 +435,7 @@ func (cn *conn) answer(u *url.URL) bool {
 		Header: h.header(), Body: http.NoBody, Host: h.host, RemoteAddr: cn.remote,
 		RequestURI: h.target, TLS: cn.tls, Close: h.close,
 	}).WithContext(ctx)
-	w := &response{cn: cn, req: r, header: http.Header{}, contentLength: -1, closeAfter: h.close}
+	w := &response{cn: cn, req: r, header: make(http.Header, 16), contentLength: -1, closeAfter: h.close, held: cn.hold[:0]}
 	ok := cn.call(w, r)
 	if !ok {
 		return false
