@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Proxying a small uncached API answer: edgefront against nginx and Caddy in
-# the same run, all in front of the same origin (an nginx that answers a
-# small JSON body from memory), loaded by wrk on loopback. Prints requests/s
-# and p99 for each, and the ratios.
+# Proxying a small uncached API answer: edgefront against nginx, HAProxy
+# and Caddy in the same run, all in front of the same origin (an nginx that
+# answers a small JSON body from memory), loaded by wrk on loopback.
+# Rounds are interleaved (each contender in turn) and the medians
+# reported, with the ratios to the best of nginx and HAProxy.
 #
-#   bash bench/run.sh                 # 10 s per contender, 64 connections
-#   DURATION=30s CONNS=128 bash bench/run.sh
+#   bash bench/run.sh                 # 3 rounds of 10 s per contender, 64 connections
+#   ROUNDS=5 DURATION=5s CONNS=128 bash bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -13,11 +14,11 @@ source bench/lib.sh
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 
-need nginx caddy wrk curl
+need nginx caddy haproxy wrk curl
 
-ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103
+ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103 HAPROXY=127.0.0.1:18104
 
 mkdir -p "$work/nginx-origin" "$work/nginx-proxy"
 cat > "$work/nginx-origin/nginx.conf" <<CONF
@@ -60,6 +61,25 @@ http://$CADDY {
   reverse_proxy $ORIGIN
 }
 CONF
+# HAProxy as its experts run a proxy: one thread per core, keep-alive and
+# connection reuse to the origin, no logging.
+cat > "$work/haproxy.cfg" <<CONF
+global
+  nbthread $(nproc)
+  tune.bufsize 16384
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend edge
+  bind $HAPROXY
+  default_backend origin
+backend origin
+  server o $ORIGIN maxconn 1000
+CONF
 cat > "$work/edgefront.yaml" <<CONF
 listen: {http: "$EDGE"}
 distributions:
@@ -74,37 +94,41 @@ nginx -c "$work/nginx-origin/nginx.conf" -p "$work/nginx-origin" & pids+=($!)
 nginx -c "$work/nginx-proxy/nginx.conf" -p "$work/nginx-proxy" & pids+=($!)
 XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 & pids+=($!)
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
+haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 & pids+=($!)
 
-for addr in $ORIGIN $NGINX $CADDY $EDGE; do
+for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY; do
   for _ in $(seq 50); do curl -fsS -o /dev/null "http://$addr/api/notes/3" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://$addr/api/notes/3" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
 done
 
 
-declare -A rps p99
-load() { # name addr
-  wrk -t"$THREADS" -c"$CONNS" -d2s "http://$2/api/notes/3" >/dev/null   # warm up
-  local out best_rps=0 best_p99=""
-  for _ in $(seq "$ROUNDS"); do
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://$2/api/notes/3")
-    if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out"; fi
-    local r l
-    r=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-    l=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-    if awk -v a="$r" -v b="$best_rps" 'BEGIN { exit !(a > b) }'; then best_rps=$r; best_p99=$l; fi
-  done
-  rps[$1]=$best_rps p99[$1]=$best_p99
-  printf '%-22s %12.0f req/s   p99 %8.3f ms\n' "$1" "${rps[$1]}" "${p99[$1]}"
+declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE)
+names=(origin nginx haproxy caddy edgefront)
+run() { # addr -> "rps p99"
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://$1/api/notes/3")
+  if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out" >&2; fi
+  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency, best of $ROUNDS rounds; GET of a small JSON answer, not cached"
+echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
+for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; done
+: >"$work/ratios"
+for _ in $(seq "$ROUNDS"); do
+  declare -A r=()
+  for n in "${names[@]}"; do
+    read -r rps p99 <<<"$(run "${addr[$n]}")"
+    echo "$rps" >>"$work/$n.rps"; echo "$p99" >>"$work/$n.p99"; r[$n]=$rps
+  done
+  best=$(awk -v a="${r[nginx]}" -v b="${r[haproxy]}" 'BEGIN { print (a > b) ? a : b }')
+  ratio "${r[edgefront]}" "$best" >>"$work/ratios"; echo >>"$work/ratios"
+done
 echo
-load "origin (direct)" $ORIGIN
-load "nginx proxy_pass" $NGINX
-load "caddy reverse_proxy" $CADDY
-load "edgefront" $EDGE
+for n in "${names[@]}"; do
+  printf '%-12s %10.0f req/s   p99 %8.3f ms\n' "$n" "$(median <"$work/$n.rps")" "$(median <"$work/$n.p99")"
+done
+bestp99=$(awk -v a="$(median <"$work/nginx.p99")" -v b="$(median <"$work/haproxy.p99")" 'BEGIN { print (a < b) ? a : b }')
 echo
-echo "edgefront / nginx  requests/s: $(ratio "${rps[edgefront]}" "${rps[nginx proxy_pass]}")x   p99: $(ratio "${p99[edgefront]}" "${p99[nginx proxy_pass]}")x"
-echo "edgefront / caddy  requests/s: $(ratio "${rps[edgefront]}" "${rps[caddy reverse_proxy]}")x   p99: $(ratio "${p99[edgefront]}" "${p99[caddy reverse_proxy]}")x"
-echo "caddy / nginx      requests/s: $(ratio "${rps[caddy reverse_proxy]}" "${rps[nginx proxy_pass]}")x"
+echo "edgefront / best of nginx and haproxy  requests/s: $(median <"$work/ratios")x (median of per-round ratios)   p99: $(ratio "$(median <"$work/edgefront.p99")" "$bestp99")x"
+echo "edgefront / caddy                      requests/s: $(ratio "$(median <"$work/edgefront.rps")" "$(median <"$work/caddy.rps")")x"
