@@ -2,8 +2,10 @@ package origin
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -123,7 +125,7 @@ func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
 		pc.tcp.Close()
 		// A pooled connection the origin closed while it was idle fails at
 		// once; the request is safe to send again on a new one.
-		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) {
+		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrFraming) {
 			continue
 		}
 		return nil, err
@@ -143,7 +145,7 @@ func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.R
 		stop()
 		return nil, err
 	}
-	resp, err := http.ReadResponse(pc.br, req)
+	resp, err := readFinalResponse(pc.br, req)
 	if err != nil {
 		stop()
 		if ctxErr := req.Context().Err(); ctxErr != nil {
@@ -166,6 +168,84 @@ func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.R
 		body.finish(nil)
 	}
 	return resp, nil
+}
+
+// ErrFraming is an origin answer whose framing cannot be trusted.
+var ErrFraming = errors.New("the origin's answer is framed ambiguously")
+
+// readFinalResponse reads the origin's answer strictly: interim (1xx)
+// answers are skipped, and a head with both Content-Length and
+// Transfer-Encoding (which net/http reads by dropping the length) or two
+// different lengths is refused, and its connection not reused.
+func readFinalResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	for {
+		if head := bufferedHead(br); head != nil {
+			if err := checkFraming(head); err != nil {
+				return nil, err
+			}
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue // 100 Continue, 103 Early Hints: the final answer follows
+		}
+		return resp, nil
+	}
+}
+
+// bufferedHead returns the next response head as it sits in br, reading
+// more until it is whole; nil when it does not fit in br's buffer.
+func bufferedHead(br *bufio.Reader) []byte {
+	n := 1
+	for {
+		b, err := br.Peek(n)
+		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+			return b[:i+2]
+		}
+		if err != nil || len(b) >= br.Size() {
+			return nil
+		}
+		n = len(b) + 1
+		if more := br.Buffered(); more > n {
+			n = more
+		}
+	}
+}
+
+// checkFraming refuses a head with both Content-Length and
+// Transfer-Encoding, or with Content-Lengths that disagree. It allocates
+// nothing: it runs on every origin answer.
+func checkFraming(head []byte) error {
+	var length []byte
+	hasLength, te := false, false
+	for len(head) > 0 {
+		line := head
+		if i := bytes.Index(head, []byte("\r\n")); i >= 0 {
+			line, head = head[:i], head[i+2:]
+		} else {
+			head = nil
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name, value = bytes.TrimSpace(name), bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("content-length")):
+			if hasLength && !bytes.Equal(length, value) {
+				return fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
+			}
+			length, hasLength = value, true
+		case bytes.EqualFold(name, []byte("transfer-encoding")):
+			te = true
+		}
+	}
+	if te && hasLength {
+		return fmt.Errorf("%w: both Content-Length and Transfer-Encoding", ErrFraming)
+	}
+	return nil
 }
 
 // h1Body is a response body read straight from the origin's connection.

@@ -1,8 +1,10 @@
 package origin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -189,5 +191,61 @@ func TestH1ClientClosesIdleConnections(t *testing.T) {
 	c.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d connections still pooled", n)
+	}
+}
+
+// The origin's framing is read strictly: interim answers are skipped, an
+// ambiguous length is an error and its connection is not reused.
+func TestH1ClientStrictFraming(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	answers := map[string]string{
+		"/continue": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"/hints":    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhints",
+		"/cl-te":    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"/two-cl":   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"/same-cl":  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc",
+	}
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.WriteString(c, answers[req.URL.Path])
+				}
+			}(c)
+		}
+	}()
+	c := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	base := "http://" + ln.Addr().String()
+	for path, want := range map[string]string{"/continue": "ok", "/hints": "hints", "/same-cl": "abc"} {
+		if resp, body := h1Get(t, c, "GET", base+path); resp.StatusCode != 200 || body != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, resp.StatusCode, body, want)
+		}
+	}
+	before := conns.Load()
+	for _, path := range []string{"/cl-te", "/two-cl"} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if _, err := c.RoundTrip(req); !errors.Is(err, ErrFraming) {
+			t.Errorf("%s: %v, want %v", path, err, ErrFraming)
+		}
+	}
+	if resp, body := h1Get(t, c, "GET", base+"/continue"); resp.StatusCode != 200 || body != "ok" || conns.Load() == before {
+		t.Errorf("after a refused answer: %d %q, connections %d then %d (the refused one must not be reused)", resp.StatusCode, body, before, conns.Load())
 	}
 }
