@@ -3,8 +3,9 @@ package cfimport
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -102,7 +103,7 @@ func (c *converter) intrinsic(m map[string]any) ref {
 				r.whole = depth == 0
 				return true
 			}
-			for _, k := range sortedKeys(x) {
+			for _, k := range slices.Sorted(maps.Keys(x)) {
 				if find(x[k], depth+1) {
 					return true
 				}
@@ -148,15 +149,6 @@ func (c *converter) intrinsic(m map[string]any) ref {
 }
 
 var notWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 func boolOf(m map[string]any, key string) bool { return truth(m[key]) }
 

@@ -96,13 +96,3 @@ var yamlKeys = sync.OnceValue(func() map[string][]string {
 	walk(reflect.TypeOf(Config{}))
 	return m
 })
-
-// names returns the keys of a map, sorted.
-func names[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"math"
 	"mime"
 	"net/url"
@@ -170,7 +171,7 @@ func (v *validator) group(at, name string, o *Origin, origins map[string]Origin)
 		case m.member == "":
 			v.add(at, "origin group %q needs a %s origin", name, m.key)
 		case !ok:
-			v.add(at+"."+m.key, "origin group %q: %s %q is not an origin of the distribution%s", name, m.key, m.member, didYouMean(m.member, names(origins)))
+			v.add(at+"."+m.key, "origin group %q: %s %q is not an origin of the distribution%s", name, m.key, m.member, didYouMean(m.member, slices.Sorted(maps.Keys(origins))))
 		case mo.Type == "group":
 			v.add(at+"."+m.key, "origin group %q: %s %q is a group itself", name, m.key, m.member)
 		}
@@ -281,7 +282,7 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	if b.TargetOrigin == "" {
 		v.add(at, "behavior needs a target_origin")
 	} else if _, ok := d.Origins[b.TargetOrigin]; !ok {
-		v.add(at+".target_origin", "target_origin %q is not an origin of distribution %q%s", b.TargetOrigin, d.Name, didYouMean(b.TargetOrigin, names(d.Origins)))
+		v.add(at+".target_origin", "target_origin %q is not an origin of distribution %q%s", b.TargetOrigin, d.Name, didYouMean(b.TargetOrigin, slices.Sorted(maps.Keys(d.Origins))))
 	}
 	if len(b.AllowedMethods) == 0 {
 		b.AllowedMethods = []string{"GET", "HEAD"}
@@ -315,7 +316,7 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
 	for i, g := range b.TrustedKeyGroups {
 		if _, ok := v.c.KeyGroups[g]; !ok {
-			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups%s", g, didYouMean(g, names(v.c.KeyGroups)))
+			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups%s", g, didYouMean(g, slices.Sorted(maps.Keys(v.c.KeyGroups))))
 		}
 	}
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -17,7 +19,7 @@ func (v *validator) functions(at string, fn *Functions) {
 	}
 	if fn.KeyValueStore != "" {
 		if _, ok := v.c.KeyValueStores[fn.KeyValueStore]; !ok {
-			v.add(at+".key_value_store", "key value store %q is not in key_value_stores%s", fn.KeyValueStore, didYouMean(fn.KeyValueStore, names(v.c.KeyValueStores)))
+			v.add(at+".key_value_store", "key value store %q is not in key_value_stores%s", fn.KeyValueStore, didYouMean(fn.KeyValueStore, slices.Sorted(maps.Keys(v.c.KeyValueStores))))
 		}
 	}
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -193,7 +194,7 @@ func (e errorRule) describe(scope string) string {
 
 func (p *forwardPolicy) headersString() string {
 	if p.allHeaders && len(p.except) > 0 {
-		return "all except [" + strings.Join(sortedKeys(p.except), ", ") + "]"
+		return "all except [" + strings.Join(slices.Sorted(maps.Keys(p.except)), ", ") + "]"
 	}
 	if p.allHeaders {
 		return "all"
@@ -201,14 +202,5 @@ func (p *forwardPolicy) headersString() string {
 	if len(p.headers) == 0 {
 		return "none"
 	}
-	return "[" + strings.Join(sortedKeys(p.headers), ", ") + "]"
-}
-
-func sortedKeys(m map[string]bool) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return "[" + strings.Join(slices.Sorted(maps.Keys(p.headers)), ", ") + "]"
 }
