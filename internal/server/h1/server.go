@@ -376,6 +376,7 @@ func (cn *conn) serve() {
 		s.answered.Add(1)
 		cn.buf = cn.buf[:copy(cn.buf, cn.buf[cn.head.n:])]
 		if !keep {
+			cn.lingeringClose()
 			return
 		}
 	}
@@ -396,6 +397,24 @@ func writerOf(c net.Conn) net.Conn {
 		c = u.NetConn()
 	}
 }
+
+// lingeringClose ends the write side after an answer that closes the
+// connection and reads what the client still sends for a moment, as
+// net/http does: closing with unread requests in the kernel's buffer
+// would reset the connection and could destroy the answer in flight.
+func (cn *conn) lingeringClose() {
+	tc, ok := writerOf(cn.c).(*net.TCPConn)
+	if !ok || cn.bw.err != nil {
+		return
+	}
+	tc.CloseWrite()
+	cn.c.SetReadDeadline(time.Now().Add(rstAvoidance))
+	io.Copy(io.Discard, io.LimitReader(cn.c, 256<<10))
+}
+
+// rstAvoidance is how long lingeringClose reads, as net/http's
+// rstAvoidanceDelay.
+const rstAvoidance = 500 * time.Millisecond
 
 // handOver gives the connection to the fallback with what was read of it.
 func (cn *conn) handOver() bool {

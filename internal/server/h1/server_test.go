@@ -302,3 +302,32 @@ func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *memConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
 func (c *memConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }
+
+// An answer that closes the connection reaches a client that pipelined
+// more requests behind it: the loop stops writing, then reads what is
+// left before it closes, so the kernel does not reset the connection
+// over unread bytes.
+func TestLoopLingersBeforeClosing(t *testing.T) {
+	big := strings.Repeat("z", 256<<10)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, big)
+	})
+	addr, _ := loop(t, h, nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"+strings.Repeat("GET /more HTTP/1.1\r\nHost: h\r\n\r\n", 5000))
+	time.Sleep(100 * time.Millisecond) // the answer is written and the connection closing before it is read
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || len(b) != len(big) {
+		t.Errorf("read %d of %d bytes: %v", len(b), len(big), err)
+	}
+}
