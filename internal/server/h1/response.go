@@ -82,8 +82,16 @@ func (w *response) Write(p []byte) (int, error) {
 		return 0, http.ErrContentLength
 	}
 	if w.req.Method == http.MethodHead {
-		if !w.headSent && len(w.held) < hold {
-			w.held = append(w.held, p[:min(len(p), hold-len(w.held))]...) // only for sniffing and length
+		// A HEAD's body is not sent, but frames the head as a GET's
+		// would: held, it gives the length; past what is held, the head
+		// leaves without one, as net/http's does.
+		if !w.headSent {
+			if len(w.held)+len(p) <= hold {
+				w.held = append(w.held, p...)
+			} else {
+				w.sendHead(append(w.held, p[:min(len(p), sniffLen)]...))
+				w.held = nil
+			}
 		}
 		return len(p), nil
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -330,4 +332,71 @@ func TestLoopLingersBeforeClosing(t *testing.T) {
 	if err != nil || len(b) != len(big) {
 		t.Errorf("read %d of %d bytes: %v", len(b), len(big), err)
 	}
+}
+
+// Answers are framed as net/http frames them, whatever the handler
+// does: small and large bodies, flushes, declared lengths, bodiless
+// statuses, Transfer-Encoding: identity, on GET and HEAD.
+func TestLoopFramesAsNetHTTP(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if cl := q.Get("cl"); cl != "" {
+			w.Header().Set("Content-Length", cl)
+		}
+		if te := q.Get("te"); te != "" {
+			w.Header().Set("Transfer-Encoding", te)
+		}
+		if ct := q.Get("ct"); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		if st, _ := strconv.Atoi(q.Get("status")); st != 0 {
+			w.WriteHeader(st)
+		}
+		n, _ := strconv.Atoi(q.Get("n"))
+		body := strings.Repeat("<html>", n/6+1)[:n]
+		for len(body) > 0 {
+			k := min(len(body), 3000)
+			w.Write([]byte(body[:k]))
+			body = body[k:]
+			if q.Get("flush") != "" {
+				w.(http.Flusher).Flush()
+			}
+		}
+	})
+	addr, _ := loop(t, h, nil)
+	ref := httptest.NewServer(h)
+	defer ref.Close()
+	for _, query := range []string{"n=0", "n=10", "n=2048", "n=2049", "n=9000", "n=10&flush=1", "n=9000&flush=1",
+		"n=5&cl=5", "n=5000&cl=5000", "status=204", "status=304&cl=7&ct=text/plain", "n=3&status=404", "n=4000&te=identity",
+		"n=20&ct=application/json", "status=301"} {
+		for _, method := range []string{"GET", "HEAD"} {
+			raw := fmt.Sprintf("%s /?%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", method, query)
+			got, want := exchange(t, addr, raw), exchange(t, ref.Listener.Addr().String(), raw)
+			for _, field := range []string{"Content-Length", "Transfer-Encoding", "Content-Type", "Connection"} {
+				if g, w := fieldOf(got, field), fieldOf(want, field); g != w {
+					t.Errorf("%s ?%s: %s %q, net/http %q", method, query, field, g, w)
+				}
+			}
+			gr, err1 := http.ReadResponse(bufio.NewReader(strings.NewReader(got)), &http.Request{Method: method})
+			wr, err2 := http.ReadResponse(bufio.NewReader(strings.NewReader(want)), &http.Request{Method: method})
+			if err1 != nil || err2 != nil {
+				t.Errorf("%s ?%s: %v / %v", method, query, err1, err2)
+				continue
+			}
+			gb, _ := io.ReadAll(gr.Body)
+			wb, _ := io.ReadAll(wr.Body)
+			if gr.StatusCode != wr.StatusCode || string(gb) != string(wb) {
+				t.Errorf("%s ?%s: %d, %d bytes; net/http %d, %d bytes", method, query, gr.StatusCode, len(gb), wr.StatusCode, len(wb))
+			}
+		}
+	}
+}
+
+func fieldOf(answer, name string) string {
+	for _, line := range strings.Split(answer, "\r\n") {
+		if v, ok := strings.CutPrefix(line, name+": "); ok {
+			return v
+		}
+	}
+	return ""
 }
