@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,33 @@ type Object struct {
 	initialAge, ttl, swr, sie uint32 // seconds
 	status                    uint16
 	mustReval                 bool
+
+	// head is Head's rendering, made on first use: only the objects
+	// answered often pay its memory.
+	head atomic.Pointer[[]byte]
+}
+
+// Head is the object's fields rendered once as the lines of an answer's
+// head ("Name: value\r\n"), Content-Length left out, for a writer that
+// takes a head as bytes.
+func (o *Object) Head() []byte {
+	if h := o.head.Load(); h != nil {
+		return *h
+	}
+	var b []byte
+	for k, vs := range o.Header {
+		if k == "Content-Length" {
+			continue
+		}
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(v))...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	o.head.Store(&b)
+	return b
 }
 
 type objectExt struct {

@@ -307,6 +307,9 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		// once and cached beside it; the compressing writer lets it pass.
 		o = b.encoded(key, o, cw.enc)
 	}
+	if b.writeStored(w, r, o, xc, now) {
+		return
+	}
 	h := w.Header()
 	for k, v := range o.Header {
 		h[k] = v
@@ -329,6 +332,44 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 	default:
 		w.Write(o.Body)
 	}
+}
+
+// writeStored answers with an object from memory in one write when
+// nothing stands between the handler and a writer that takes stored
+// answers but the recorder (no compression, response headers policy or
+// function writer), and the answer is a plain one: its length and type
+// stored, no range or condition to weigh. It reports whether it answered.
+func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.Object, xc []string, now time.Time) bool {
+	rec, recorded := w.(*recorder)
+	var sw storedWriter
+	var ok bool
+	if recorded {
+		sw, ok = rec.ResponseWriter.(storedWriter)
+	} else {
+		sw, ok = w.(storedWriter)
+	}
+	if !ok || o.OnDisk() || wantsWhole(r) || o.Header["Content-Type"] == nil ||
+		first(o.Header["Content-Length"]) != strconv.Itoa(len(o.Body)) || (recorded && rec.status != 0) {
+		return false
+	}
+	h := w.Header()
+	for k := range h {
+		if _, both := o.Header[k]; both {
+			return false // the copy below replaces the handler's field with the object's
+		}
+	}
+	h["X-Cache"] = xc
+	h["Age"] = []string{ageString(o.Age(now))}
+	_, hasDate := o.Header["Date"]
+	if !sw.WriteStored(o.Status(), o.Head(), hasDate, o.Body) {
+		delete(h, "X-Cache")
+		delete(h, "Age")
+		return false
+	}
+	if recorded {
+		rec.stored(o, r)
+	}
+	return true
 }
 
 var smallAges [600]string

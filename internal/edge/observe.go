@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/internal/accesslog"
+	"github.com/edgefront/edgefront/internal/cache"
 )
 
 // Observer receives what the edge did with each request: the access log
@@ -44,6 +45,35 @@ type recorder struct {
 	dist     *Distribution
 	behavior *Behavior
 	client   netip.Addr
+
+	// The stored object's fields a stored answer did not put in the
+	// header map, for the access log.
+	storedType, storedLength string
+}
+
+// storedWriter is a writer that takes a stored object's answer in one go
+// (the HTTP/1.1 loop's): the handler's fields, the object's rendered
+// fields, its body. It reports false, having written nothing, when it
+// cannot.
+type storedWriter interface {
+	WriteStored(status int, head []byte, hasDate bool, body []byte) bool
+}
+
+// stored records a stored object's answer, written in one go below, as
+// WriteHeader and Write would have.
+func (rec *recorder) stored(o *cache.Object, r *http.Request) {
+	rec.status, rec.firstByte = o.Status(), time.Now()
+	n := int64(len("HTTP/1.1 200 OK\r\n\r\n") + len(o.Head()))
+	for k, vs := range rec.Header() {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	rec.headerBytes = n
+	if r.Method != http.MethodHead {
+		rec.bodyBytes += int64(len(o.Body))
+	}
+	rec.storedType, rec.storedLength = first(o.Header["Content-Type"]), first(o.Header["Content-Length"])
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -148,7 +178,7 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 		Referer: first(r.Header["Referer"]), UserAgent: first(r.Header["User-Agent"]), Query: r.URL.RawQuery,
 		Result: final, RequestID: first(h["X-Edge-Request-Id"]),
 		Host: r.Host, Protocol: "http", BytesIn: in, TimeTaken: end.Sub(start),
-		Response: result, ProtoVersion: protoVersion(r), ContentType: first(h["Content-Type"]), ContentLength: first(h["Content-Length"]),
+		Response: result, ProtoVersion: protoVersion(r), ContentType: orElse(first(h["Content-Type"]), rec.storedType), ContentLength: orElse(first(h["Content-Length"]), rec.storedLength),
 	}
 	if c := r.Header["Cookie"]; len(c) > 0 {
 		e.Cookie = strings.Join(c, "; ")
@@ -259,4 +289,11 @@ func cipherName(id uint16) string {
 		return n
 	}
 	return tls.CipherSuiteName(id)
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

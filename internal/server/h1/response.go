@@ -154,6 +154,47 @@ func (w *response) SetWriteDeadline(t time.Time) error { return w.cn.c.SetWriteD
 // SetReadDeadline: the loop's requests have no body to read.
 func (w *response) SetReadDeadline(t time.Time) error { return w.cn.c.SetReadDeadline(t) }
 
+// WriteStored answers with a stored object in one go: the handler's
+// fields, the object's fields already rendered (head, without
+// Content-Length), its length and its body, in one write (a writev when
+// the body is large). hasDate says the rendered fields hold a Date. It is
+// for answers whose framing is known: a body allowed, a length, a type.
+// It reports false, having written nothing, when the answer has begun.
+func (w *response) WriteStored(status int, head []byte, hasDate bool, body []byte) bool {
+	h := w.header
+	_, cl := h["Content-Length"]
+	_, te := h["Transfer-Encoding"]
+	conn, hasConn := h["Connection"]
+	closing := w.closeAfter || h.Get("Connection") == "close"
+	if w.wroteHeader || !bodyAllowed(status) || cl || te || (closing && hasConn && !hasToken(strings.Join(conn, ","), "close")) {
+		return false
+	}
+	w.wroteHeader, w.headSent, w.status = true, true, status
+	w.contentLength = int64(len(body))
+	w.closeAfter = closing
+	bw := &w.cn.bw
+	bw.statusLine(status)
+	writeFields(bw, h, nil)
+	bw.writeRaw(head)
+	bw.writeString("Content-Length: ")
+	bw.writeString(strconv.Itoa(len(body)))
+	bw.writeString("\r\n")
+	if _, ok := h["Date"]; !ok && !hasDate {
+		bw.writeString("Date: ")
+		bw.writeString(date())
+		bw.writeString("\r\n")
+	}
+	if w.closeAfter && !hasToken(h.Get("Connection"), "close") {
+		bw.writeString("Connection: close\r\n")
+	}
+	bw.writeString("\r\n")
+	if w.req.Method != http.MethodHead {
+		w.written = int64(len(body))
+		bw.write(body)
+	}
+	return true
+}
+
 // finish ends the answer once the handler has returned.
 func (w *response) finish() {
 	w.handlerDone = true
@@ -384,6 +425,13 @@ func (b *bufWriter) write(p []byte) {
 		return
 	}
 	b.b = append(b.b, p...)
+}
+
+// writeRaw appends p to the buffer, however long.
+func (b *bufWriter) writeRaw(p []byte) {
+	if b.err == nil {
+		b.b = append(b.b, p...)
+	}
 }
 
 func (b *bufWriter) statusLine(code int) {

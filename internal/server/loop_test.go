@@ -1,0 +1,74 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A cache hit answered by the HTTP/1.1 loop in one write (the stored
+// object's rendered head) carries the same fields and body as the same
+// hit answered by net/http, to which a request with Content-Length: 0 is
+// handed; only Date, Age and the request id may differ.
+func TestStoredAnswerMatchesNetHTTP(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Etag", `"v1"`)
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		fmt.Fprint(w, strings.Repeat("stored ", 500))
+	}))
+	defer o.Close()
+	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o}\n", o.URL))
+	addr := strings.TrimPrefix(e.http, "http://")
+	get := func(method, extra string) (fields []string, body string) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		fmt.Fprintf(c, "%s /x HTTP/1.1\r\nHost: h\r\n%sConnection: close\r\n\r\n", method, extra)
+		b, _ := io.ReadAll(c)
+		head, rest, _ := strings.Cut(string(b), "\r\n\r\n")
+		for _, f := range strings.Split(head, "\r\n")[1:] {
+			switch name, _, _ := strings.Cut(f, ":"); name {
+			case "Date", "Age", "X-Edge-Request-Id":
+			default:
+				fields = append(fields, f)
+			}
+		}
+		slices.Sort(fields)
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(b))), &http.Request{Method: method})
+		if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200 OK\r\n") {
+			t.Fatalf("%s %q: %v\n%s", method, extra, err, b)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		_ = rest
+		return fields, string(rb)
+	}
+	get("GET", "") // the miss that stores it
+	for _, method := range []string{"GET", "HEAD"} {
+		loopFields, loopBody := get(method, "")
+		netFields, netBody := get(method, "Content-Length: 0\r\n")
+		if !slices.Equal(loopFields, netFields) || loopBody != netBody {
+			t.Errorf("%s hit: the loop's answer\n%s\n%d bytes\nnet/http's\n%s\n%d bytes", method,
+				strings.Join(loopFields, "\n"), len(loopBody), strings.Join(netFields, "\n"), len(netBody))
+		}
+		if !slices.Contains(loopFields, "X-Cache: Hit from edgefront") {
+			t.Errorf("%s: not a hit: %v", method, loopFields)
+		}
+	}
+	if answered, handed := e.srv.viewer["http"].(interface{ Stats() (int64, int64) }).Stats(); answered < 3 || handed < 2 {
+		t.Errorf("answered %d, handed over %d: the comparison did not take both paths", answered, handed)
+	}
+}
