@@ -144,6 +144,17 @@ func (o *Object) BodySize() int64 {
 	return int64(len(o.Body))
 }
 
+// BodyFile is the disk tier's file holding the body, and the body's
+// length, for a writer that sends it with sendfile; ok is false for a
+// body in memory. The file is shared: read it at offsets, never by
+// moving its offset.
+func (o *Object) BodyFile() (f *os.File, size int64, ok bool) {
+	if o.ext != nil && o.ext.disk != nil {
+		return o.ext.disk.f, o.ext.disk.size, true
+	}
+	return nil, 0, false
+}
+
 // OnDisk reports whether the body is read from the disk tier.
 func (o *Object) OnDisk() bool { return o.ext != nil && o.ext.disk != nil }
 

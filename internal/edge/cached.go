@@ -334,11 +334,12 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 	}
 }
 
-// writeStored answers with an object from memory in one write when
-// nothing stands between the handler and a writer that takes stored
-// answers but the recorder (no compression, response headers policy or
-// function writer), and the answer is a plain one: its length and type
-// stored, no range or condition to weigh. It reports whether it answered.
+// writeStored answers with a stored object in one write (sendfile for a
+// body on disk) when nothing stands between the handler and a writer
+// that takes stored answers but the recorder (no compression, response
+// headers policy or function writer), and the answer is a plain one: its
+// length and type stored, no range or condition to weigh. It reports
+// whether it answered.
 func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.Object, xc []string, now time.Time) bool {
 	rec, recorded := w.(*recorder)
 	var sw storedWriter
@@ -348,8 +349,8 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.
 	} else {
 		sw, ok = w.(storedWriter)
 	}
-	if !ok || o.OnDisk() || wantsWhole(r) || o.Header["Content-Type"] == nil ||
-		first(o.Header["Content-Length"]) != strconv.Itoa(len(o.Body)) || (recorded && rec.status != 0) {
+	if !ok || wantsWhole(r) || o.Header["Content-Type"] == nil ||
+		first(o.Header["Content-Length"]) != strconv.FormatInt(o.BodySize(), 10) || (recorded && rec.status != 0) {
 		return false
 	}
 	h := w.Header()
@@ -361,7 +362,13 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.
 	h["X-Cache"] = xc
 	h["Age"] = []string{ageString(o.Age(now))}
 	_, hasDate := o.Header["Date"]
-	if !sw.WriteStored(o.Status(), o.Head(), hasDate, o.Body) {
+	var written bool
+	if f, size, onDisk := o.BodyFile(); onDisk {
+		written = sw.WriteStoredFile(o.Status(), o.Head(), hasDate, f, size)
+	} else {
+		written = sw.WriteStored(o.Status(), o.Head(), hasDate, o.Body)
+	}
+	if !written {
 		delete(h, "X-Cache")
 		delete(h, "Age")
 		return false

@@ -57,6 +57,9 @@ type recorder struct {
 // cannot.
 type storedWriter interface {
 	WriteStored(status int, head []byte, hasDate bool, body []byte) bool
+	// WriteStoredFile sends a body that lives in the disk tier's file
+	// (sendfile, at offsets: the file is shared).
+	WriteStoredFile(status int, head []byte, hasDate bool, f *os.File, size int64) bool
 }
 
 // stored records a stored object's answer, written in one go below, as
@@ -71,7 +74,7 @@ func (rec *recorder) stored(o *cache.Object, r *http.Request) {
 	}
 	rec.headerBytes = n
 	if r.Method != http.MethodHead {
-		rec.bodyBytes += int64(len(o.Body))
+		rec.bodyBytes += o.BodySize()
 	}
 	rec.storedType, rec.storedLength = first(o.Header["Content-Type"]), first(o.Header["Content-Length"])
 }

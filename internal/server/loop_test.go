@@ -18,6 +18,12 @@ import (
 // hit answered by net/http, to which a request with Content-Length: 0 is
 // handed; only Date, Age and the request id may differ.
 func TestStoredAnswerMatchesNetHTTP(t *testing.T) {
+	for _, tier := range []string{"", "cache: {memory: 64MiB, disk: {path: DIR, size: 64MiB}, max_memory_object_size: 1KiB}\n"} {
+		t.Run(map[bool]string{true: "memory", false: "disk"}[tier == ""], func(t *testing.T) { storedAnswerMatchesNetHTTP(t, tier) })
+	}
+}
+
+func storedAnswerMatchesNetHTTP(t *testing.T, tier string) {
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Header().Set("Content-Type", "text/plain")
@@ -27,7 +33,7 @@ func TestStoredAnswerMatchesNetHTTP(t *testing.T) {
 		fmt.Fprint(w, strings.Repeat("stored ", 500))
 	}))
 	defer o.Close()
-	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o}\n", o.URL))
+	e := startWith(t, "", fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o}\n%s", o.URL, strings.ReplaceAll(tier, "DIR", t.TempDir())))
 	addr := strings.TrimPrefix(e.http, "http://")
 	get := func(method, extra string) (fields []string, body string) {
 		t.Helper()
