@@ -208,6 +208,16 @@ func (d *Disk) Get(key string, inline int64) (*Object, bool) {
 	return o, true
 }
 
+// touch marks key's object used now, for eviction by use.
+func (d *Disk) touch(key string) {
+	name := fileName(key)
+	d.mu.Lock()
+	if de := d.index[name]; de != nil {
+		de.used.Store(time.Now().Unix())
+	}
+	d.mu.Unlock()
+}
+
 var errOtherKey = errors.New("the file holds another key")
 
 func (d *Disk) read(f *os.File, key, name string, inline int64) (*Object, error) {

@@ -174,8 +174,10 @@ func TestLargeFillGoesToDiskOnly(t *testing.T) {
 		if got == nil || !got.OnDisk() || got.BodySize() != 4<<20 {
 			t.Fatalf("length %d: the stored object is not on disk: %+v", length, got)
 		}
-		if _, ok := tier.Mem.Get(key); ok {
-			t.Errorf("length %d: a disk-only object is in the memory tier", length)
+		// Memory may keep its fields and its open file (the open file
+		// cache), never its body.
+		if m, ok := tier.Mem.Get(key); ok && (m.Body != nil || !m.OnDisk()) {
+			t.Errorf("length %d: the memory tier holds a disk object's body", length)
 		}
 	}
 	if entries, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(entries) != 0 {
@@ -200,4 +202,47 @@ func FuzzDecodeMeta(f *testing.F) {
 			t.Fatalf("round trip: %v %q %q", err, key, key2)
 		}
 	})
+}
+
+// An object whose body stays on disk is kept in memory as its fields and
+// its open file once read: the next hits do not open the file again, a
+// refresh replaces what memory holds, and the memory tier weighs each
+// such object enough to bound the files it holds open.
+func TestOpenFileCache(t *testing.T) {
+	dir := t.TempDir()
+	disk := openDisk(t, dir, 1<<30)
+	tier := NewTiered(NewMemory(1<<20), disk, 1<<10, logtest.New(t))
+	big := NewObject(http.Header{"Content-Type": {"application/octet-stream"}}, bytes.Repeat([]byte("b"), 100_000), Meta{Status: 200, TTL: time.Hour, ResponseTime: time.Now()})
+	key := "main\x00https://a\x00/big"
+	if err := disk.Put(key, big); err != nil {
+		t.Fatal(err)
+	}
+	first, ok := tier.Get(key)
+	if !ok || !first.OnDisk() {
+		t.Fatalf("not found on disk: %v", ok)
+	}
+	os.RemoveAll(filepath.Join(dir, "objects")) // a second Get that went to disk would fail now
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.IsDir() && len(e.Name()) == 2 {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	again, ok := tier.Get(key)
+	if !ok || again != first || readAll(t, again) != string(big.Body) {
+		t.Fatalf("the second hit did not come from memory with its open file: %v", ok)
+	}
+	refreshed := NewObject(first.Header.Clone(), nil, Meta{Status: 200, TTL: 2 * time.Hour, ResponseTime: time.Now()})
+	attachFile(refreshed, first.ext.disk.f, first.ext.disk.size)
+	tier.Put(key, refreshed)
+	if got, _ := tier.Mem.Get(key); got != refreshed {
+		t.Error("a refresh left the older object in memory")
+	}
+	w := tier.Mem.Bytes()
+	for deadline := time.Now().Add(time.Second); w < openFileWeight && time.Now().Before(deadline); w = tier.Mem.Bytes() {
+		time.Sleep(time.Millisecond) // the memory tier may apply its weights a moment later
+	}
+	if w < openFileWeight {
+		t.Errorf("the memory tier weighs the open object %d bytes, want at least %d", w, openFileWeight)
+	}
 }

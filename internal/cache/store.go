@@ -206,7 +206,11 @@ func NewMemory(maxBytes uint64) *Memory {
 	m.c = otter.Must(&otter.Options[string, *Object]{
 		MaximumWeight: maxBytes,
 		Weigher: func(k string, o *Object) uint32 {
-			return uint32(min(len(k)+o.Size(), 1<<32-1))
+			w := len(k) + o.Size()
+			if o.OnDisk() {
+				w += openFileWeight
+			}
+			return uint32(min(w, 1<<32-1))
 		},
 		OnDeletion: func(e otter.DeletionEvent[string, *Object]) {
 			if e.WasEvicted() {
@@ -253,23 +257,39 @@ func NewTiered(mem *Memory, disk *Disk, inline int64, log *slog.Logger) *Tiered 
 	return &Tiered{Mem: mem, Disk: disk, inline: inline, log: log}
 }
 
+// Get finds key in memory, else on disk. An object found on disk is kept
+// in memory too: a small body whole, a large one as its fields and its
+// open file (an open file cache, as nginx's open_file_cache), so that a
+// hit does not open, stat and read the file again.
 func (t *Tiered) Get(key string) (*Object, bool) {
 	if o, ok := t.Mem.Get(key); ok {
+		if o.OnDisk() {
+			t.Disk.touch(key) // the disk tier evicts by use
+		}
 		return o, true
 	}
 	o, ok := t.Disk.Get(key, t.inline)
-	if ok && !o.OnDisk() {
+	if ok {
 		t.Mem.Put(key, o)
 	}
 	return o, ok
 }
 
+// openFileWeight is what an object whose body stays on disk weighs in the
+// memory tier beside its fields: it holds the file open, and the weight
+// bounds how many it holds (4096 with 256 MiB of memory).
+const openFileWeight = 64 << 10
+
 func (t *Tiered) Put(key string, o *Object) {
 	if o.OnDisk() {
-		// Refreshed: written anew, with its new metadata.
+		// Refreshed: written anew, with its new metadata, and it takes
+		// the new file; memory holds it, not what was there before.
 		if err := t.Disk.Put(key, o); err != nil {
 			t.log.Warn("disk cache write failed", "err", err)
+			t.Mem.Delete(key)
+			return
 		}
+		t.Mem.Put(key, o)
 		return
 	}
 	t.Mem.Put(key, o)
