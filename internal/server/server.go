@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"sync"
@@ -385,20 +386,38 @@ func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 	if kind == "http" && s.acme != nil {
 		srv.Handler = s.acme.httpHandler(srv.Handler)
 	}
-	loop := &h1.Server{Fallback: srv, Log: s.log, SendTimeout: s.limits.Send()}
+	var viewer stopper
 	if kind == "https" {
 		srv.Handler = s.altSvc(srv.Handler)
 		s.fingerprint(srv)
-		loop.TLS = s.tlsWithH2()
 	}
-	s.serveLoop(loop, s.limited(ln))
+	switch {
+	case os.Getenv(NoLoopEnv) == "off" && kind == "https":
+		s.serve(srv, tls.NewListener(s.limited(ln), s.tlsWithH2()))
+		viewer = srv
+	case os.Getenv(NoLoopEnv) == "off":
+		s.serve(srv, s.limited(ln))
+		viewer = srv
+	default:
+		loop := &h1.Server{Fallback: srv, Log: s.log, SendTimeout: s.limits.Send()}
+		if kind == "https" {
+			loop.TLS = s.tlsWithH2()
+		}
+		s.serveLoop(loop, s.limited(ln))
+		viewer = loop
+	}
 	s.mu.Lock()
 	if s.viewer == nil {
 		s.viewer, s.bound = map[string]stopper{}, map[string]string{}
 	}
-	s.viewer[kind], s.bound[kind] = loop, addr
+	s.viewer[kind], s.bound[kind] = viewer, addr
 	s.mu.Unlock()
 }
+
+// NoLoopEnv, set to "off", serves every viewer connection with net/http
+// alone, without edgefront's HTTP/1.1 loop: a way back while a problem
+// with the loop is looked into.
+const NoLoopEnv = "EDGEFRONT_HTTP1_LOOP"
 
 func (s *Server) serveLoop(loop *h1.Server, ln net.Listener) {
 	s.mu.Lock()

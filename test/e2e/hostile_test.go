@@ -88,7 +88,18 @@ func raw(t *testing.T, addr, request string) string {
 // while an ordinary client, from another address, keeps asking: each is
 // refused or contained, the ordinary client is always served, and
 // goroutines and file descriptors come back to where they were.
+//
+// It runs against both paths: edgefront's HTTP/1.1 loop (which hands most
+// hostile inputs on) and net/http alone (EDGEFRONT_HTTP1_LOOP=off).
 func TestHostileClients(t *testing.T) {
+	t.Run("loop", hostileClients)
+	t.Run("net/http", func(t *testing.T) {
+		t.Setenv("EDGEFRONT_HTTP1_LOOP", "off")
+		hostileClients(t)
+	})
+}
+
+func hostileClients(t *testing.T) {
 	dir := t.TempDir()
 	e := &hostileEdge{}
 	ln := serveOrigin(t, func(w http.ResponseWriter, r *http.Request) {
