@@ -1,17 +1,14 @@
 package cache
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -120,65 +117,6 @@ func fileName(key string) string {
 
 func (d *Disk) path(name string) string { return filepath.Join(d.dir, filepath.FromSlash(name)) }
 
-// diskBody is a body held in a file: the object's body is the file's
-// first size bytes.
-type diskBody struct {
-	f    *os.File
-	size int64
-}
-
-// BodyReader returns a reader of the whole body, at any offset: from
-// memory, or from the disk tier's file.
-func (o *Object) BodyReader() io.ReadSeeker {
-	if o.ext != nil && o.ext.disk != nil {
-		return io.NewSectionReader(o.ext.disk.f, 0, o.ext.disk.size)
-	}
-	return bytesReader(o.Body)
-}
-
-// BodySize is the body's length.
-func (o *Object) BodySize() int64 {
-	if o.ext != nil && o.ext.disk != nil {
-		return o.ext.disk.size
-	}
-	return int64(len(o.Body))
-}
-
-// BodyFile is the disk tier's file holding the body, and the body's
-// length, for a writer that sends it with sendfile; ok is false for a
-// body in memory. The file is shared: read it at offsets, never by
-// moving its offset.
-func (o *Object) BodyFile() (f *os.File, size int64, ok bool) {
-	if o.ext != nil && o.ext.disk != nil {
-		return o.ext.disk.f, o.ext.disk.size, true
-	}
-	return nil, 0, false
-}
-
-// OnDisk reports whether the body is read from the disk tier.
-func (o *Object) OnDisk() bool { return o.ext != nil && o.ext.disk != nil }
-
-func attachFile(o *Object, f *os.File, size int64) {
-	if o.ext == nil {
-		o.ext = &objectExt{}
-	}
-	// The file closes when nothing uses it any more (os.File's own
-	// cleanup): objects, and readers of them, may outlive the store.
-	o.ext.disk = &diskBody{f: f, size: size}
-}
-
-// ShareBody gives o the body of from: an object a 304 refreshed keeps the
-// body it had, in memory or on disk.
-func (o *Object) ShareBody(from *Object) {
-	o.Body = from.Body
-	if from.ext != nil && from.ext.disk != nil {
-		if o.ext == nil {
-			o.ext = &objectExt{}
-		}
-		o.ext.disk = from.ext.disk
-	}
-}
-
 // Get reads the object stored at key. A body of at most inline bytes is
 // read into memory; a larger one stays in the file.
 func (d *Disk) Get(key string, inline int64) (*Object, bool) {
@@ -275,117 +213,6 @@ func (d *Disk) read(f *os.File, key, name string, inline int64) (*Object, error)
 	}
 	attachFile(o, f, bodyLen)
 	return o, nil
-}
-
-// DiskWriter writes one object into the disk tier: the body as it
-// arrives, then its metadata on Commit.
-type DiskWriter struct {
-	d    *Disk
-	tmp  string
-	f    *os.File
-	crc  hash.Hash32
-	size int64
-}
-
-// Create starts writing an object under a temporary name.
-func (d *Disk) Create() (*DiskWriter, error) {
-	var b [12]byte
-	rand.Read(b[:])
-	tmp := filepath.Join(d.dir, "tmp", hex.EncodeToString(b[:]))
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &DiskWriter{d: d, tmp: tmp, f: f, crc: crc32.New(crcTable)}, nil
-}
-
-func (w *DiskWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.crc.Write(p[:n])
-	w.size += int64(n)
-	return n, err
-}
-
-// Size is the number of body bytes written.
-func (w *DiskWriter) Size() int64 { return w.size }
-
-// ReadAt reads the body written so far.
-func (w *DiskWriter) ReadAt(p []byte, off int64) (int, error) { return w.f.ReadAt(p, off) }
-
-// Commit writes o's metadata after the body and moves the file into
-// place as the object of key. o gets the file as its body when the body is
-// larger than inline.
-func (w *DiskWriter) Commit(key string, o *Object, seq uint64, inline int64) error {
-	meta := encodeMeta(key, o)
-	w.crc.Write(meta)
-	var foot [footerSize]byte
-	binary.LittleEndian.PutUint64(foot[0:], uint64(w.size))
-	binary.LittleEndian.PutUint32(foot[8:], uint32(len(meta)))
-	binary.LittleEndian.PutUint32(foot[12:], w.crc.Sum32())
-	binary.LittleEndian.PutUint32(foot[16:], diskMagic)
-	if _, err := w.f.Write(append(meta, foot[:]...)); err != nil {
-		w.Abort()
-		return err
-	}
-	name := fileName(key)
-	final := w.d.path(name)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		w.Abort()
-		return err
-	}
-	if err := os.Rename(w.tmp, final); err != nil {
-		w.Abort()
-		return err
-	}
-	total := w.size + int64(len(meta)) + footerSize
-	w.d.indexed(name, total, seq)
-	if w.size > inline && o.Body == nil {
-		if o.ext != nil {
-			o.ext.disk = nil
-		}
-		attachFile(o, w.f, w.size)
-	} else {
-		w.f.Close()
-	}
-	w.f = nil
-	w.d.evict()
-	return nil
-}
-
-// Abort drops what was written.
-func (w *DiskWriter) Abort() {
-	if w.f != nil {
-		w.f.Close()
-		w.f = nil
-	}
-	os.Remove(w.tmp)
-}
-
-// Put writes an object. One whose body is on disk already (refreshed by a
-// 304) is written anew, body and all, and takes the new file.
-func (d *Disk) Put(key string, o *Object) error {
-	w, err := d.Create()
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, o.BodyReader()); err != nil {
-		w.Abort()
-		return err
-	}
-	return w.Commit(key, o, o.seq.Load(), 0)
-}
-
-func (d *Disk) indexed(name string, size int64, seq uint64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if old := d.index[name]; old != nil {
-		d.bytes -= uint64(old.size)
-	}
-	de := &diskEntry{size: size, seq: seq}
-	de.used.Store(time.Now().Unix())
-	d.index[name] = de
-	d.bytes += uint64(size)
-	d.verified[name] = true
 }
 
 // Delete removes the object stored at key.
@@ -503,119 +330,4 @@ func (d *Disk) Bytes() uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.bytes
-}
-
-// encodeMeta lays out an object's key, header and metadata.
-func encodeMeta(key string, o *Object) []byte {
-	b := make([]byte, 0, 256+len(key))
-	b = appendString(b, key)
-	b = binary.LittleEndian.AppendUint16(b, o.status)
-	b = binary.LittleEndian.AppendUint64(b, uint64(o.responseTime))
-	b = binary.LittleEndian.AppendUint64(b, uint64(o.modTime))
-	b = binary.LittleEndian.AppendUint64(b, o.gen)
-	for _, v := range []uint32{o.initialAge, o.ttl, o.swr, o.sie} {
-		b = binary.LittleEndian.AppendUint32(b, v)
-	}
-	if o.mustReval {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	vs := o.Variants()
-	b = binary.AppendUvarint(b, uint64(len(vs)))
-	for _, v := range vs {
-		b = appendString(b, v)
-	}
-	b = binary.AppendUvarint(b, uint64(len(o.Header)))
-	for k, vs := range o.Header {
-		b = appendString(b, k)
-		b = binary.AppendUvarint(b, uint64(len(vs)))
-		for _, v := range vs {
-			b = appendString(b, v)
-		}
-	}
-	return b
-}
-
-func appendString(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
-}
-
-type metaReader struct {
-	b   []byte
-	err error
-}
-
-var errBadMeta = errors.New("bad metadata")
-
-func (r *metaReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err, r.b = errBadMeta, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *metaReader) bytes(n int) []byte {
-	if n < 0 || n > len(r.b) {
-		r.err, r.b = errBadMeta, nil
-		return nil
-	}
-	p := r.b[:n]
-	r.b = r.b[n:]
-	return p
-}
-
-func (r *metaReader) string() string { return string(r.bytes(int(min(r.uvarint(), 1<<30)))) }
-
-func (r *metaReader) count() int {
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		r.err, r.b = errBadMeta, nil
-		return 0
-	}
-	return int(n)
-}
-
-func decodeMeta(b []byte) (*Object, string, error) {
-	r := &metaReader{b: b}
-	key := r.string()
-	o := &Object{}
-	fixed := r.bytes(2 + 8 + 8 + 8 + 16 + 1)
-	if r.err != nil {
-		return nil, "", r.err
-	}
-	o.status = binary.LittleEndian.Uint16(fixed)
-	o.responseTime = int64(binary.LittleEndian.Uint64(fixed[2:]))
-	o.modTime = int64(binary.LittleEndian.Uint64(fixed[10:]))
-	o.gen = binary.LittleEndian.Uint64(fixed[18:])
-	o.initialAge = binary.LittleEndian.Uint32(fixed[26:])
-	o.ttl = binary.LittleEndian.Uint32(fixed[30:])
-	o.swr = binary.LittleEndian.Uint32(fixed[34:])
-	o.sie = binary.LittleEndian.Uint32(fixed[38:])
-	o.mustReval = fixed[42] == 1
-	if n := r.count(); n > 0 {
-		vs := make([]string, n)
-		for i := range vs {
-			vs[i] = r.string()
-		}
-		o.ext = &objectExt{variants: vs}
-	}
-	n := r.count()
-	o.Header = make(http.Header, n)
-	for range n {
-		k := r.string()
-		vs := make([]string, r.count())
-		for i := range vs {
-			vs[i] = r.string()
-		}
-		o.Header[k] = vs
-	}
-	if r.err != nil || len(r.b) != 0 {
-		return nil, "", errBadMeta
-	}
-	return o, key, nil
 }

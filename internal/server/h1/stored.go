@@ -1,0 +1,145 @@
+package h1
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// WriteStored answers with a stored object in one go: the handler's
+// fields, the object's fields already rendered (head, without
+// Content-Length), its length and its body, in one write (a writev when
+// the body is large). hasDate says the rendered fields hold a Date. It is
+// for answers whose framing is known: a body allowed, a length, a type.
+// It reports false, having written nothing, when the answer has begun.
+func (w *response) WriteStored(status int, head []byte, hasDate bool, body []byte) bool {
+	if !w.storedHead(status, head, hasDate, int64(len(body))) {
+		return false
+	}
+	if w.req.Method != http.MethodHead {
+		w.written = int64(len(body))
+		w.cn.bw.write(body)
+	}
+	return true
+}
+
+// WriteStoredFile is WriteStored for a body in a file, size bytes from
+// its start: after the head, the kernel copies the file to the
+// connection (sendfile) without moving the file's offset, which other
+// answers share.
+func (w *response) WriteStoredFile(status int, head []byte, hasDate bool, f *os.File, size int64) bool {
+	if !w.storedHead(status, head, hasDate, size) {
+		return false
+	}
+	if w.req.Method == http.MethodHead {
+		return true
+	}
+	bw := &w.cn.bw
+	if bw.flush() != nil {
+		return true
+	}
+	var err error
+	if tc, ok := bw.c.(*net.TCPConn); ok {
+		err = sendFile(tc, f, size, bw.send)
+	} else {
+		bw.deadline()
+		_, err = io.Copy(bw.c, io.NewSectionReader(f, 0, size))
+	}
+	if err != nil {
+		bw.err = err
+	}
+	w.written = size
+	return true
+}
+
+// storedHead writes the head of a stored answer of length bytes.
+func (w *response) storedHead(status int, head []byte, hasDate bool, length int64) bool {
+	h := w.header
+	_, cl := h["Content-Length"]
+	_, te := h["Transfer-Encoding"]
+	conn, hasConn := h["Connection"]
+	closing := w.closeAfter || h.Get("Connection") == "close"
+	if w.wroteHeader || !bodyAllowed(status) || cl || te || (closing && hasConn && !hasToken(strings.Join(conn, ","), "close")) {
+		return false
+	}
+	w.wroteHeader, w.headSent, w.status = true, true, status
+	w.contentLength = length
+	w.closeAfter = closing
+	bw := &w.cn.bw
+	bw.statusLine(status)
+	writeFields(bw, h, nil)
+	bw.writeRaw(head)
+	bw.writeString("Content-Length: ")
+	bw.writeString(strconv.FormatInt(length, 10))
+	bw.writeString("\r\n")
+	if _, ok := h["Date"]; !ok && !hasDate {
+		bw.writeString("Date: ")
+		bw.writeString(date())
+		bw.writeString("\r\n")
+	}
+	if w.closeAfter && !hasToken(h.Get("Connection"), "close") {
+		bw.writeString("Connection: close\r\n")
+	}
+	bw.writeString("\r\n")
+	return true
+}
+
+// sendFile sends size bytes of f from its start to c with sendfile(2) at
+// explicit offsets, waiting for the socket through the netpoller; the
+// send timeout runs from the last progress.
+func sendFile(c *net.TCPConn, f *os.File, size int64, send time.Duration) error {
+	dst, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	src, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	progress := func() {
+		if send > 0 {
+			c.SetWriteDeadline(time.Now().Add(send))
+		}
+	}
+	progress()
+	var off int64
+	var werr error
+	err = dst.Write(func(out uintptr) bool {
+		full := false
+		serr := src.Read(func(in uintptr) bool {
+			for off < size {
+				n, e := syscall.Sendfile(int(out), int(in), &off, int(min(size-off, 1<<30)))
+				switch {
+				case e == syscall.EAGAIN:
+					full = true // the socket's buffer is full: wait for it
+					return true
+				case e == syscall.EINTR:
+				case e != nil:
+					werr = e
+					return true
+				case n == 0:
+					werr = io.ErrUnexpectedEOF // the file is shorter than it said
+					return true
+				}
+			}
+			return true
+		})
+		if serr != nil && werr == nil {
+			werr = serr
+		}
+		if full && werr == nil {
+			progress()
+			return false
+		}
+		return true
+	})
+	if werr != nil {
+		return werr
+	}
+	return err
+}
