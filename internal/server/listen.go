@@ -90,7 +90,7 @@ func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 		if kind == "https" {
 			loop.TLS = s.tlsWithH2()
 		}
-		s.serveLoop(loop, s.limited(ln))
+		s.serve(loop, s.limited(ln))
 		viewer = loop
 	}
 	s.mu.Lock()
@@ -105,20 +105,6 @@ func (s *Server) serveViewer(kind, addr string, ln net.Listener) {
 // alone, without edgefront's HTTP/1.1 loop: a way back while a problem
 // with the loop is looked into.
 const NoLoopEnv = "EDGEFRONT_HTTP1_LOOP"
-
-func (s *Server) serveLoop(loop *h1.Server, ln net.Listener) {
-	s.mu.Lock()
-	s.servers = append(s.servers, loop)
-	s.listeners = append(s.listeners, ln)
-	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := loop.Serve(ln); err != nil && !errors.Is(err, h1.ErrServerClosed) {
-			s.errs <- err
-		}
-	}()
-}
 
 func (s *Server) newHTTPServer() *http.Server {
 	l := s.limits.Resolved()
@@ -247,7 +233,15 @@ func (s *Server) fingerprint(srv *http.Server) {
 	}
 }
 
-func (s *Server) serve(srv *http.Server, ln net.Listener) {
+// serving is what serve runs: a net/http server, or the HTTP/1.1 loop.
+type serving interface {
+	stopper
+	Serve(net.Listener) error
+}
+
+// serve runs srv on ln until shutdown; a listener's fatal error goes to
+// Err.
+func (s *Server) serve(srv serving, ln net.Listener) {
 	s.mu.Lock()
 	s.servers = append(s.servers, srv)
 	s.listeners = append(s.listeners, ln)
