@@ -53,13 +53,20 @@ func (o *Object) Head() []byte {
 		for _, v := range vs {
 			b = append(b, k...)
 			b = append(b, ": "...)
-			b = append(b, strings.TrimSpace(strings.NewReplacer("\r", " ", "\n", " ").Replace(v))...)
+			if strings.ContainsAny(v, "\r\n") {
+				v = newlineToSpace.Replace(v)
+			}
+			b = append(b, strings.TrimSpace(v)...)
 			b = append(b, "\r\n"...)
 		}
 	}
 	o.head.Store(&b)
 	return b
 }
+
+// newlineToSpace keeps a field's value on its line, as net/http's writer
+// does.
+var newlineToSpace = strings.NewReplacer("\r", " ", "\n", " ")
 
 type objectExt struct {
 	// variants, on the object stored at a primary key whose response had

@@ -66,13 +66,7 @@ type storedWriter interface {
 // WriteHeader and Write would have.
 func (rec *recorder) stored(o *cache.Object, r *http.Request) {
 	rec.status, rec.firstByte = o.Status(), time.Now()
-	n := int64(len("HTTP/1.1 200 OK\r\n\r\n") + len(o.Head()))
-	for k, vs := range rec.Header() {
-		for _, v := range vs {
-			n += int64(len(k) + len(v) + 4)
-		}
-	}
-	rec.headerBytes = n
+	rec.headerBytes = headBytes(rec.Header(), len(o.Head()))
 	if r.Method != http.MethodHead {
 		rec.bodyBytes += o.BodySize()
 	}
@@ -83,15 +77,21 @@ func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && code >= 200 {
 		rec.status = code
 		rec.firstByte = time.Now()
-		n := int64(len("HTTP/1.1 200 OK\r\n\r\n"))
-		for k, vs := range rec.Header() {
-			for _, v := range vs {
-				n += int64(len(k) + len(v) + 4)
-			}
-		}
-		rec.headerBytes = n
+		rec.headerBytes = headBytes(rec.Header(), 0)
 	}
 	rec.ResponseWriter.WriteHeader(code)
+}
+
+// headBytes is the size of an answer's head with the fields of h and
+// rendered more bytes of fields.
+func headBytes(h http.Header, rendered int) int64 {
+	n := int64(len("HTTP/1.1 200 OK\r\n\r\n") + rendered)
+	for k, vs := range h {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	return n
 }
 
 func (rec *recorder) Write(p []byte) (int, error) {
