@@ -201,8 +201,8 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
 	// address appended to it; with trusted_proxies, only a trusted proxy's,
 	// so the origin can believe what it gets.
-	ex, _ := in.Context().Value(exchangeKey{}).(*exchange)
-	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex != nil && ex.viaProxy) {
+	ex := exchangeOf(in)
+	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
 		out.Header["X-Forwarded-For"] = xff
 	}
 	pr.SetXForwarded()
@@ -211,7 +211,7 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	} else {
 		out.Header["Via"] = viaEdge
 	}
-	if ex != nil && ex.origin != nil {
+	if ex.origin != nil {
 		ex.origin.origin.Prepare(out)
 	} else {
 		b.origin.Prepare(out)
@@ -224,10 +224,10 @@ var viaEdge = []string{"1.1 edgefront"}
 func (b *Behavior) modifyResponse(resp *http.Response) error {
 	h := resp.Header
 	h.Del("X-Edge-Request-Id")
-	stamp(h, xcacheMiss)
-	ex, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange)
-	if !ok {
-		return nil
+	ex := exchangeOf(resp.Request)
+	ex.stamp(h, outcomeMiss)
+	if ex.behavior == nil {
+		return nil // not a viewer's request (an error page's)
 	}
 	if ex.fill != nil {
 		// A cache fill keeps the origin's answer as it is; error pages are

@@ -17,13 +17,6 @@ import (
 	"github.com/edgefront/edgefront/internal/signedurl"
 )
 
-// Values of X-Cache for cached answers, shared by every response.
-var (
-	xcacheHitV        = []string{"Hit from edgefront"}
-	xcacheRefreshHitV = []string{"RefreshHit from edgefront"}
-	xcacheMissV       = []string{xcacheMiss}
-)
-
 // keyPolicy is a behavior's cache_key: what, beyond host and path, varies
 // the cache key.
 type keyPolicy struct {
@@ -144,7 +137,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 	obj, key := c.Get(primary, r.Header)
 	if obj != nil {
 		if obj.Fresh(now) {
-			b.serveObject(w, r, ex, key, obj, xcacheHitV, now)
+			b.serveObject(w, r, ex, key, obj, outcomeHit, now)
 			return
 		}
 		if !obj.MustRevalidate() && obj.Staleness(now) < obj.SWR() {
@@ -152,7 +145,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 			if f, leader := c.Join(key); leader {
 				go b.fill(f, primary, r, ex, obj)
 			}
-			b.serveObject(w, r, ex, key, obj, xcacheHitV, now)
+			b.serveObject(w, r, ex, key, obj, outcomeHit, now)
 			return
 		}
 	}
@@ -193,12 +186,12 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		return
 	}
 	if status >= 500 && stale != nil && b.staleOnError(stale) {
-		b.serveObject(w, r, ex, key, stale, xcacheHitV, b.cache.Now())
+		b.serveObject(w, r, ex, key, stale, outcomeHit, b.cache.Now())
 		return
 	}
-	xc := xcacheMissV
+	xc := outcomeMiss
 	if refreshed {
-		xc = xcacheRefreshHitV
+		xc = outcomeRefreshHit
 	}
 	if refreshed || (shared && (wantsWhole(r) || b.errorPageFor(status, ex) != nil)) {
 		// Ranges, conditionals and error pages are answered from the
@@ -220,7 +213,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 	for k, v := range h {
 		wh[k] = v
 	}
-	wh["X-Cache"] = xc
+	ex.setOutcome(wh, xc)
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -256,7 +249,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 // one may be served, else the edge's 502 or 504.
 func (b *Behavior) fillFailed(w http.ResponseWriter, r *http.Request, ex *exchange, key string, stale *cache.Object, err error) {
 	if stale != nil && b.staleOnError(stale) {
-		b.serveObject(w, r, ex, key, stale, xcacheHitV, b.cache.Now())
+		b.serveObject(w, r, ex, key, stale, outcomeHit, b.cache.Now())
 		return
 	}
 	b.reportOriginError(r, ex, err)
@@ -297,7 +290,7 @@ func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
 // serveObject answers from a stored object: the hit path. What it needs
 // was worked out when the object was stored; conditional and range
 // requests go through http.ServeContent.
-func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, key string, o *cache.Object, xc []string, now time.Time) {
+func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, key string, o *cache.Object, xc outcome, now time.Time) {
 	if rule := b.errorPageFor(o.Status(), ex); rule != nil {
 		b.dist.fail(w, r, ex, o.Status(), http.StatusText(o.Status()))
 		return
@@ -307,14 +300,14 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		// once and cached beside it; the compressing writer lets it pass.
 		o = b.encoded(key, o, cw.enc)
 	}
-	if b.writeStored(w, r, o, xc, now) {
+	if b.writeStored(w, r, ex, o, xc, now) {
 		return
 	}
 	h := w.Header()
 	for k, v := range o.Header {
 		h[k] = v
 	}
-	h["X-Cache"] = xc
+	ex.setOutcome(h, xc)
 	h["Age"] = []string{ageString(o.Age(now))}
 	if o.Status() == http.StatusOK && wantsWhole(r) {
 		if _, ok := h["Content-Type"]; !ok {
@@ -340,7 +333,7 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 // headers policy or function writer), and the answer is a plain one: its
 // length and type stored, no range or condition to weigh. It reports
 // whether it answered.
-func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.Object, xc []string, now time.Time) bool {
+func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *exchange, o *cache.Object, xc outcome, now time.Time) bool {
 	rec, recorded := w.(*recorder)
 	var sw storedWriter
 	var ok bool
@@ -359,7 +352,7 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, o *cache.
 			return false // the copy below replaces the handler's field with the object's
 		}
 	}
-	h["X-Cache"] = xc
+	ex.setOutcome(h, xc)
 	h["Age"] = []string{ageString(o.Age(now))}
 	_, hasDate := o.Header["Date"]
 	var written bool

@@ -133,7 +133,7 @@ func (d *Distribution) onFailover(group, primary, secondary string) func(*http.R
 type originTransport struct{ def http.RoundTripper }
 
 func (t originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if ex, ok := r.Context().Value(exchangeKey{}).(*exchange); ok && ex.origin != nil {
+	if ex := exchangeOf(r); ex.origin != nil {
 		return ex.origin.transport.RoundTrip(r)
 	}
 	return t.def.RoundTrip(r)

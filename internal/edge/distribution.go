@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -122,31 +121,13 @@ func (d *Distribution) Match(path string) *Behavior {
 	return d.def
 }
 
-// exchange is what the stages after the origin request need to know of the
-// viewer request.
-type exchange struct {
-	in       *http.Request // as the viewer sent it
-	client   netip.Addr    // the viewer's address (trusted_proxies considered)
-	viaProxy bool          // the peer is one of trusted_proxies
-	w        http.ResponseWriter
-	id       string
-	accept   string
-	behavior *Behavior
-	fill     *fillWriter   // set on the origin request of a cache fill
-	body     *limitedBody  // the viewer's body, when it is limited
-	origin   *chosenOrigin // chosen by a function; nil for the behavior's own
-}
-
-type exchangeKey struct{}
-
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept")}
+	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept"), dist: d}
 	ex.client, ex.viaProxy = clientAddr(r, d.rt.trusted)
 	w.Header()["X-Edge-Request-Id"] = []string{ex.id}
-	rec, _ := w.(*recorder)
-	if rec != nil {
-		rec.dist, rec.client = d, ex.client
+	if rec, ok := w.(*recorder); ok {
+		rec.ex = ex
 	}
 
 	d.dropViewerHeaders(r, ex)
@@ -164,7 +145,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			d.fail(w, r, ex, http.StatusForbidden, "this distribution is served over HTTPS only")
 			return
 		}
-		d.redirectToHTTPS(w, r)
+		d.redirectToHTTPS(w, r, ex)
 		return
 	}
 	if d.rootObject != "" && r.URL.Path == "/" {
@@ -172,9 +153,6 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b := d.Match(r.URL.Path)
 	ex.behavior = b
-	if rec != nil {
-		rec.behavior = b
-	}
 	// Answers pass, from the outside in: the viewer-response function, the
 	// response headers policy, compression.
 	if cw := b.compressing(w, r); cw != nil {
@@ -188,10 +166,10 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}()
 	}
 	if b.headers != nil {
-		hw := b.headers.wrap(w, r)
+		hw := b.headers.wrap(w, r, ex)
 		w, ex.w = hw, hw
 		if c := b.headers.cors; c != nil && c.answerPreflight && isPreflight(r) && c.allowOrigin(r.Header.Get("Origin")) != "" {
-			answerPreflight(w)
+			answerPreflight(w, ex)
 			return
 		}
 	}
@@ -203,6 +181,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ok, wait := d.limiter.allow(ex.client, time.Now()); !ok {
 			w.Header()["Retry-After"] = []string{retryAfter(wait)}
 			d.fail(w, r, ex, http.StatusTooManyRequests, "too many requests from this address; try again later")
+			ex.outcome = outcomeLimitExceeded
 			return
 		}
 	}
@@ -241,10 +220,10 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.pass(w, r, ex)
 }
 
-func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request) {
+func (d *Distribution) redirectToHTTPS(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	h := w.Header()
 	h.Set("Location", d.httpsURL(r))
-	stamp(h, xcacheRedirect)
+	ex.stamp(h, outcomeRedirect)
 	// 301 as CloudFront; a method with a body keeps it with 308.
 	code := http.StatusMovedPermanently
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -331,19 +310,6 @@ func newRequestID() string {
 	copy(b[:], idPrefix[:])
 	binary.BigEndian.PutUint64(b[13:], idCounter.Add(1))
 	return base64.URLEncoding.EncodeToString(b[:])
-}
-
-// Values of X-Cache.
-const (
-	xcacheMiss     = "Miss from edgefront"
-	xcacheError    = "Error from edgefront"
-	xcacheRedirect = "Redirect from edgefront"
-)
-
-// stamp sets the headers every answer carries.
-func stamp(h http.Header, xcache string) {
-	h.Set("X-Cache", xcache)
-	h.Add("Via", "1.1 edgefront")
 }
 
 // requestURL is the URL the viewer asked for, for messages.

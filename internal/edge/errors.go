@@ -100,7 +100,7 @@ func (d *Distribution) replaceError(resp *http.Response, ex *exchange) {
 	resp.StatusCode, resp.Status = r.respCode, strconv.Itoa(r.respCode)+" "+http.StatusText(r.respCode)
 	resp.Header, resp.Body, resp.ContentLength = page.Header, page.Body, page.ContentLength
 	resp.Header.Del("X-Edge-Request-Id")
-	stamp(resp.Header, xcacheError)
+	ex.stamp(resp.Header, outcomeError)
 }
 
 // fetchPage gets an error page through the behavior that its path matches,
@@ -130,9 +130,9 @@ func (d *Distribution) fetchPage(ctx context.Context, path string) (*http.Respon
 // originError answers a request whose origin could not be reached; r is
 // the request as it was sent to the origin.
 func (b *Behavior) originError(w http.ResponseWriter, r *http.Request, err error) {
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if ex == nil {
-		ex = &exchange{in: r, accept: r.Header.Get("Accept"), behavior: b}
+	ex := exchangeOf(r)
+	if ex.behavior == nil {
+		ex.behavior = b
 	}
 	if ex.body != nil && ex.body.Err() != nil {
 		err = ex.body.Err() // the viewer's body broke: that is the answer
@@ -174,7 +174,7 @@ func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange
 			for k, v := range page.Header {
 				h[k] = v
 			}
-			stamp(h, xcacheError)
+			ex.stamp(h, outcomeError)
 			w.WriteHeader(rule.respCode)
 			if ex.in.Method != http.MethodHead {
 				io.Copy(w, page.Body)
@@ -182,14 +182,14 @@ func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange
 			return
 		}
 	}
-	writeErrorPage(w, ex.in, status, why)
+	writeErrorPage(w, ex.in, ex, status, why)
 }
 
 // writeErrorPage writes the small built-in error page: HTML for browsers,
 // one line of text for everything else.
-func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, why string) {
+func writeErrorPage(w http.ResponseWriter, r *http.Request, ex *exchange, status int, why string) {
 	h := w.Header()
-	stamp(h, xcacheError)
+	ex.stamp(h, outcomeError)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	id := h.Get("X-Edge-Request-Id")

@@ -65,12 +65,12 @@ func applyRequest(r *http.Request, res *functions.Request) *http.Request {
 }
 
 // writeFunctionResponse answers with the response a function built.
-func writeFunctionResponse(w http.ResponseWriter, res *functions.Response, head bool) {
+func writeFunctionResponse(w http.ResponseWriter, ex *exchange, res *functions.Response, head bool) {
 	h := w.Header()
 	for k, v := range res.Header {
 		h[k] = v
 	}
-	stamp(h, xcacheMiss)
+	ex.stamp(h, outcomeMiss)
 	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
 	w.WriteHeader(res.StatusCode)
 	if !head {
@@ -106,7 +106,7 @@ func (b *Behavior) runViewerRequest(w http.ResponseWriter, r *http.Request, ex *
 		return nil, false
 	}
 	if out.Response != nil {
-		writeFunctionResponse(w, out.Response, r.Method == http.MethodHead)
+		writeFunctionResponse(w, ex, out.Response, r.Method == http.MethodHead)
 		return nil, false
 	}
 	if out.Origin != nil {

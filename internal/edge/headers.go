@@ -190,16 +190,16 @@ func (hw *hookWriter) Flush() {
 func (hw *hookWriter) Unwrap() http.ResponseWriter { return hw.ResponseWriter }
 
 // wrap applies the policy to what is written through w.
-func (p *headerPolicy) wrap(w http.ResponseWriter, r *http.Request) *hookWriter {
+func (p *headerPolicy) wrap(w http.ResponseWriter, r *http.Request, ex *exchange) *hookWriter {
 	start := time.Now()
 	return &hookWriter{ResponseWriter: w, hook: func(code int) (int, bool) {
-		p.apply(w.Header(), r, start)
+		p.apply(w.Header(), r, ex, start)
 		return code, true
 	}}
 }
 
 // apply sets the policy's headers on an answer's header h.
-func (p *headerPolicy) apply(h http.Header, r *http.Request, start time.Time) {
+func (p *headerPolicy) apply(h http.Header, r *http.Request, ex *exchange, start time.Time) {
 	for _, name := range p.remove {
 		delete(h, name)
 	}
@@ -216,14 +216,7 @@ func (p *headerPolicy) apply(h http.Header, r *http.Request, start time.Time) {
 		}
 	}
 	if p.serverTiming > 0 && rand.Float64()*100 < p.serverTiming {
-		result := "cdn-cache-miss"
-		switch h.Get("X-Cache") {
-		case "Hit from edgefront":
-			result = "cdn-cache-hit"
-		case "RefreshHit from edgefront":
-			result = "cdn-cache-refresh"
-		}
-		h.Add("Server-Timing", result+`,cdn-rid;desc="`+h.Get("X-Edge-Request-Id")+`",cdn-downstream-fbl;dur=`+
+		h.Add("Server-Timing", ex.outcome.serverTiming()+`,cdn-rid;desc="`+h.Get("X-Edge-Request-Id")+`",cdn-downstream-fbl;dur=`+
 			strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
 }
@@ -254,9 +247,9 @@ func (c *corsPolicy) apply(h http.Header, allow string, preflight bool) {
 
 // answerPreflight answers a CORS preflight at the edge; the policy's
 // headers are added as the header is written.
-func answerPreflight(w http.ResponseWriter) {
+func answerPreflight(w http.ResponseWriter, ex *exchange) {
 	h := w.Header()
-	stamp(h, xcacheMiss)
+	ex.stamp(h, outcomeMiss)
 	h["Content-Length"] = []string{"0"}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -151,13 +151,13 @@ func (m *Metrics) dist(name string) *distMetrics {
 	return d.(*distMetrics)
 }
 
-func (m *Metrics) request(rec *recorder, bytesIn int64, result string, took time.Duration) {
+func (m *Metrics) request(rec *recorder, ex *exchange, bytesIn int64, result string, took time.Duration) {
 	dist, behavior := "-", "-"
-	if rec.dist != nil {
-		dist = rec.dist.Name
+	if ex.dist != nil {
+		dist = ex.dist.Name
 	}
-	if rec.behavior != nil {
-		behavior = rec.behavior.pattern.String()
+	if ex.behavior != nil {
+		behavior = ex.behavior.pattern.String()
 		if behavior == "" {
 			behavior = "default"
 		}
@@ -176,7 +176,7 @@ func (m *Metrics) request(rec *recorder, bytesIn int64, result string, took time
 	case "Hit", "RefreshHit":
 		m.hits.Add(1)
 	case "Miss":
-		if rec.behavior != nil && rec.behavior.cache != nil {
+		if ex.behavior != nil && ex.behavior.cache != nil {
 			m.misses.Add(1)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"io"
 	"net/http"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -41,10 +40,7 @@ type recorder struct {
 	bodyBytes   int64
 	firstByte   time.Time
 
-	// Set by the distribution that answers.
-	dist     *Distribution
-	behavior *Behavior
-	client   netip.Addr
+	ex *exchange // set by the distribution that answers; nil before one
 
 	// The stored object's fields a stored answer did not put in the
 	// header map, for the access log.
@@ -144,32 +140,21 @@ func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http
 	next(rec, r)
 }
 
-// resultType is x-edge-result-type from the X-Cache the answer carries.
-func resultType(h http.Header, status int) string {
-	xc := first(h["X-Cache"])
-	if t, ok := strings.CutSuffix(xc, " from edgefront"); ok {
-		return t
-	}
-	if status >= 400 {
-		return "Error"
-	}
-	return "Miss"
-}
-
 func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborted bool) {
 	end := time.Now()
 	h := rec.Header()
-	result := resultType(h, rec.status)
-	if rec.status == http.StatusTooManyRequests && result == "Error" {
-		result = "LimitExceeded"
+	ex := rec.ex
+	if ex == nil {
+		ex = &exchange{}
 	}
+	result := ex.outcome.result(rec.status)
 	final := result
 	if aborted {
 		final = "Error" // the answer was cut short
 	}
 	in := requestBytes(r)
 	if m := rt.obs.Metrics; m != nil {
-		m.request(rec, in, result, end.Sub(start))
+		m.request(rec, ex, in, result, end.Sub(start))
 	}
 	l := rt.obs.Log
 	if l == nil {
@@ -177,7 +162,7 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 	}
 	e := accesslog.Entry{
 		Time: end, Location: rt.obs.Location, BytesOut: rec.headerBytes + rec.bodyBytes,
-		Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status, Client: rec.client,
+		Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status, Client: ex.client,
 		Referer: first(r.Header["Referer"]), UserAgent: first(r.Header["User-Agent"]), Query: r.URL.RawQuery,
 		Result: final, RequestID: first(h["X-Edge-Request-Id"]),
 		Host: r.Host, Protocol: "http", BytesIn: in, TimeTaken: end.Sub(start),
@@ -189,8 +174,8 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 	if x := r.Header["X-Forwarded-For"]; len(x) > 0 {
 		e.ForwardedFor = strings.Join(x, ", ")
 	}
-	if rec.dist != nil {
-		e.Distribution = rec.dist.Name
+	if ex.dist != nil {
+		e.Distribution = ex.dist.Name
 	}
 	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i >= 0 {
 		e.ClientPort = r.RemoteAddr[i+1:]

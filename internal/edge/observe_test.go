@@ -194,3 +194,68 @@ func TestForwardedForWithTrustedProxies(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomesInLogAndHeader checks that each outcome the edge reaches is
+// the X-Cache it sends and the x-edge-result-type it logs.
+func TestOutcomesInLogAndHeader(t *testing.T) {
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/teapot" {
+			http.Error(w, "no", http.StatusTeapot)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		fmt.Fprint(w, "body")
+	})
+	e, lines := observedEdge(t, fmt.Sprintf(`
+trusted_proxies: [127.0.0.1]
+distributions:
+  - name: main
+    aliases: [main.example]
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+    rate_limit: {requests_per_second: 1, burst: 4}
+`, o.URL))
+	cases := []struct {
+		host, path, xcache, result string
+	}{
+		{"main.example", "/a", "Miss from edgefront", "Miss"},
+		{"main.example", "/a", "Hit from edgefront", "Hit"},
+		{"main.example", "/teapot", "Miss from edgefront", "Miss"}, // the origin's error, passed on
+		{"main.example", "/%2e%2e/x", "Error from edgefront", "Error"},
+		{"main.example", "/b", "Miss from edgefront", "Miss"},
+		{"main.example", "/c", "Error from edgefront", "LimitExceeded"}, // the fifth through the limit
+	}
+	ids := map[string]int{}
+	for i, c := range cases {
+		req, _ := http.NewRequest("GET", e+c.path, nil)
+		req.Host = c.host
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ids[resp.Header.Get("X-Edge-Request-Id")] = i
+		if got := resp.Header.Get("X-Cache"); got != c.xcache {
+			t.Errorf("%s%s: X-Cache %q, want %q", c.host, c.path, got, c.xcache)
+		}
+	}
+	got := lines()
+	if len(got) != len(cases) {
+		t.Fatalf("%d lines for %d requests", len(got), len(cases))
+	}
+	for _, f := range got {
+		i, ok := ids[fieldOf(f, "x-edge-request-id")]
+		if !ok {
+			t.Fatalf("a line for a request not made: %q", f)
+		}
+		c := cases[i]
+		if r := fieldOf(f, "x-edge-result-type"); r != c.result {
+			t.Errorf("%s%s: logged %q, want %q", c.host, c.path, r, c.result)
+		}
+	}
+	// Redirects need an HTTPS listener: TestViewerProtocolPolicies.
+	if r := outcomeRedirect.result(301); r != "Redirect" {
+		t.Errorf("a redirect's result type is %q", r)
+	}
+}

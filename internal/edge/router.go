@@ -257,16 +257,16 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Connection"] = []string{"close"}
 	}
 	if r.Host == "" {
-		writeErrorPage(w, r, http.StatusBadRequest, "the request has no Host header")
+		writeErrorPage(w, r, nil, http.StatusBadRequest, "the request has no Host header")
 		return
 	}
 	if len(r.RequestURI) > MaxURLLength {
-		writeErrorPage(w, r, http.StatusRequestURITooLong, fmt.Sprintf("the URL is longer than %d bytes", MaxURLLength))
+		writeErrorPage(w, r, nil, http.StatusRequestURITooLong, fmt.Sprintf("the URL is longer than %d bytes", MaxURLLength))
 		return
 	}
 	d := rt.Select(r.Host)
 	if d == nil {
-		writeErrorPage(w, r, http.StatusNotFound, "no distribution answers for this host")
+		writeErrorPage(w, r, nil, http.StatusNotFound, "no distribution answers for this host")
 		return
 	}
 	d.ServeHTTP(w, r)

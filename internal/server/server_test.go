@@ -119,8 +119,8 @@ func TestViewerProtocolPolicies(t *testing.T) {
 	}
 	resp.Body.Close()
 	want := "https://my-project.example.org:" + httpsPort + "/docs/3?x=1"
-	if resp.StatusCode != 301 || resp.Header.Get("Location") != want {
-		t.Errorf("redirect: %d %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), want)
+	if resp.StatusCode != 301 || resp.Header.Get("Location") != want || resp.Header.Get("X-Cache") != "Redirect from edgefront" {
+		t.Errorf("redirect: %d %q %q, want 301 %q", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("X-Cache"), want)
 	}
 	req, _ = http.NewRequest("POST", e.http+"/form", strings.NewReader("a=1"))
 	req.Host = "my-project.example.org"
