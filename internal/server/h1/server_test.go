@@ -356,6 +356,11 @@ func TestLoopFramesAsNetHTTP(t *testing.T) {
 		}
 		n, _ := strconv.Atoi(q.Get("n"))
 		body := strings.Repeat("<html>", n/6+1)[:n]
+		if q.Get("rf") != "" {
+			// Through ReadFrom, as a proxy copies a body.
+			io.Copy(w, &io.LimitedReader{R: strings.NewReader(body), N: int64(n)})
+			return
+		}
 		for len(body) > 0 {
 			k := min(len(body), 3000)
 			w.Write([]byte(body[:k]))
@@ -370,7 +375,9 @@ func TestLoopFramesAsNetHTTP(t *testing.T) {
 	defer ref.Close()
 	for _, query := range []string{"n=0", "n=10", "n=2048", "n=2049", "n=9000", "n=10&flush=1", "n=9000&flush=1",
 		"n=5&cl=5", "n=5000&cl=5000", "status=204", "status=304&cl=7&ct=text/plain", "n=3&status=404", "n=4000&te=identity",
-		"n=20&ct=application/json", "status=301"} {
+		"n=20&ct=application/json", "status=301",
+		"n=5000&rf=1", "n=5000&cl=5000&rf=1", "n=70000&cl=70000&ct=text/plain&rf=1", "n=4000&cl=5000&ct=text/plain&rf=1",
+		"n=10&cl=10&ct=text/plain&rf=1&status=404", "n=0&cl=0&ct=text/plain&rf=1"} {
 		for _, method := range []string{"GET", "HEAD"} {
 			raw := fmt.Sprintf("%s /?%s HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", method, query)
 			got, want := exchange(t, addr, raw), exchange(t, ref.Listener.Addr().String(), raw)
@@ -440,4 +447,69 @@ func TestLoopSendsFiles(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A body copied from another connection with a declared length leaves
+// through the kernel (splice): whole, framed, and the connection goes on.
+func TestLoopSplicesBodies(t *testing.T) {
+	want := make([]byte, 9<<20)
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	src, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	go func() {
+		for {
+			c, err := src.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.Write(want); c.Close() }()
+		}
+	}()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := net.Dial("tcp", src.Addr().String())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		n := int64(len(want))
+		if r.URL.Path == "/short" {
+			n++ // the source ends before the length it declared
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		w.(io.ReaderFrom).ReadFrom(&io.LimitedReader{R: c.(*net.TCPConn), N: n})
+	})
+	addr, _ := loop(t, h, nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		fmt.Fprintf(c, "GET /f HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("answer %d: %d of %d bytes: %v", i, len(got), len(want), err)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil || len(got) != len(want) {
+		t.Errorf("a body shorter than its length: %d bytes, err %v; want the connection cut", len(got), err)
+	}
 }
