@@ -40,6 +40,7 @@ type Fill struct {
 	// refreshed is set when the origin answered 304 to a revalidation.
 	refreshed bool
 	settled   bool
+	hand      *handoff // the body handed to the leader, when it stores nothing
 
 	maxStore int64
 	window   int64
@@ -266,6 +267,7 @@ func (r *Reader) Close() {
 	f := r.f
 	f.mu.Lock()
 	delete(f.readers, r)
+	r.release()
 	f.signal()
 	f.mu.Unlock()
 }

@@ -233,6 +233,9 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 		// A cache fill keeps the origin's answer as it is; error pages are
 		// chosen per viewer when it is served.
 		ex.fill.length = resp.ContentLength
+		if resp.ContentLength > 0 {
+			resp.Body = &handBody{ReadCloser: resp.Body, f: ex.fill.f}
+		}
 		return nil
 	}
 	if ex.body != nil {
@@ -275,6 +278,28 @@ func (d *directBody) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return 0, io.EOF
+}
+
+// handBody is the origin's body of a fill: when the fill stores nothing,
+// its first Read hands the whole body to the fill's leader, who copies it
+// to the viewer, and reports the end.
+type handBody struct {
+	io.ReadCloser
+	f       *cache.Fill
+	checked bool
+}
+
+func (h *handBody) Read(p []byte) (int, error) {
+	if !h.checked {
+		h.checked = true
+		if handed, err := h.f.Hand(h.ReadCloser); handed {
+			if err == nil {
+				err = io.EOF
+			}
+			return 0, err
+		}
+	}
+	return h.ReadCloser.Read(p)
 }
 
 // methodSet is a set of the seven methods CloudFront knows.

@@ -218,6 +218,18 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 	if r.Method == http.MethodHead {
 		return
 	}
+	if !shared {
+		if body, done := rd.Take(ctx); body != nil {
+			// Stored by nobody and read by this viewer alone: straight
+			// from the origin (the kernel splices it when it can).
+			n, err := io.Copy(w, body)
+			done(n, err)
+			if err != nil && ctx.Err() == nil {
+				panic(http.ErrAbortHandler) // cut short, visibly
+			}
+			return
+		}
+	}
 	length, _ := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	var sent int64
 	for {

@@ -1,0 +1,73 @@
+package edge
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// An answer too large to store, on a cached behavior, goes from the
+// origin to its viewer as a pass would (handed over by the fill, not
+// through its window): whole for each viewer at once, each asking the
+// origin itself, and cut short visibly when the origin cuts it.
+func TestLargeAnswersOnCachedBehaviors(t *testing.T) {
+	big := make([]byte, 3<<20)
+	for i := range big {
+		big[i] = byte(i * 31)
+	}
+	o, seen := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		if r.URL.Path == "/cut" {
+			w.Write(big[:len(big)/2])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Write(big)
+	})
+	e := edgeFor(t, fmt.Sprintf(`
+cache: {memory: 4MiB, max_object_size: 1MiB}
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, o.URL), nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := http.Get(e.URL + "/big")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer r.Body.Close()
+			got, err := io.ReadAll(r.Body)
+			if err != nil || !bytes.Equal(got, big) || r.Header.Get("X-Cache") != "Miss from edgefront" {
+				t.Errorf("viewer %d: %d of %d bytes, %q: %v", i, len(got), len(big), r.Header.Get("X-Cache"), err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := seen.count(); n != 4 {
+		t.Errorf("the origin was asked %d times for 4 viewers of an answer nobody stores", n)
+	}
+	if r := get(t, e.URL+"/big"); r.Header.Get("X-Cache") != "Miss from edgefront" || len(r.body) != len(big) {
+		t.Errorf("asked again: %q, %d bytes", r.Header.Get("X-Cache"), len(r.body))
+	}
+	r, err := http.Get(e.URL + "/cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err == nil || len(got) >= len(big) {
+		t.Errorf("an origin that cut its body short: the viewer read %d bytes, err %v; want an error", len(got), err)
+	}
+}
