@@ -158,15 +158,33 @@ func TestLargeFillGoesToDiskOnly(t *testing.T) {
 			f.Settle(o)
 			c.Leave(f)
 		}()
-		n := 0
+		n, sections := 0, 0
 		for {
-			p, err := r.Next(context.Background())
+			var p []byte
+			var err error
+			if length < 0 {
+				// As a viewer that sends from the file: sections of it.
+				var sec *io.SectionReader
+				sec, p, err = r.NextSection(context.Background())
+				if sec != nil {
+					sections++
+					p, _ = io.ReadAll(sec)
+				}
+			} else {
+				p, err = r.Next(context.Background())
+			}
+			if bytes.ContainsFunc(p, func(c rune) bool { return c != 'x' }) {
+				t.Fatalf("length %d: the reader got bytes that were not written", length)
+			}
 			n += len(p)
 			if err != nil {
 				break
 			}
 		}
 		r.Close()
+		if length < 0 && sections == 0 {
+			t.Errorf("a reader of a fill on disk got no section of its file")
+		}
 		if n != 4<<20 {
 			t.Errorf("length %d: the reader got %d bytes", length, n)
 		}

@@ -352,6 +352,27 @@ func (r *Reader) Next(ctx context.Context) ([]byte, error) {
 	return nil, io.EOF
 }
 
+// NextSection is Next for a viewer that can send from a file: the part
+// of the body in the disk tier's file comes as a section of it, for the
+// kernel to send, rather than read into memory. Either the section or
+// the bytes are set, or neither at the end.
+func (r *Reader) NextSection(ctx context.Context) (*io.SectionReader, []byte, error) {
+	f := r.f
+	if err := r.wait(ctx, func() bool { return r.off < f.base+int64(len(f.buf)) || f.settled }); err != nil {
+		return nil, nil, err
+	}
+	f.mu.Lock()
+	if r.off < f.fileEnd {
+		sec := io.NewSectionReader(f.rf, r.off, f.fileEnd-r.off)
+		r.off = f.fileEnd
+		f.mu.Unlock()
+		return sec, nil, nil
+	}
+	f.mu.Unlock()
+	p, err := r.Next(ctx)
+	return nil, p, err
+}
+
 // Result waits for the end of the fill and returns the object it stored
 // or refreshed (nil when it stored nothing) and the fetch's error.
 func (r *Reader) Result(ctx context.Context) (*Object, error) {

@@ -231,16 +231,33 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		}
 	}
 	length, _ := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
+	streamFill(w, ctx, rd, length, shared)
+}
+
+// streamFill follows a fill's body to the viewer as it arrives: what is
+// in the disk tier's file by the kernel's copy (sendfile, where the
+// viewer's writer can), the rest as it is written.
+func streamFill(w http.ResponseWriter, ctx context.Context, rd *cache.Reader, length int64, shared bool) {
 	var sent int64
 	for {
-		p, err := rd.Next(ctx)
-		if len(p) > 0 {
-			if sent += int64(len(p)); sent == length && shared {
+		sec, p, err := rd.NextSection(ctx)
+		n := int64(len(p))
+		if sec != nil {
+			n = sec.Size()
+		}
+		if n > 0 {
+			if sent += n; sent == length && shared {
 				// The last bytes wait until the answer is stored: a viewer
 				// who has the whole answer and asks again gets a hit.
 				rd.Result(ctx)
 			}
-			if _, werr := w.Write(p); werr != nil {
+			var werr error
+			if sec != nil {
+				_, werr = io.Copy(w, sec)
+			} else {
+				_, werr = w.Write(p)
+			}
+			if werr != nil {
 				return // the viewer left; the fill goes on for the others
 			}
 			if fl, ok := w.(http.Flusher); ok {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -33,6 +34,11 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if err := bw.flush(); err != nil {
 		return 0, err
 	}
+	if sr, ok := src.(*io.SectionReader); ok {
+		if f, ok := fileOf(sr); ok {
+			return w.sendSection(tc, sr, f)
+		}
+	}
 	var total int64
 	for left := w.contentLength - w.written; left > 0; {
 		r, done := chunkOf(src, min(left, spliceChunk))
@@ -57,6 +63,28 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// fileOf is the file under a section, when it is one.
+func fileOf(sr *io.SectionReader) (*os.File, bool) {
+	outer, _, _ := sr.Outer()
+	f, ok := outer.(*os.File)
+	return f, ok
+}
+
+// sendSection sends the rest of a section of a file, up to the declared
+// length, with sendfile at the section's offsets.
+func (w *response) sendSection(tc *net.TCPConn, sr *io.SectionReader, f *os.File) (int64, error) {
+	pos, _ := sr.Seek(0, io.SeekCurrent)
+	_, base, n := sr.Outer()
+	size := min(n-pos, w.contentLength-w.written)
+	k, err := sendFile(tc, f, base+pos, size, w.cn.bw.send)
+	sr.Seek(k, io.SeekCurrent)
+	w.written += k
+	if err != nil {
+		w.cn.bw.err = err
+	}
+	return k, err
 }
 
 // chunkOf is up to n bytes of src as a limited reader straight over

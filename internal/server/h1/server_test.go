@@ -424,6 +424,14 @@ func TestLoopSendsFiles(t *testing.T) {
 	}
 	f.Write(want)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/section" {
+			// A section of the file, after a first part written as bytes.
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Header().Set("Content-Length", strconv.Itoa(5<<20))
+			w.Write(want[1000:5000])
+			io.Copy(w, io.NewSectionReader(f, 5000, 5<<20-4000))
+			return
+		}
 		if !w.(*response).WriteStoredFile(200, []byte("Content-Type: application/octet-stream\r\n"), false, f, int64(len(want))) {
 			t.Error("WriteStoredFile refused a fresh answer")
 		}
@@ -434,7 +442,11 @@ func TestLoopSendsFiles(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := http.Get("http://" + addr + "/f")
+			path, want := "/f", want
+			if i%2 == 1 {
+				path, want = "/section", want[1000:1000+5<<20]
+			}
+			resp, err := http.Get("http://" + addr + path)
 			if err != nil {
 				t.Error(err)
 				return
@@ -442,7 +454,7 @@ func TestLoopSendsFiles(t *testing.T) {
 			defer resp.Body.Close()
 			got, err := io.ReadAll(resp.Body)
 			if err != nil || !bytes.Equal(got, want) || resp.ContentLength != int64(len(want)) {
-				t.Errorf("%d of %d bytes (length %d): %v", len(got), len(want), resp.ContentLength, err)
+				t.Errorf("%s: %d of %d bytes (length %d): %v", path, len(got), len(want), resp.ContentLength, err)
 			}
 		}()
 	}

@@ -45,7 +45,7 @@ func (w *response) WriteStoredFile(status int, head []byte, hasDate bool, f *os.
 	}
 	var err error
 	if tc, ok := bw.c.(*net.TCPConn); ok {
-		err = sendFile(tc, f, size, bw.send)
+		_, err = sendFile(tc, f, 0, size, bw.send)
 	} else {
 		bw.deadline()
 		_, err = io.Copy(bw.c, io.NewSectionReader(f, 0, size))
@@ -89,31 +89,33 @@ func (w *response) storedHead(status int, head []byte, hasDate bool, length int6
 	return true
 }
 
-// sendFile sends size bytes of f from its start to c with sendfile(2) at
-// explicit offsets, waiting for the socket through the netpoller; the
-// send timeout runs from the last progress.
-func sendFile(c *net.TCPConn, f *os.File, size int64, send time.Duration) error {
+// sendFile sends size bytes of f from offset start to c with sendfile(2)
+// at explicit offsets (the file's own is shared), waiting for the socket
+// through the netpoller; the send timeout runs from the last progress.
+// It returns how much it sent.
+func sendFile(c *net.TCPConn, f *os.File, start, size int64, send time.Duration) (int64, error) {
 	dst, err := c.SyscallConn()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	src, err := f.SyscallConn()
 	if err != nil {
-		return err
+		return 0, err
 	}
+	end := start + size
 	progress := func() {
 		if send > 0 {
 			c.SetWriteDeadline(time.Now().Add(send))
 		}
 	}
 	progress()
-	var off int64
+	off := start
 	var werr error
 	err = dst.Write(func(out uintptr) bool {
 		full := false
 		serr := src.Read(func(in uintptr) bool {
-			for off < size {
-				n, e := syscall.Sendfile(int(out), int(in), &off, int(min(size-off, 1<<30)))
+			for off < end {
+				n, e := syscall.Sendfile(int(out), int(in), &off, int(min(end-off, 1<<30)))
 				switch {
 				case e == syscall.EAGAIN:
 					full = true // the socket's buffer is full: wait for it
@@ -139,7 +141,7 @@ func sendFile(c *net.TCPConn, f *os.File, size int64, send time.Duration) error 
 		return true
 	})
 	if werr != nil {
-		return werr
+		return off - start, werr
 	}
-	return err
+	return off - start, err
 }
