@@ -40,7 +40,7 @@ http { access_log off;
     location / { proxy_pass http://s3/bench/; proxy_http_version 1.1; proxy_set_header Connection "";
       proxy_buffering on; proxy_buffer_size 256k; proxy_buffers 8 256k; proxy_busy_buffers_size 512k; proxy_max_temp_file_size 0; } } }
 CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & pids+=($!)
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" & nginx_pid=$!; pids+=($nginx_pid)
 
 cat >"$work/edgefront.yaml" <<CONF
 listen: {http: "$EDGE"}
@@ -53,6 +53,10 @@ go build -o "$work/edgefront" ./cmd/edgefront
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & edge_pid=$!; pids+=($edge_pid)
 for _ in $(seq 100); do curl -s -o /dev/null "http://$EDGE/" && break; sleep 0.1; done
 
+# ticks PID...: the CPU time (user and system, in clock ticks) of the
+# processes and their children so far.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+workers() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
 speed() { # command...: MiB/s of one download
   awk -v s="$("$@" -o /dev/null -w '%{speed_download}')" 'BEGIN { printf "%.1f", s / 1048576 }'
 }
@@ -61,15 +65,21 @@ speed() { # command...: MiB/s of one download
 : >"$work/rounds"
 for _ in $(seq "$ROUNDS"); do
   d=$(speed s3curl "http://$S3/bench/object.bin")
+  t0=$(ticks $edge_pid)
   e=$(speed curl -sS --fail "http://$EDGE/object.bin")
+  t1=$(ticks $edge_pid); t2=$(ticks $(workers $nginx_pid))
   n=$(speed curl -sS --fail "http://$NGINX/object.bin")
-  echo "$d $e $n" >>"$work/rounds"
+  t3=$(ticks $(workers $nginx_pid))
+  echo "$d $e $n $((t1 - t0)) $((t3 - t2))" >>"$work/rounds"
 done
 direct=$(awk '{print $1}' "$work/rounds" | median)
 edge=$(awk '{print $2}' "$work/rounds" | median)
 nginx=$(awk '{print $3}' "$work/rounds" | median)
 edge_ratio=$(awk '{printf "%.4f\n", $2 / $1}' "$work/rounds" | median)
 nginx_ratio=$(awk '{printf "%.4f\n", $3 / $1}' "$work/rounds" | median)
+hz=$(getconf CLK_TCK)
+edge_cpu=$(awk -v hz="$hz" -v mib="$SIZE_MIB" '{printf "%.3f\n", $4 / hz / mib * 1024}' "$work/rounds" | median)
+nginx_cpu=$(awk -v hz="$hz" -v mib="$SIZE_MIB" '{printf "%.3f\n", $5 / hz / mib * 1024}' "$work/rounds" | median)
 rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$edge_pid/status")
 
 echo "machine: $(nproc) cores, $(uname -sr); object: $SIZE_MIB MiB on versitygw $VERSITYGW_VERSION (posix); curl to /dev/null; medians of $ROUNDS interleaved rounds"
@@ -77,4 +87,5 @@ printf '%-28s %8s MiB/s\n' "direct from S3 (SigV4)" "$direct" "through edgefront
 echo "edgefront / direct throughput: ${edge_ratio}x (median of the rounds' ratios)"
 echo "nginx / direct throughput:     ${nginx_ratio}x"
 echo "edgefront / nginx throughput:  $(ratio "$edge" "$nginx")x"
+echo "CPU per GiB streamed: edgefront ${edge_cpu} s, nginx ${nginx_cpu} s (user and system; clock ticks of $((1000 / hz)) ms)"
 echo "edgefront peak RSS: $rss MiB"
