@@ -24,6 +24,8 @@ type Cache struct {
 	fills    map[string]*Fill
 	encoding map[string]chan struct{} // encodings being made
 
+	fetches fetches
+
 	invSeq atomic.Uint64 // sequence number of the newest invalidation
 	invMu  sync.RWMutex
 	invs   []invalidation

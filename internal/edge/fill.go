@@ -18,12 +18,12 @@ var unkeyedOverrides = []string{
 	"X-Forwarded-Host", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Host", "Forwarded",
 }
 
-// fillRequest is the origin request of a fill: the viewer's, detached from
-// its cancellation (other viewers may be waiting), without its range and
+// fillRequest is the origin request of a fill: the viewer's, on the
+// fill's context (not the viewer's: other viewers may be waiting), without its range and
 // conditional fields, with Accept-Encoding normalised as the key has it,
 // and with the stale object's validators when revalidating.
-func (b *Behavior) fillRequest(r *http.Request, stale *cache.Object) *http.Request {
-	req := r.Clone(context.WithoutCancel(r.Context()))
+func (b *Behavior) fillRequest(ctx context.Context, r *http.Request, stale *cache.Object) *http.Request {
+	req := r.Clone(ctx)
 	req.Method = http.MethodGet
 	h := req.Header
 	for _, f := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Cache-Control", "Pragma"} {
@@ -103,12 +103,12 @@ func (fw *fillWriter) Write(p []byte) (int, error) {
 // Flush is a no-op: readers see every write at once.
 func (fw *fillWriter) Flush() {}
 
-// fill runs one origin fetch for f and stores what it may. It runs on its
-// own goroutine, detached from the viewer that started it.
-func (b *Behavior) fill(f *cache.Fill, primary string, r *http.Request, ex *exchange, stale *cache.Object) {
+// fill runs one origin fetch for f and stores what it may. It runs on a
+// goroutine of the cache's (Cache.Go), detached from the viewer that
+// started it: ctx ends only when shutting down stops waiting.
+func (b *Behavior) fill(ctx context.Context, f *cache.Fill, primary string, r *http.Request, ex *exchange, stale *cache.Object) {
 	c := b.cache
-	defer c.Leave(f)
-	req := b.fillRequest(r, stale)
+	req := b.fillRequest(ctx, r, stale)
 	fw := &fillWriter{b: b, f: f, req: req, stale: stale, header: http.Header{}, requestTime: c.Now(), length: -1}
 	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, origin: ex.origin, viaProxy: ex.viaProxy}
 	err := runProxy(b.proxy, fw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, fex)))

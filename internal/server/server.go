@@ -173,6 +173,17 @@ func (s *Server) apply(cfg *config.Config) error {
 		// In-flight requests finish on the old router; only its idle
 		// connections go now.
 		old.Close()
+		if c := old.Cache(); c != rt.Cache() {
+			// A cache of another size replaced it: its fills still end
+			// before the process does.
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+				defer cancel()
+				c.Close(ctx)
+			}()
+		}
 	}
 	return nil
 }
@@ -248,6 +259,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.wg.Wait()
 	if rt := s.router.Load(); rt != nil {
+		// Fills detached from their viewers end before the process does.
+		if err := rt.Cache().Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cache fills cut short: %w", err))
+		}
 		rt.Close()
 	}
 	s.applyMu.Lock()
