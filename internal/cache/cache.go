@@ -63,34 +63,35 @@ func (c *Cache) Now() time.Time { return c.now() }
 // Get returns the object stored for a request with header h at primary,
 // following the variant index when the stored response varied, and the
 // key it was found at. Invalidated objects are never returned.
-func (c *Cache) Get(primary string, h http.Header) (*Object, string) {
-	o, ok := c.store.Get(primary)
+func (c *Cache) Get(primary Key, h http.Header) (*Object, string) {
+	key := primary.String()
+	o, ok := c.store.Get(key)
 	if !ok {
-		return nil, primary
+		return nil, key
 	}
-	key := primary
 	if vs := o.Variants(); vs != nil {
-		key = VariantKey(primary, vs, h)
+		key = VariantKey(key, vs, h)
 		if o, ok = c.store.Get(key); !ok {
 			return nil, key
 		}
 	}
-	if !c.valid(key, o) {
+	if !c.valid(o) {
 		c.store.Delete(key)
 		return nil, key
 	}
 	return o, key
 }
 
-// Join returns the fill in flight for key, or starts one; leader is true
-// for the caller that must run the fetch.
-func (c *Cache) Join(key string) (f *Fill, leader bool) {
+// Join returns the fill in flight for key (primary's, or the variant's
+// Get found), or starts one; leader is true for the caller that must run
+// the fetch.
+func (c *Cache) Join(primary Key, key string) (f *Fill, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f := c.fills[key]; f != nil {
 		return f, false
 	}
-	f = newFill(key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)
+	f = newFill(primary, key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)
 	c.fills[key] = f
 	return f, true
 }
@@ -104,17 +105,18 @@ func (c *Cache) Leave(f *Fill) {
 	c.mu.Unlock()
 }
 
-// Put stores the object a fill produced under primary, with a variant
-// index when it varies. An object whose path was invalidated while it was
+// Put stores the object a fill produced under its primary key, with a
+// variant index when it varies. An object whose path was invalidated while it was
 // being fetched is not stored. It reports whether it stored o.
 //
 // When the fill wrote its body to the disk tier, o has no body: the file
 // is committed under the object's key and becomes its body.
-func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
+func (c *Cache) Put(f *Fill, req http.Header, o *Object) bool {
+	primary, r := f.Primary.String(), f.Primary.ref()
 	o.seq.Store(f.seq)
-	o.gen = rand.Uint64()
+	o.gen, o.ref = rand.Uint64(), r
 	sink, onDisk := f.Sink()
-	if !c.valid(primary, o) {
+	if !c.valid(o) {
 		if onDisk {
 			sink.Abort()
 		}
@@ -122,7 +124,7 @@ func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 	}
 	key := primary
 	if vary := Vary(o.Header); len(vary) > 0 {
-		idx := &Object{ext: &objectExt{variants: vary}, ttl: o.ttl, responseTime: o.responseTime}
+		idx := &Object{ext: &objectExt{variants: vary}, ttl: o.ttl, responseTime: o.responseTime, ref: r}
 		idx.seq.Store(f.seq)
 		c.store.Put(primary, idx)
 		key = VariantKey(primary, vary, req)
@@ -141,10 +143,11 @@ func (c *Cache) Put(f *Fill, primary string, req http.Header, o *Object) bool {
 	return true
 }
 
-// Refresh stores o again after a revalidation, at the key it was found at.
-func (c *Cache) Refresh(key string, o *Object) {
-	o.gen = rand.Uint64()
-	c.store.Put(key, o)
+// Refresh stores o, the stale object a fill revalidated, again at the key
+// the fill is for.
+func (c *Cache) Refresh(f *Fill, o *Object) {
+	o.gen, o.ref = rand.Uint64(), f.Primary.ref()
+	c.store.Put(f.Key, o)
 }
 
 // Encoded returns the encoding enc of the object src stored at key: the
@@ -154,7 +157,7 @@ func (c *Cache) Refresh(key string, o *Object) {
 func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Object) *Object {
 	ekey := key + "\x00Content-Encoding=" + enc
 	for {
-		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(ekey, o) {
+		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(o) {
 			return o
 		}
 		c.mu.Lock()
@@ -175,17 +178,17 @@ func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Objec
 		close(ch)
 	}()
 	o := build()
-	o.gen, o.responseTime, o.modTime = src.gen, src.responseTime, src.modTime
+	o.gen, o.responseTime, o.modTime, o.ref = src.gen, src.responseTime, src.modTime, src.ref
 	o.initialAge, o.ttl, o.swr, o.sie, o.mustReval = src.initialAge, src.ttl, src.swr, src.sie, src.mustReval
 	o.seq.Store(src.seq.Load())
-	if c.valid(ekey, o) {
+	if c.valid(o) {
 		c.store.Put(ekey, o)
 	}
 	return o
 }
 
 // Delete removes what is stored at primary.
-func (c *Cache) Delete(primary string) { c.store.Delete(primary) }
+func (c *Cache) Delete(primary Key) { c.store.Delete(primary.String()) }
 
 // Invalidate makes every object of dist whose path matches one of paths
 // unservable, including those being fetched now, and removes them from the
@@ -197,8 +200,8 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 		c.invs = append(c.invs, invalidation{seq: seq, dist: dist, pattern: p})
 	}
 	c.invMu.Unlock()
-	c.store.Range(func(key string, seq uint64) bool {
-		if _, ok := c.validSeq(key, seq); !ok {
+	c.store.Range(func(key string, r ref, seq uint64) bool {
+		if _, ok := c.validSeq(r, seq); !ok {
 			c.store.Delete(key)
 		}
 		return true
@@ -206,12 +209,11 @@ func (c *Cache) Invalidate(dist string, paths []string) {
 	c.compact()
 }
 
-// valid reports whether no invalidation newer than the fill of o, stored
-// at key, covers it. The common case, no invalidation since, costs one
-// atomic load.
-func (c *Cache) valid(key string, o *Object) bool {
+// valid reports whether no invalidation newer than the fill of o covers
+// it. The common case, no invalidation since, costs one atomic load.
+func (c *Cache) valid(o *Object) bool {
 	seq := o.seq.Load()
-	cur, ok := c.validSeq(key, seq)
+	cur, ok := c.validSeq(o.ref, seq)
 	if ok && cur != seq {
 		// Checked against every invalidation up to cur at least: later
 		// lookups start from there.
@@ -220,18 +222,17 @@ func (c *Cache) valid(key string, o *Object) bool {
 	return ok
 }
 
-// validSeq reports whether no invalidation newer than seq covers key, and
-// the sequence number it checked up to.
-func (c *Cache) validSeq(key string, seq uint64) (uint64, bool) {
+// validSeq reports whether no invalidation newer than seq covers the
+// object r names, and the sequence number it checked up to.
+func (c *Cache) validSeq(r ref, seq uint64) (uint64, bool) {
 	cur := c.invSeq.Load()
 	if cur <= seq {
 		return seq, true
 	}
-	dist, path := KeyPath(key)
 	c.invMu.RLock()
 	defer c.invMu.RUnlock()
 	for i := len(c.invs) - 1; i >= 0 && c.invs[i].seq > seq; i-- {
-		if inv := c.invs[i]; inv.dist == dist && Covers(inv.pattern, path) {
+		if inv := c.invs[i]; inv.dist == r.dist && Covers(inv.pattern, r.path) {
 			return cur, false
 		}
 	}

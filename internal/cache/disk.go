@@ -263,7 +263,7 @@ func (d *Disk) evict() {
 
 // Range calls f with the key of every object on disk, after the index is
 // complete, until f returns false. It reads each object's metadata.
-func (d *Disk) Range(f func(key string, seq uint64) bool) {
+func (d *Disk) Range(f func(key string, r ref, seq uint64) bool) {
 	<-d.scanned
 	d.mu.Lock()
 	names := make([]string, 0, len(d.index))
@@ -274,46 +274,42 @@ func (d *Disk) Range(f func(key string, seq uint64) bool) {
 	}
 	d.mu.Unlock()
 	for i, name := range names {
-		key, err := d.keyOf(name)
+		o, key, err := d.metaOf(name)
 		if err != nil {
 			continue
 		}
-		if !f(key, seqs[i]) {
+		if !f(key, o.ref, seqs[i]) {
 			return
 		}
 	}
 }
 
-func (d *Disk) keyOf(name string) (string, error) {
+// metaOf reads the metadata of a file: the object without its body, and
+// its key.
+func (d *Disk) metaOf(name string) (*Object, string, error) {
 	f, err := os.Open(d.path(name))
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil || info.Size() < footerSize {
-		return "", errors.New("short")
+		return nil, "", errors.New("short")
 	}
 	var foot [footerSize]byte
 	if _, err := f.ReadAt(foot[:], info.Size()-footerSize); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	bodyLen := int64(binary.LittleEndian.Uint64(foot[0:]))
 	metaLen := int64(binary.LittleEndian.Uint32(foot[8:]))
 	if binary.LittleEndian.Uint32(foot[16:]) != diskMagic || bodyLen+metaLen+footerSize != info.Size() {
-		return "", errors.New("bad footer")
+		return nil, "", errors.New("bad footer")
 	}
-	var lenBuf [binary.MaxVarintLen64]byte
-	n, _ := f.ReadAt(lenBuf[:], bodyLen)
-	kl, k := binary.Uvarint(lenBuf[:n])
-	if k <= 0 || int64(kl) > metaLen {
-		return "", errors.New("bad key")
+	meta := make([]byte, metaLen)
+	if _, err := f.ReadAt(meta, bodyLen); err != nil {
+		return nil, "", err
 	}
-	key := make([]byte, kl)
-	if _, err := f.ReadAt(key, bodyLen+int64(k)); err != nil {
-		return "", err
-	}
-	return string(key), nil
+	return decodeMeta(meta)
 }
 
 // Evictions is how many objects the tier dropped to stay in its size.

@@ -72,7 +72,7 @@ func TestDiskTierSurvivesARestart(t *testing.T) {
 		t.Errorf("index holds %d objects, want 3", d2.Len())
 	}
 	var keys []string
-	d2.Range(func(k string, _ uint64) bool { keys = append(keys, k); return true })
+	d2.Range(func(k string, _ ref, _ uint64) bool { keys = append(keys, k); return true })
 	if len(keys) != 3 {
 		t.Errorf("Range saw %q", keys)
 	}
@@ -136,8 +136,9 @@ func TestLargeFillGoesToDiskOnly(t *testing.T) {
 	tier := NewTiered(NewMemory(1<<20), openDisk(t, dir, 1<<30), 64<<10, logtest.New(t))
 	c := New(tier, 1<<30, nil)
 	for _, length := range []int64{4 << 20, -1} {
-		key := fmt.Sprintf("main\x00https://a\x00/big%d", length)
-		f, _ := c.Join(key)
+		k := Key{Dist: "main", HTTPS: true, Host: "a", Path: fmt.Sprintf("/big%d", length)}
+		key := k.String()
+		f, _ := c.Join(k, key)
 		r := f.Attach(true)
 		f.Start(200, http.Header{"Content-Type": {"application/octet-stream"}}, true, length)
 		chunk := bytes.Repeat([]byte{'x'}, 64<<10)
@@ -152,7 +153,7 @@ func TestLargeFillGoesToDiskOnly(t *testing.T) {
 			}
 			f.Finish(nil)
 			o := NewObject(http.Header{"Content-Length": {"4194304"}}, nil, Meta{Status: 200, TTL: time.Hour, ResponseTime: time.Now()})
-			if !c.Put(f, key, http.Header{}, o) {
+			if !c.Put(f, http.Header{}, o) {
 				t.Error("Put refused the disk fill")
 			}
 			f.Settle(o)
@@ -188,7 +189,7 @@ func TestLargeFillGoesToDiskOnly(t *testing.T) {
 		if n != 4<<20 {
 			t.Errorf("length %d: the reader got %d bytes", length, n)
 		}
-		got, _ := c.Get(key, http.Header{})
+		got, _ := c.Get(k, http.Header{})
 		if got == nil || !got.OnDisk() || got.BodySize() != 4<<20 {
 			t.Fatalf("length %d: the stored object is not on disk: %+v", length, got)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // encodeMeta lays out an object's key, header and metadata.
@@ -35,6 +36,9 @@ func encodeMeta(key string, o *Object) []byte {
 			b = appendString(b, v)
 		}
 	}
+	// What invalidations match, last: files written before it have none.
+	b = appendString(b, o.ref.dist)
+	b = appendString(b, o.ref.path)
 	return b
 }
 
@@ -115,8 +119,24 @@ func decodeMeta(b []byte) (*Object, string, error) {
 		}
 		o.Header[k] = vs
 	}
+	if len(r.b) > 0 {
+		o.ref.dist, o.ref.path = r.string(), r.string()
+	} else {
+		o.ref = legacyRef(key)
+	}
 	if r.err != nil || len(r.b) != 0 {
 		return nil, "", errBadMeta
 	}
 	return o, key, nil
+}
+
+// legacyRef is what invalidations match an object by, for files written
+// before the metadata held it: read from the key's layout (Key.String).
+func legacyRef(key string) ref {
+	dist, rest, _ := strings.Cut(key, "\x00")
+	_, rest, _ = strings.Cut(rest, "\x00")
+	if i := strings.IndexAny(rest, "?\x00"); i >= 0 {
+		rest = rest[:i]
+	}
+	return Key{Dist: dist, Path: rest}.ref()
 }

@@ -19,8 +19,9 @@ import (
 // reader and holds the fetch back until the readers catch up; with no
 // reader left, it stops the fetch.
 type Fill struct {
-	Key string
-	seq uint64
+	Primary Key    // the request's key
+	Key     string // where the answer is stored: the primary's, or a variant's
+	seq     uint64
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
@@ -66,8 +67,8 @@ const (
 	fileChunk  = 256 << 10
 )
 
-func newFill(key string, seq uint64, maxStore int64, disk *Disk, inline int64) *Fill {
-	return &Fill{Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
+func newFill(primary Key, key string, seq uint64, maxStore int64, disk *Disk, inline int64) *Fill {
+	return &Fill{Primary: primary, Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
 		maxStore: maxStore, window: fillWindow, length: -1, disk: disk, inline: inline}
 }
 

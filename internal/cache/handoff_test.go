@@ -14,7 +14,7 @@ import (
 // counts as the body's arrival: the fill finishes cleanly.
 func TestFillHandsItsBodyToTheLeader(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<10, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	r := f.Attach(true)
 	f.Start(200, http.Header{}, true, 4096) // larger than the store limit
 	type result struct {
@@ -45,20 +45,20 @@ func TestFillHandsItsBodyToTheLeader(t *testing.T) {
 // A fill that stores, or that passed bytes on already, keeps its body.
 func TestFillKeepsWhatItStores(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<20, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	f.Attach(true)
 	f.Start(200, http.Header{}, true, 10)
 	if handed, _ := f.Hand(strings.NewReader("0123456789")); handed {
 		t.Error("a fill that stores handed its body away")
 	}
-	g, _ := c.Join("g")
+	g, _ := c.Join(testKey("g"))
 	g.Attach(true)
 	g.Start(200, http.Header{}, false, 10)
 	g.Write([]byte("01"))
 	if handed, _ := g.Hand(strings.NewReader("23456789")); handed {
 		t.Error("a fill handed away the rest of a body it had begun to pass on")
 	}
-	h, _ := c.Join("h")
+	h, _ := c.Join(testKey("h"))
 	h.Attach(false)
 	h.Start(200, http.Header{}, false, 10)
 	if handed, _ := h.Hand(strings.NewReader("0123456789")); handed {
@@ -69,7 +69,7 @@ func TestFillKeepsWhatItStores(t *testing.T) {
 // A leader that leaves before taking the body releases the fetch.
 func TestFillLeaderLeavesBeforeTaking(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<10, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	r := f.Attach(true)
 	f.Start(200, http.Header{}, false, 10)
 	res := make(chan error, 1)

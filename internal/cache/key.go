@@ -50,20 +50,52 @@ func encodingRank(name string) int {
 	return -1
 }
 
-// Keys start with the distribution's name, a NUL, the scheme and host, a
-// NUL and the escaped path; a query string or more NUL-separated parts may
-// follow. KeyPath returns the distribution and the decoded path, which
-// invalidations match.
-func KeyPath(key string) (dist, path string) {
-	dist, rest, _ := strings.Cut(key, "\x00")
-	_, rest, _ = strings.Cut(rest, "\x00")
-	if i := strings.IndexAny(rest, "?\x00"); i >= 0 {
-		rest = rest[:i]
+// Key is a primary cache key: what a request is stored under before the
+// stored answer's Vary selects a variant.
+type Key struct {
+	Dist  string // the distribution's name
+	HTTPS bool   // the scheme the origin is told
+	Host  string // as the viewer sent it, lower-cased
+	Path  string // escaped, as it goes to the origin
+	Query string // the cache key's query strings, "" for none
+	// Fields are the cache key's headers and cookies, each part starting
+	// with a NUL, as Vary's are.
+	Fields string
+}
+
+// String is the key as the stores index it: the distribution, a NUL, the
+// scheme and host, a NUL, the path, the query string after a ?, then the
+// fields.
+func (k Key) String() string {
+	var b strings.Builder
+	b.Grow(len(k.Dist) + len(k.Host) + len(k.Path) + len(k.Query) + len(k.Fields) + 12)
+	b.WriteString(k.Dist)
+	if k.HTTPS {
+		b.WriteString("\x00https://")
+	} else {
+		b.WriteString("\x00http://")
 	}
-	if p, err := url.PathUnescape(rest); err == nil {
-		rest = p
+	b.WriteString(k.Host)
+	b.WriteByte(0)
+	b.WriteString(k.Path)
+	if k.Query != "" {
+		b.WriteByte('?')
+		b.WriteString(k.Query)
 	}
-	return dist, rest
+	b.WriteString(k.Fields)
+	return b.String()
+}
+
+// ref is what invalidations match an object by: its distribution and its
+// decoded path.
+type ref struct{ dist, path string }
+
+func (k Key) ref() ref {
+	path := k.Path
+	if p, err := url.PathUnescape(path); err == nil {
+		path = p
+	}
+	return ref{k.Dist, path}
 }
 
 // Vary returns the field names of a Vary header, canonical and sorted.

@@ -28,6 +28,7 @@ type Object struct {
 	seq atomic.Uint64
 	// ext holds what few objects need: a variant index, a body on disk.
 	ext *objectExt
+	ref ref // what invalidations match it by
 
 	initialAge, ttl, swr, sie uint32 // seconds
 	status                    uint16
@@ -193,9 +194,10 @@ type Store interface {
 	Get(key string) (*Object, bool)
 	Put(key string, o *Object)
 	Delete(key string)
-	// Range calls f with the key of every object, and the invalidation
-	// sequence number it is known valid to, until f returns false.
-	Range(f func(key string, seq uint64) bool)
+	// Range calls f with the key of every object, what invalidations
+	// match it by, and the invalidation sequence number it is known valid
+	// to, until f returns false.
+	Range(f func(key string, r ref, seq uint64) bool)
 	// Len and Bytes are the number of objects and what they weigh.
 	Len() int
 	Bytes() uint64
@@ -237,9 +239,9 @@ func (m *Memory) Bytes() uint64                  { return m.c.WeightedSize() }
 // Evictions is how many objects the memory tier dropped to make room.
 func (m *Memory) Evictions() uint64 { return m.evictions.Load() }
 
-func (m *Memory) Range(f func(key string, seq uint64) bool) {
+func (m *Memory) Range(f func(key string, r ref, seq uint64) bool) {
 	for k, o := range m.c.All() {
-		if !f(k, o.seq.Load()) {
+		if !f(k, o.ref, o.seq.Load()) {
 			return
 		}
 	}
@@ -311,7 +313,7 @@ func (t *Tiered) Delete(key string) {
 }
 
 // Range covers the disk tier, which holds every object.
-func (t *Tiered) Range(f func(key string, seq uint64) bool) {
+func (t *Tiered) Range(f func(key string, r ref, seq uint64) bool) {
 	t.Mem.Range(f)
 	t.Disk.Range(f)
 }

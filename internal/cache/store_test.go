@@ -33,7 +33,7 @@ func storeSuite(t *testing.T, newStore func(maxBytes uint64) Store) {
 			s.Put(fmt.Sprint(i), &Object{Body: []byte{byte(i)}})
 		}
 		n := 0
-		s.Range(func(string, uint64) bool { n++; return true })
+		s.Range(func(string, ref, uint64) bool { n++; return true })
 		if n != 10 || s.Len() != 10 {
 			t.Errorf("Range saw %d, Len %d, want 10", n, s.Len())
 		}
@@ -59,11 +59,11 @@ func TestMemoryStore(t *testing.T) {
 // A fill is read by every reader as it arrives, and kept whole to store.
 func TestFillStreamsToEveryReader(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<20, nil)
-	f, leader := c.Join("k")
+	f, leader := c.Join(testKey("k"))
 	if !leader {
 		t.Fatal("the first Join leads")
 	}
-	if _, again := c.Join("k"); again {
+	if _, again := c.Join(testKey("k")); again {
 		t.Fatal("a second Join for the same key must not lead")
 	}
 	ctx := context.Background()
@@ -109,7 +109,7 @@ func TestFillStreamsToEveryReader(t *testing.T) {
 // nothing to store.
 func TestFillCutShort(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<20, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	r := f.Attach(true)
 	f.Start(200, http.Header{}, true, 10)
 	f.Write([]byte("abc"))
@@ -130,7 +130,7 @@ func TestFillCutShort(t *testing.T) {
 // A fill that does not store stops its fetch when every reader left.
 func TestFillWithoutReadersStops(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<20, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	r := f.Attach(true)
 	f.Start(200, http.Header{}, false, -1)
 	r.Close()
@@ -143,7 +143,7 @@ func TestFillWithoutReadersStops(t *testing.T) {
 // readers, and holds the fetch back until they read.
 func TestFillOutgrowingTheLimitIsBounded(t *testing.T) {
 	c := New(NewMemory(1<<20), 1<<10, nil)
-	f, _ := c.Join("k")
+	f, _ := c.Join(testKey("k"))
 	r := f.Attach(true)
 	f.Start(200, http.Header{}, true, -1)
 	done := make(chan struct{})
@@ -179,4 +179,10 @@ func TestFillOutgrowingTheLimitIsBounded(t *testing.T) {
 	if _, ok := f.Complete(); ok {
 		t.Error("an object larger than the limit would be stored")
 	}
+}
+
+// testKey is a key and its string, for Join.
+func testKey(path string) (Key, string) {
+	k := Key{Dist: "main", Host: "a", Path: "/" + path}
+	return k, k.String()
 }

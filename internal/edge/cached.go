@@ -56,22 +56,12 @@ func (p keyPolicy) has(header string) bool {
 // trailing dot is a key of its own, so it cannot poison another), the path
 // as it goes to the origin, and the query strings, headers and cookies of
 // the behavior's cache_key. Signing parameters are never part of it.
-func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) string {
+func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) cache.Key {
+	k := cache.Key{Dist: b.dist.Name, HTTPS: https, Host: strings.ToLower(host), Path: u.EscapedPath(), Query: b.keyQuery(u.RawQuery)}
+	if len(b.key.headers) == 0 && b.key.cookies.Mode == "none" {
+		return k
+	}
 	var sb strings.Builder
-	sb.Grow(len(b.dist.Name) + len(host) + len(u.Path) + len(u.RawQuery) + 8)
-	sb.WriteString(b.dist.Name)
-	if https {
-		sb.WriteString("\x00https://")
-	} else {
-		sb.WriteString("\x00http://")
-	}
-	sb.WriteString(strings.ToLower(host))
-	sb.WriteByte(0)
-	sb.WriteString(u.EscapedPath())
-	if q := b.keyQuery(u.RawQuery); q != "" {
-		sb.WriteByte('?')
-		sb.WriteString(q)
-	}
 	for _, name := range b.key.headers {
 		sb.WriteByte(0)
 		sb.WriteString(name)
@@ -90,7 +80,8 @@ func (b *Behavior) cacheKey(https bool, host string, u *url.URL, h http.Header) 
 			}
 		}
 	}
-	return sb.String()
+	k.Fields = sb.String()
+	return k
 }
 
 func (b *Behavior) keyQuery(raw string) string {
@@ -142,8 +133,8 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 		}
 		if !obj.MustRevalidate() && obj.Staleness(now) < obj.SWR() {
 			// stale-while-revalidate: answer now, refresh once per key.
-			if f, leader := c.Join(key); leader {
-				c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, primary, r, ex, obj) })
+			if f, leader := c.Join(primary, key); leader {
+				c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, r, ex, obj) })
 			}
 			b.serveObject(w, r, ex, key, obj, outcomeHit, now)
 			return
@@ -154,11 +145,11 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 		b.pass(w, r, ex)
 		return
 	}
-	f, leader := c.Join(key)
+	f, leader := c.Join(primary, key)
 	rd := f.Attach(leader)
 	defer rd.Close()
 	if leader {
-		c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, primary, r, ex, obj) })
+		c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, r, ex, obj) })
 	}
 	b.serveFill(w, r, ex, rd, obj)
 }

@@ -106,7 +106,7 @@ func (fw *fillWriter) Flush() {}
 // fill runs one origin fetch for f and stores what it may. It runs on a
 // goroutine of the cache's (Cache.Go), detached from the viewer that
 // started it: ctx ends only when shutting down stops waiting.
-func (b *Behavior) fill(ctx context.Context, f *cache.Fill, primary string, r *http.Request, ex *exchange, stale *cache.Object) {
+func (b *Behavior) fill(ctx context.Context, f *cache.Fill, r *http.Request, ex *exchange, stale *cache.Object) {
 	c := b.cache
 	req := b.fillRequest(ctx, r, stale)
 	fw := &fillWriter{b: b, f: f, req: req, stale: stale, header: http.Header{}, requestTime: c.Now(), length: -1}
@@ -118,7 +118,7 @@ func (b *Behavior) fill(ctx context.Context, f *cache.Fill, primary string, r *h
 		f.Settle(nil)
 	case fw.notModified:
 		o := b.refreshed(stale, fw)
-		c.Refresh(f.Key, o)
+		c.Refresh(f, o)
 		f.MarkRefreshed() // its viewers are answered from o
 		f.Start(o.Status(), o.Header, true, -1)
 		f.Finish(nil)
@@ -131,12 +131,12 @@ func (b *Behavior) fill(ctx context.Context, f *cache.Fill, primary string, r *h
 		var stored *cache.Object
 		if body, ok := f.Complete(); ok && fw.decision.Store {
 			o := b.newObject(fw, body, int64(len(body)))
-			if c.Put(f, primary, req.Header, o) {
+			if c.Put(f, req.Header, o) {
 				stored = o
 			}
 		} else if sink, ok := f.Sink(); ok && fw.decision.Store {
 			o := b.newObject(fw, nil, sink.Size()) // the body is in the disk tier
-			if c.Put(f, primary, req.Header, o) {
+			if c.Put(f, req.Header, o) {
 				stored = o
 			}
 		}
