@@ -91,7 +91,7 @@ func (c *Cache) Join(primary Key, key string) (f *Fill, leader bool) {
 	if f := c.fills[key]; f != nil {
 		return f, false
 	}
-	f = newFill(primary, key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)
+	f = newFill(c, primary, key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)
 	c.fills[key] = f
 	return f, true
 }

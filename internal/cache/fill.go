@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 )
 
 // A Fill is one origin fetch for a key that any number of viewers read
@@ -22,6 +23,15 @@ type Fill struct {
 	Primary Key    // the request's key
 	Key     string // where the answer is stored: the primary's, or a variant's
 	seq     uint64
+	c       *Cache
+
+	// Set by the fetch, which alone touches them (Begin, Respond, End).
+	req         http.Header
+	stale       *Object
+	policy      Policy
+	requestTime time.Time
+	decision    Decision
+	header304   http.Header // a 304's header, when the fill revalidates
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
@@ -67,8 +77,8 @@ const (
 	fileChunk  = 256 << 10
 )
 
-func newFill(primary Key, key string, seq uint64, maxStore int64, disk *Disk, inline int64) *Fill {
-	return &Fill{Primary: primary, Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
+func newFill(c *Cache, primary Key, key string, seq uint64, maxStore int64, disk *Disk, inline int64) *Fill {
+	return &Fill{c: c, Primary: primary, Key: key, seq: seq, changed: make(chan struct{}), readers: map[*Reader]struct{}{},
 		maxStore: maxStore, window: fillWindow, length: -1, disk: disk, inline: inline}
 }
 

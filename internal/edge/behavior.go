@@ -41,10 +41,12 @@ type Behavior struct {
 	proxy      *httputil.ReverseProxy
 	cache      *cache.Cache // nil when the behavior does not cache
 	ttls       cache.TTLs
-	key        keyPolicy
-	compress   bool
-	maxBody    int64         // max_body_size; 0 is no limit
-	headers    *headerPolicy // response_headers; nil when none
+	// storePolicy is what the cache stores this behavior's answers by.
+	storePolicy cache.Policy
+	key         keyPolicy
+	compress    bool
+	maxBody     int64         // max_body_size; 0 is no limit
+	headers     *headerPolicy // response_headers; nil when none
 	// CloudFront Functions; nil when none.
 	viewerRequest, viewerResponse *functions.Function
 	viewerHeaders                 uint32 // the CloudFront-* headers it asks for
@@ -135,6 +137,7 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
 	b.ttls = cache.TTLs{Min: time.Duration(b.minTTL) * time.Second, Default: time.Duration(b.defaultTTL) * time.Second, Max: time.Duration(b.maxTTL) * time.Second}
 	b.key = newKeyPolicy(c.CacheKey)
+	b.storePolicy = cache.Policy{TTLs: b.ttls, ErrorTTL: b.errorTTL, AuthInKey: b.key.has("Authorization")}
 	if b.maxTTL > 0 || b.minTTL > 0 {
 		b.cache = d.cache
 	}

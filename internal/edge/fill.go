@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/cache"
@@ -52,21 +51,14 @@ func (b *Behavior) fillRequest(ctx context.Context, r *http.Request, stale *cach
 }
 
 // fillWriter is the ResponseWriter the proxy writes a fill's origin
-// response to.
+// response to: it tells the fill, which decides the rest.
 type fillWriter struct {
-	b           *Behavior
-	f           *cache.Fill
-	req         *http.Request
-	stale       *cache.Object
-	header      http.Header
-	requestTime time.Time
+	f      *cache.Fill
+	header http.Header
 
-	started     bool
-	decision    cache.Decision
-	status      int
-	length      int64 // Content-Length of the origin's answer, -1 unknown
-	notModified bool  // 304 to a revalidation
-	originErr   error // the origin could not be reached
+	started   bool
+	length    int64 // Content-Length of the origin's answer, -1 unknown
+	originErr error // the origin could not be reached
 }
 
 func (fw *fillWriter) Header() http.Header { return fw.header }
@@ -76,26 +68,18 @@ func (fw *fillWriter) WriteHeader(code int) {
 		return
 	}
 	fw.started = true
-	fw.status = code
-	if code == http.StatusNotModified && fw.stale != nil {
-		fw.notModified = true
-		return
-	}
-	b := fw.b
-	now := b.cache.Now()
-	fw.decision = cache.Decide(code, fw.req.Header, fw.header, b.ttls, b.errorTTL(code), b.key.has("Authorization"), now)
 	h := fw.header.Clone() // the proxy has stamped Via already
 	delete(h, "X-Edge-Request-Id")
 	delete(h, "X-Cache")
-	fw.f.Start(code, h, fw.decision.Store, fw.length)
+	fw.f.Respond(code, h, fw.length)
 }
 
 func (fw *fillWriter) Write(p []byte) (int, error) {
 	if !fw.started {
 		fw.WriteHeader(http.StatusOK)
 	}
-	if fw.notModified {
-		return len(p), nil
+	if fw.f.Revalidating() {
+		return len(p), nil // a 304's body, if it sends one, is not the object's
 	}
 	return fw.f.Write(p)
 }
@@ -103,45 +87,19 @@ func (fw *fillWriter) Write(p []byte) (int, error) {
 // Flush is a no-op: readers see every write at once.
 func (fw *fillWriter) Flush() {}
 
-// fill runs one origin fetch for f and stores what it may. It runs on a
-// goroutine of the cache's (Cache.Go), detached from the viewer that
+// fill runs one origin fetch for f; the cache stores what it may. It runs
+// on a goroutine of the cache's (Cache.Go), detached from the viewer that
 // started it: ctx ends only when shutting down stops waiting.
 func (b *Behavior) fill(ctx context.Context, f *cache.Fill, r *http.Request, ex *exchange, stale *cache.Object) {
-	c := b.cache
 	req := b.fillRequest(ctx, r, stale)
-	fw := &fillWriter{b: b, f: f, req: req, stale: stale, header: http.Header{}, requestTime: c.Now(), length: -1}
+	f.Begin(req.Header, stale, b.storePolicy)
+	fw := &fillWriter{f: f, header: http.Header{}, length: -1}
 	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, origin: ex.origin, viaProxy: ex.viaProxy}
 	err := runProxy(b.proxy, fw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, fex)))
-	switch {
-	case fw.originErr != nil:
-		f.Finish(fw.originErr)
-		f.Settle(nil)
-	case fw.notModified:
-		o := b.refreshed(stale, fw)
-		c.Refresh(f, o)
-		f.MarkRefreshed() // its viewers are answered from o
-		f.Start(o.Status(), o.Header, true, -1)
-		f.Finish(nil)
-		f.Settle(o)
-	default:
-		if !fw.started {
-			err = errors.Join(err, errors.New("the origin request ended without an answer"))
-		}
-		f.Finish(err)
-		var stored *cache.Object
-		if body, ok := f.Complete(); ok && fw.decision.Store {
-			o := b.newObject(fw, body, int64(len(body)))
-			if c.Put(f, req.Header, o) {
-				stored = o
-			}
-		} else if sink, ok := f.Sink(); ok && fw.decision.Store {
-			o := b.newObject(fw, nil, sink.Size()) // the body is in the disk tier
-			if c.Put(f, req.Header, o) {
-				stored = o
-			}
-		}
-		f.Settle(stored)
+	if fw.originErr != nil {
+		err = fw.originErr
 	}
+	f.End(err)
 }
 
 // runProxy runs the proxy into a fill. A body cut short makes the proxy
@@ -158,46 +116,6 @@ func runProxy(p http.Handler, w http.ResponseWriter, r *http.Request) (err error
 	}()
 	p.ServeHTTP(w, r)
 	return nil
-}
-
-// newObject makes the stored object of a fill.
-func (b *Behavior) newObject(fw *fillWriter, body []byte, size int64) *cache.Object {
-	h := fw.f.StartedHeader().Clone()
-	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
-	now := b.cache.Now()
-	m := cache.Meta{
-		Status: fw.status, ResponseTime: now, TTL: fw.decision.TTL, SWR: fw.decision.SWR, SIE: fw.decision.SIE,
-		InitialAge: cache.CorrectedInitialAge(h, fw.requestTime, now),
-	}
-	d := cache.ParseCacheControl(h["Cache-Control"])
-	m.MustReval = d.MustRevalidate || d.ProxyRevalidate
-	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
-		m.ModTime = lm
-	}
-	return cache.NewObject(h, body, m)
-}
-
-// refreshed is the stale object updated by a 304 (RFC 9111 §4.3.4): the
-// 304's fields replace the stored ones, and freshness starts again.
-func (b *Behavior) refreshed(stale *cache.Object, fw *fillWriter) *cache.Object {
-	h := stale.Header.Clone()
-	for k, v := range fw.header {
-		switch k {
-		case "Content-Length", "X-Edge-Request-Id", "X-Cache", "Via", "Content-Encoding", "Transfer-Encoding":
-			continue
-		}
-		h[k] = v
-	}
-	now := b.cache.Now()
-	status := stale.Status()
-	dec := cache.Decide(status, fw.req.Header, h, b.ttls, b.errorTTL(status), b.key.has("Authorization"), now)
-	d := cache.ParseCacheControl(h["Cache-Control"])
-	o := cache.NewObject(h, nil, cache.Meta{
-		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime(),
-		InitialAge: cache.CorrectedInitialAge(h, fw.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
-	})
-	o.ShareBody(stale)
-	return o
 }
 
 // errorTTL is the error_caching_min_ttl the distribution sets for status,
