@@ -1,0 +1,294 @@
+package origin
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RawResponse is an origin's answer as its head arrived, for a caller that
+// passes it on without building a header map: the status, the header
+// lines, and what framing needs. When the head could not be taken raw
+// (too large, or sent by the standard transport), Resp holds it parsed
+// instead and the rest is unset.
+type RawResponse struct {
+	Status int
+	// Fields are the header lines, each ending in CRLF, without the status
+	// line and the blank line. They are the caller's.
+	Fields []byte
+	// Length is the Content-Length, -1 when there is none or the answer is
+	// chunked (Chunked).
+	Length  int64
+	Chunked bool
+	Body    io.ReadCloser
+
+	Resp *http.Response
+}
+
+// RawRoundTripper sends a prepared request and returns the answer raw.
+type RawRoundTripper interface {
+	RoundTripRaw(out *http.Request) (*RawResponse, error)
+}
+
+// RoundTripRaw sends out over the origin's pool, answering with its head
+// raw when the small HTTP/1.1 client sends it.
+func (o *HTTP) RoundTripRaw(out *http.Request) (*RawResponse, error) {
+	if !o.transport.h1.fits(out) {
+		resp, err := o.transport.std.RoundTrip(out)
+		if err != nil {
+			return nil, err
+		}
+		return &RawResponse{Resp: resp}, nil
+	}
+	return o.transport.h1.roundTripRaw(out)
+}
+
+func (c *h1Client) roundTripRaw(req *http.Request) (*RawResponse, error) {
+	addr := hostPort(req.URL.Host)
+	for attempt := 0; ; attempt++ {
+		pc, reused, err := c.get(req.Context(), addr)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := c.exchangeRaw(req, addr, pc)
+		if err == nil {
+			return raw, nil
+		}
+		pc.tcp.Close()
+		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrFraming) {
+			continue // a pooled connection the origin closed while idle
+		}
+		return nil, err
+	}
+}
+
+func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*RawResponse, error) {
+	stop := context.AfterFunc(req.Context(), func() { pc.tcp.SetDeadline(time.Unix(1, 0)) })
+	fail := func(err error) (*RawResponse, error) {
+		stop()
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, err
+	}
+	if c.responseTimeout > 0 {
+		pc.tcp.SetReadDeadline(time.Now().Add(c.responseTimeout))
+	}
+	if !writeRequest(pc.bw, req) {
+		if err := req.Write(pc.bw); err != nil {
+			return fail(err)
+		}
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return fail(err)
+	}
+	var raw *rawHead
+	var head []byte
+	for {
+		head = bufferedHead(pc.br)
+		if head == nil {
+			// Larger than the buffer (or the connection failed): parsed.
+			resp, err := readFinalResponse(pc.br, req)
+			if err != nil {
+				return fail(err)
+			}
+			pc.tcp.SetReadDeadline(time.Time{})
+			return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
+		}
+		if err := checkFraming(head); err != nil {
+			return fail(err)
+		}
+		var ok bool
+		if raw, ok = parseRawHead(head); !ok {
+			resp, err := readFinalResponse(pc.br, req) // net/http says what is wrong with it
+			if err == nil {
+				resp.Body.Close()
+				err = errors.New("the origin's answer head is not understood")
+			}
+			return fail(err)
+		}
+		if raw.Status >= 100 && raw.Status <= 199 && raw.Status != http.StatusSwitchingProtocols {
+			pc.br.Discard(len(head) + 2)
+			continue // 100 Continue, 103 Early Hints: the final answer follows
+		}
+		break
+	}
+	bodiless := req.Method == http.MethodHead || raw.Status == http.StatusNotModified || raw.Status == http.StatusNoContent
+	if !bodiless && (raw.Chunked || raw.Length < 0) {
+		// Chunked, or delimited by the connection's end: net/http reads it.
+		resp, err := readFinalResponse(pc.br, req)
+		if err != nil {
+			return fail(err)
+		}
+		pc.tcp.SetReadDeadline(time.Time{})
+		return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
+	}
+	pc.br.Discard(len(head) + 2)
+	pc.tcp.SetReadDeadline(time.Time{})
+	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, reusable: !raw.close, fixed: true}
+	if !bodiless {
+		body.remaining = raw.Length
+	}
+	raw.Body = body
+	if body.remaining == 0 {
+		body.finish(nil)
+	}
+	return &raw.RawResponse, nil
+}
+
+// wrapBody gives a parsed answer the pool's body, as exchange does.
+func (c *h1Client) wrapBody(resp *http.Response, req *http.Request, addr string, pc *h1Conn, stop func() bool) *http.Response {
+	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, orig: resp.Body, reusable: !resp.Close}
+	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {
+		body.remaining, body.fixed = resp.ContentLength, true
+	}
+	if req.Method == http.MethodHead || resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusNoContent {
+		body.fixed, body.remaining = true, 0
+	}
+	resp.Body = body
+	if body.fixed && body.remaining == 0 {
+		body.finish(nil)
+	}
+	return resp
+}
+
+func hostPort(host string) string {
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		return net.JoinHostPort(strings.Trim(host, "[]"), "80")
+	}
+	return host
+}
+
+// writeRequest writes a GET or HEAD without a body as net/http's
+// Request.Write would, its fields in the map's order (their order does
+// not matter, nor does it need sorting). It reports false, having written
+// nothing, for a request it leaves to Request.Write: a value with a line
+// break, or a target it does not write itself.
+func writeRequest(bw *bufio.Writer, req *http.Request) bool {
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	target := req.URL.RequestURI()
+	if req.URL.Opaque != "" || strings.ContainsAny(host, " \r\n") {
+		return false
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			if strings.ContainsAny(v, "\r\n") || strings.ContainsAny(k, " :\r\n") {
+				return false
+			}
+		}
+	}
+	bw.WriteString(req.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(target)
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(host)
+	bw.WriteString("\r\n")
+	for k, vs := range req.Header {
+		if k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" ||
+			(k == "User-Agent" && len(vs) == 1 && vs[0] == "") {
+			continue // net/http writes these itself, or leaves an empty User-Agent out
+		}
+		for _, v := range vs {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(strings.TrimSpace(v))
+			bw.WriteString("\r\n")
+		}
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		bw.WriteString("User-Agent: Go-http-client/1.1\r\n") // as Request.Write
+	}
+	if req.Close {
+		bw.WriteString("Connection: close\r\n")
+	}
+	bw.WriteString("\r\n")
+	return true
+}
+
+// rawHead is a parsed answer head and whether its connection closes after.
+type rawHead struct {
+	RawResponse
+	close bool
+}
+
+// parseRawHead reads a head as bufferedHead returns it (the status line,
+// the fields, each line ending in CRLF). It accepts only what it fully
+// understands: HTTP/1.x, a three-digit status, fields with a token name.
+// The fields are copied: the head's buffer is the connection's.
+func parseRawHead(head []byte) (*rawHead, bool) {
+	for i, c := range head {
+		// Lines end in CRLF and nowhere else; no other control byte but a
+		// tab, which net/http would read otherwise or refuse.
+		if (c < ' ' && c != '\t' && !(c == '\r' && i+1 < len(head) && head[i+1] == '\n') && !(c == '\n' && i > 0 && head[i-1] == '\r')) || c == 0x7f {
+			return nil, false
+		}
+	}
+	line, fields, ok := bytes.Cut(head, []byte("\r\n"))
+	if !ok || len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
+		return nil, false
+	}
+	minor := line[7]
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil || status < 100 || (minor != '0' && minor != '1') {
+		return nil, false
+	}
+	h := &rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
+	keepAlive := false
+	for rest := fields; len(rest) > 0; {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, value, ok := bytes.Cut(l, []byte(":"))
+		if !ok || len(name) == 0 || !validToken(name) {
+			return nil, false
+		}
+		value = bytes.Trim(value, " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.ParseInt(string(value), 10, 64)
+			if err != nil || n < 0 {
+				return nil, false
+			}
+			h.Length = n
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			if !bytes.EqualFold(value, []byte("chunked")) {
+				return nil, false
+			}
+			h.Chunked = true
+		case bytes.EqualFold(name, []byte("Connection")):
+			for _, t := range bytes.Split(value, []byte(",")) {
+				t = bytes.Trim(t, " \t")
+				h.close = h.close || bytes.EqualFold(t, []byte("close"))
+				keepAlive = keepAlive || bytes.EqualFold(t, []byte("keep-alive"))
+			}
+		}
+	}
+	if minor == '0' && keepAlive {
+		h.close = false
+	}
+	if h.Chunked {
+		h.Length = -1
+	} else if h.Length < 0 && status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified {
+		h.close = true // the body ends with the connection
+	}
+	h.Fields = append([]byte(nil), fields...)
+	return h, true
+}
+
+func validToken(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
