@@ -43,10 +43,13 @@ type Behavior struct {
 	ttls       cache.TTLs
 	// storePolicy is what the cache stores this behavior's answers by.
 	storePolicy cache.Policy
-	key         keyPolicy
-	compress    bool
-	maxBody     int64         // max_body_size; 0 is no limit
-	headers     *headerPolicy // response_headers; nil when none
+	// raw is the origin's raw round trip, for plain passes; nil when the
+	// origin has none (S3, groups, directories).
+	raw      origin.RawRoundTripper
+	key      keyPolicy
+	compress bool
+	maxBody  int64         // max_body_size; 0 is no limit
+	headers  *headerPolicy // response_headers; nil when none
 	// CloudFront Functions; nil when none.
 	viewerRequest, viewerResponse *functions.Function
 	viewerHeaders                 uint32 // the CloudFront-* headers it asks for
@@ -142,8 +145,12 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 		b.cache = d.cache
 	}
 	var transport http.RoundTripper = b.origin
+	b.raw, _ = b.origin.(origin.RawRoundTripper)
 	if obs := d.rt.obs; obs != nil && obs.Metrics != nil {
 		transport = obs.Metrics.transport(b.origin, d.Name, c.TargetOrigin)
+		if b.raw != nil {
+			b.raw = rawTiming{b.raw, transport.(*timedTransport)}
+		}
 	}
 	b.proxy = &httputil.ReverseProxy{
 		Rewrite:        b.rewrite,
@@ -185,7 +192,9 @@ func ensureSlash(p string) string {
 }
 
 // rewrite turns the viewer request into the origin request.
-func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
+func (b *Behavior) rewrite(pr *httputil.ProxyRequest) { b.rewriteFor(pr, exchangeOf(pr.In)) }
+
+func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	in, out := pr.In, pr.Out
 	out.URL.Path, out.URL.RawPath = b.originPath(in.URL)
 	rawQuery := in.URL.RawQuery
@@ -204,7 +213,6 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) {
 	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
 	// address appended to it; with trusted_proxies, only a trusted proxy's,
 	// so the origin can believe what it gets.
-	ex := exchangeOf(in)
 	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
 		out.Header["X-Forwarded-For"] = xff
 	}

@@ -156,6 +156,9 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 
 // pass sends a viewer request through the proxy to the origin, uncached.
 func (b *Behavior) pass(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	if b.passRaw(w, r, ex) {
+		return
+	}
 	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
 }
 

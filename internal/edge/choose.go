@@ -133,7 +133,13 @@ func (d *Distribution) onFailover(group, primary, secondary string) func(*http.R
 type originTransport struct{ def http.RoundTripper }
 
 func (t originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if ex := exchangeOf(r); ex.origin != nil {
+	ex := exchangeOf(r)
+	if resp := ex.answered; resp != nil {
+		ex.answered = nil // received by the raw pass, which left it to the proxy
+		resp.Request = r
+		return resp, nil
+	}
+	if ex.origin != nil {
 		return ex.origin.transport.RoundTrip(r)
 	}
 	return t.def.RoundTrip(r)

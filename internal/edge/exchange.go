@@ -20,6 +20,7 @@ type exchange struct {
 	body     *limitedBody  // the viewer's body, when it is limited
 	origin   *chosenOrigin // chosen by a function; nil for the behavior's own
 	outcome  outcome
+	answered *http.Response // the origin's answer, received by the raw pass, for the proxy to finish
 }
 
 type exchangeKey struct{}

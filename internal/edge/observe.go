@@ -44,7 +44,7 @@ type recorder struct {
 
 	// The stored object's fields a stored answer did not put in the
 	// header map, for the access log.
-	storedType, storedLength string
+	storedType, storedLength, storedRange string
 }
 
 // storedWriter is a writer that takes a stored object's answer in one go
@@ -56,6 +56,14 @@ type storedWriter interface {
 	// WriteStoredFile sends a body that lives in the disk tier's file
 	// (sendfile, at offsets: the file is shared).
 	WriteStoredFile(status int, head []byte, hasDate bool, f *os.File, size int64) bool
+}
+
+// proxied records an answer passed on from the origin's head lines,
+// written in one go below; its body goes through Write as any other.
+func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length string) {
+	rec.status, rec.firstByte = status, time.Now()
+	rec.headerBytes = headBytes(rec.Header(), fieldBytes)
+	rec.storedType, rec.storedLength, rec.storedRange = info.contentType, length, info.contentRange
 }
 
 // stored records a stored object's answer, written in one go below, as
@@ -198,7 +206,7 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 		e.TTFB = rec.firstByte.Sub(start)
 	}
 	e.Detailed = final
-	if cr := first(h["Content-Range"]); cr != "" {
+	if cr := orElse(first(h["Content-Range"]), rec.storedRange); cr != "" {
 		if rng, ok := strings.CutPrefix(cr, "bytes "); ok {
 			rng, _, _ = strings.Cut(rng, "/")
 			e.RangeStart, e.RangeEnd, _ = strings.Cut(rng, "-")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -291,4 +292,22 @@ func validToken(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// Response is the answer parsed, for a caller that needs its header as
+// a map after all.
+func (r *RawResponse) Response(req *http.Request) *http.Response {
+	h, err := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(r.Fields), strings.NewReader("\r\n")))).ReadMIMEHeader()
+	if err != nil {
+		h = textproto.MIMEHeader{} // parseRawHead accepted them: not reached
+	}
+	resp := &http.Response{
+		Status: strconv.Itoa(r.Status) + " " + http.StatusText(r.Status), StatusCode: r.Status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header(h),
+		ContentLength: r.Length, Body: r.Body, Request: req,
+	}
+	if req.Method == http.MethodHead || r.Status == http.StatusNotModified || r.Status == http.StatusNoContent {
+		resp.ContentLength = max(r.Length, -1)
+	}
+	return resp
 }

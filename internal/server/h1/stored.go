@@ -145,3 +145,12 @@ func sendFile(c *net.TCPConn, f *os.File, start, size int64, send time.Duration)
 	}
 	return off - start, err
 }
+
+// WriteProxied writes the head of an answer passed on from an origin: the
+// handler's fields, the origin's as lines (fields), a Content-Length of
+// length, a Date unless hasDate. The body follows through Write or
+// ReadFrom, framed by that length. It reports false, having written
+// nothing, as WriteStored does.
+func (w *response) WriteProxied(status int, fields []byte, hasDate bool, length int64) bool {
+	return w.storedHead(status, fields, hasDate, length)
+}

@@ -1,0 +1,222 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/origin"
+	"golang.org/x/net/http/httpguts"
+)
+
+// A plain pass on the HTTP/1.1 loop (GET or HEAD, an HTTP origin, an
+// answer with a length) goes to the viewer without a header map: the
+// origin's head lines, less the hop-by-hop ones, are the answer's. Any
+// other answer is handed to the proxy as it was received, which finishes
+// it as for every other pass.
+
+// proxiedWriter is a viewer's writer that takes an answer head as lines
+// (the HTTP/1.1 loop's response): the handler's fields, then fields, a
+// Content-Length of length, a Date unless hasDate. It reports false,
+// having written nothing, when it cannot.
+type proxiedWriter interface {
+	WriteProxied(status int, fields []byte, hasDate bool, length int64) bool
+}
+
+// passRaw answers a pass through the raw round trip when it can; it
+// reports false, having done nothing, when the request is not one for it.
+func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange) bool {
+	if b.raw == nil || ex.origin != nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+		(r.Body != nil && r.Body != http.NoBody) || r.Header["Upgrade"] != nil {
+		return false
+	}
+	rec, _ := w.(*recorder)
+	var pw proxiedWriter
+	if rec != nil {
+		pw, _ = rec.ResponseWriter.(proxiedWriter)
+	} else {
+		pw, _ = w.(proxiedWriter)
+	}
+	if pw == nil {
+		return false
+	}
+	out := b.originRequest(r, ex)
+	raw, err := b.raw.RoundTripRaw(out)
+	if err != nil {
+		b.originError(w, out.WithContext(context.WithValue(out.Context(), exchangeKey{}, ex)), err)
+		return true
+	}
+	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw) {
+		return true
+	}
+	// Anything else the proxy finishes, from the answer received.
+	resp := raw.Resp
+	if resp == nil {
+		resp = raw.Response(out)
+	}
+	ex.answered = resp
+	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	return true
+}
+
+// originRequest is the origin request of a pass, as the proxy makes it.
+func (b *Behavior) originRequest(in *http.Request, ex *exchange) *http.Request {
+	out := in.Clone(in.Context())
+	out.Body, out.Close = nil, false
+	removeHopByHop(out.Header)
+	if httpguts.HeaderValuesContainsToken(in.Header["Te"], "trailers") {
+		out.Header["Te"] = []string{"trailers"}
+	}
+	for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		delete(out.Header, k)
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = []string{""} // no default one
+	}
+	b.rewriteFor(&httputil.ProxyRequest{In: in, Out: out}, ex)
+	return out
+}
+
+// hopHeaders are the fields of one connection only (RFC 9110 §7.6.1), as
+// the proxy removes them.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func removeHopByHop(h http.Header) {
+	for _, v := range h["Connection"] {
+		for _, name := range bytes.Split([]byte(v), []byte(",")) {
+			if name = bytes.TrimSpace(name); len(name) > 0 {
+				delete(h, http.CanonicalHeaderKey(string(name)))
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+}
+
+// writeRaw writes a plain answer's head and body; it reports false,
+// having written nothing, for one the proxy must finish: a status with
+// no body or an error page to put in its place, no length, no type (the
+// proxy's writer sniffs one), fields it does not pass on as they are.
+func (b *Behavior) writeRaw(w http.ResponseWriter, pw proxiedWriter, rec *recorder, r *http.Request, ex *exchange, raw *origin.RawResponse) bool {
+	if raw.Status < 200 || raw.Length < 0 || (raw.Status >= 400 && b.errorPageFor(raw.Status, ex) != nil) {
+		return false
+	}
+	fields, info, ok := proxiedFields(raw.Fields)
+	if !ok || (!info.typed && raw.Length > 0) {
+		return false
+	}
+	h := w.Header()
+	ex.setOutcome(h, outcomeMiss)
+	if !pw.WriteProxied(raw.Status, fields, info.dated, raw.Length) {
+		delete(h, "X-Cache")
+		return false
+	}
+	if rec != nil {
+		rec.proxied(raw.Status, len(fields), info, strconv.FormatInt(raw.Length, 10))
+	}
+	defer raw.Body.Close()
+	if r.Method == http.MethodHead || raw.Length == 0 {
+		return true
+	}
+	if _, err := io.Copy(w, raw.Body); err != nil && r.Context().Err() == nil {
+		panic(http.ErrAbortHandler) // the origin or the viewer cut the body short: so must we, visibly
+	}
+	return true
+}
+
+// fieldInfo is what the access log and the writer need to know of the
+// origin's fields.
+type fieldInfo struct {
+	typed, dated              bool
+	contentType, contentRange string
+}
+
+var (
+	viaLine    = []byte("Via: 1.1 edgefront\r\n")
+	dropFields = [][]byte{[]byte("Content-Length"), []byte("X-Cache"), []byte("X-Edge-Request-Id")}
+)
+
+// proxiedFields is the origin's header lines as the viewer gets them, in
+// the origin's order and spelling (as nginx and HAProxy pass them):
+// without the hop-by-hop fields (and those Connection names), the length
+// (the writer gives it), the edge's own fields, with the edge's Via
+// added.
+func proxiedFields(raw []byte) (out []byte, info fieldInfo, ok bool) {
+	var named [][]byte // fields the origin's Connection names
+	for rest := raw; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		if bytes.EqualFold(name, []byte("Connection")) {
+			for _, t := range bytes.Split(value, []byte(",")) {
+				if t = bytes.Trim(t, " \t"); len(t) > 0 {
+					named = append(named, t)
+				}
+			}
+		}
+	}
+	out = make([]byte, 0, len(raw)+len(viaLine))
+	for rest := raw; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		if foldIn(name, named) || hopField(name) || foldIn(name, dropFields) {
+			continue
+		}
+		value = bytes.Trim(value, " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Type")):
+			info.typed, info.contentType = true, string(value)
+		case bytes.EqualFold(name, []byte("Date")):
+			info.dated = true
+		case bytes.EqualFold(name, []byte("Content-Range")):
+			info.contentRange = string(value)
+		}
+		out = append(out, line...)
+		out = append(out, '\r', '\n')
+	}
+	return append(out, viaLine...), info, true
+}
+
+func hopField(name []byte) bool {
+	for _, h := range hopHeaders {
+		if bytes.EqualFold(name, []byte(h)) {
+			return true
+		}
+	}
+	return false
+}
+
+func foldIn(name []byte, set [][]byte) bool {
+	for _, s := range set {
+		if bytes.EqualFold(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// rawTiming measures a raw round trip as timedTransport does the others.
+type rawTiming struct {
+	origin.RawRoundTripper
+	t *timedTransport
+}
+
+func (rt rawTiming) RoundTripRaw(out *http.Request) (*origin.RawResponse, error) {
+	start := time.Now()
+	raw, err := rt.RawRoundTripper.RoundTripRaw(out)
+	if err != nil {
+		if out.Context().Err() == nil {
+			rt.t.errors.Inc()
+		}
+		return nil, err
+	}
+	rt.t.seconds.Observe(time.Since(start).Seconds())
+	return raw, nil
+}
