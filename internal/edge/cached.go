@@ -352,11 +352,20 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 
 // writeStored answers with a stored object in one write (sendfile for a
 // body on disk) when nothing stands between the handler and a writer
-// that takes stored answers but the recorder (no compression, response
-// headers policy or function writer), and the answer is a plain one: its
+// that takes stored answers but the recorder and a compressing writer
+// with nothing to do (no response headers policy or function writer),
+// and the answer is a plain one: its
 // length and type stored, no range or condition to weigh. It reports
 // whether it answered.
 func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *exchange, o *cache.Object, xc outcome, now time.Time) bool {
+	cw, compressing := w.(*compressWriter)
+	if compressing {
+		if compressible(o.Status(), o.Header) {
+			return false // the compressing writer would add to Vary
+		}
+		// Encoded already, or not to be: the writer lets it pass.
+		w = cw.ResponseWriter
+	}
 	rec, recorded := w.(*recorder)
 	var sw storedWriter
 	var ok bool
@@ -391,6 +400,9 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 	}
 	if recorded {
 		rec.stored(o, r)
+	}
+	if compressing {
+		cw.wrote = true
 	}
 	return true
 }

@@ -230,11 +230,19 @@ func (rt *Router) Select(host string) *Distribution {
 	return rt.fallback
 }
 
+// stripPort is host without its port and an IPv6 literal's brackets. It
+// allocates nothing: it runs on every request.
 func stripPort(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i > 0 && (i == len(host)-1 || host[i+1] == ':') {
+			return host[1:i]
+		}
+		return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	}
-	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if i := strings.IndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i+1:], ':') < 0 {
+		return host[:i]
+	}
+	return host
 }
 
 // MaxURLLength is the longest request URL accepted, as CloudFront's.

@@ -19,11 +19,13 @@ import (
 // handed; only Date, Age and the request id may differ.
 func TestStoredAnswerMatchesNetHTTP(t *testing.T) {
 	for _, tier := range []string{"", "cache: {memory: 64MiB, disk: {path: DIR, size: 64MiB}, max_memory_object_size: 1KiB}\n"} {
-		t.Run(map[bool]string{true: "memory", false: "disk"}[tier == ""], func(t *testing.T) { storedAnswerMatchesNetHTTP(t, tier) })
+		t.Run(map[bool]string{true: "memory", false: "disk"}[tier == ""], func(t *testing.T) { storedAnswerMatchesNetHTTP(t, tier, "") })
 	}
+	// Compressed at the edge: the encoding is a stored object too.
+	t.Run("gzip", func(t *testing.T) { storedAnswerMatchesNetHTTP(t, "", "Accept-Encoding: gzip\r\n") })
 }
 
-func storedAnswerMatchesNetHTTP(t *testing.T, tier string) {
+func storedAnswerMatchesNetHTTP(t *testing.T, tier, accept string) {
 	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Header().Set("Content-Type", "text/plain")
@@ -33,7 +35,11 @@ func storedAnswerMatchesNetHTTP(t *testing.T, tier string) {
 		fmt.Fprint(w, strings.Repeat("stored ", 500))
 	}))
 	defer o.Close()
-	e := startWith(t, "", fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o}\n%s", o.URL, strings.ReplaceAll(tier, "DIR", t.TempDir())))
+	compress := ""
+	if accept != "" {
+		compress = ", compress: true"
+	}
+	e := startWith(t, "", fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o%s}\n%s", o.URL, compress, strings.ReplaceAll(tier, "DIR", t.TempDir())))
 	addr := strings.TrimPrefix(e.http, "http://")
 	get := func(method, extra string) (fields []string, body string) {
 		t.Helper()
@@ -43,7 +49,7 @@ func storedAnswerMatchesNetHTTP(t *testing.T, tier string) {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(3 * time.Second))
-		fmt.Fprintf(c, "%s /x HTTP/1.1\r\nHost: h\r\n%sConnection: close\r\n\r\n", method, extra)
+		fmt.Fprintf(c, "%s /x HTTP/1.1\r\nHost: h\r\n%s%sConnection: close\r\n\r\n", method, accept, extra)
 		b, _ := io.ReadAll(c)
 		head, rest, _ := strings.Cut(string(b), "\r\n\r\n")
 		for _, f := range strings.Split(head, "\r\n")[1:] {
@@ -72,6 +78,9 @@ func storedAnswerMatchesNetHTTP(t *testing.T, tier string) {
 		}
 		if !slices.Contains(loopFields, "X-Cache: Hit from edgefront") {
 			t.Errorf("%s: not a hit: %v", method, loopFields)
+		}
+		if accept != "" && !slices.Contains(loopFields, "Content-Encoding: gzip") {
+			t.Errorf("%s: not the gzip encoding: %v", method, loopFields)
 		}
 	}
 	if answered, handed := e.srv.viewer["http"].(interface{ Stats() (int64, int64) }).Stats(); answered < 3 || handed < 2 {

@@ -26,13 +26,13 @@ import (
 )
 
 // selfSigned writes a certificate for my-project.example.org and 127.0.0.1.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+func selfSigned(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
 	certFile, keyFile, cert := certFor(t, dir, "edge", "my-project.example.org")
 	return certFile, keyFile, certtest.Pool(cert)
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -52,12 +52,12 @@ type testEdge struct {
 	pool       *x509.CertPool
 }
 
-func start(t *testing.T, distributions string) *testEdge {
+func start(t testing.TB, distributions string) *testEdge {
 	return startWith(t, "", distributions)
 }
 
 // startWith is start with more listen settings (", http3: true").
-func startWith(t *testing.T, listen, distributions string) *testEdge {
+func startWith(t testing.TB, listen, distributions string) *testEdge {
 	t.Helper()
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
@@ -349,7 +349,7 @@ func TestHTTP3(t *testing.T) {
 
 // certFor writes a self-signed certificate for names and 127.0.0.1 into
 // dir/prefix*.pem.
-func certFor(t *testing.T, dir, prefix string, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
+func certFor(t testing.TB, dir, prefix string, names ...string) (certFile, keyFile string, cert *x509.Certificate) {
 	t.Helper()
 	certFile, keyFile = filepath.Join(dir, prefix+"-cert.pem"), filepath.Join(dir, prefix+"-key.pem")
 	cert, err := certtest.Write(certFile, keyFile, names...)

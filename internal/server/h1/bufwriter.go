@@ -58,7 +58,7 @@ func (b *bufWriter) writeRaw(p []byte) {
 
 func (b *bufWriter) statusLine(code int) {
 	b.writeString("HTTP/1.1 ")
-	b.writeString(strconv.Itoa(code))
+	b.writeInt(int64(code))
 	if text := http.StatusText(code); text != "" {
 		b.writeString(" ")
 		b.writeString(text)
@@ -66,6 +66,13 @@ func (b *bufWriter) statusLine(code int) {
 		b.writeString(" status code " + strconv.Itoa(code))
 	}
 	b.writeString("\r\n")
+}
+
+// writeInt writes n in decimal, allocating nothing.
+func (b *bufWriter) writeInt(n int64) {
+	if b.err == nil {
+		b.b = strconv.AppendInt(b.b, n, 10)
+	}
 }
 
 func (b *bufWriter) flush() error {

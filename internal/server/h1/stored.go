@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,7 +74,7 @@ func (w *response) storedHead(status int, head []byte, hasDate bool, length int6
 	writeFields(bw, h, nil)
 	bw.writeRaw(head)
 	bw.writeString("Content-Length: ")
-	bw.writeString(strconv.FormatInt(length, 10))
+	bw.writeInt(length)
 	bw.writeString("\r\n")
 	if _, ok := h["Date"]; !ok && !hasDate {
 		bw.writeString("Date: ")
