@@ -11,6 +11,8 @@
 #   openssl        to make keys as users do (Debian package)
 #   pebble, pebble-challtestsrv   Let's Encrypt's test ACME server and its
 #                  DNS, for the automatic certificate tests (go install)
+#   h2spec         the HTTP/2 conformance suite, run against the HTTPS
+#                  listener (go install)
 # When everything is there it adds well under a second.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +20,7 @@ root=$PWD
 
 VERSITYGW_VERSION=v1.8.0
 PEBBLE_VERSION=v2.10.3
+H2SPEC_VERSION=v2.2.1+incompatible
 JSSIGNER=test/e2e/jssigner
 
 say() { echo "test.sh: $*" >&2; }
@@ -52,6 +55,8 @@ export VERSITYGW=$root/.tools/bin/versitygw
 go_tool github.com/letsencrypt/pebble/v2/cmd/pebble "$PEBBLE_VERSION"
 go_tool github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv "$PEBBLE_VERSION"
 export PEBBLE=$root/.tools/bin/pebble PEBBLE_CHALLTESTSRV=$root/.tools/bin/pebble-challtestsrv
+go_tool github.com/summerwind/h2spec/cmd/h2spec "$H2SPEC_VERSION"
+export H2SPEC=$root/.tools/bin/h2spec
 
 if [ -z "${EDGEFRONT_CHROMIUM:-}" ]; then
   for name in chromium chromium-browser google-chrome; do
