@@ -109,26 +109,29 @@ func (c *h1Client) CloseIdleConnections() {
 }
 
 func (c *h1Client) RoundTrip(req *http.Request) (*http.Response, error) {
-	addr := req.URL.Host
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		addr = net.JoinHostPort(addr, "80")
-	}
+	return roundTripOn(c, req, c.exchange)
+}
+
+// roundTripOn runs one exchange on a pooled connection, and once more on
+// a new one when a pooled connection the origin closed while it was idle
+// fails at once: the request is safe to send again.
+func roundTripOn[T any](c *h1Client, req *http.Request, exchange func(*http.Request, string, *h1Conn) (T, error)) (T, error) {
+	addr := hostPort(req.URL.Host)
 	for attempt := 0; ; attempt++ {
 		pc, reused, err := c.get(req.Context(), addr)
 		if err != nil {
-			return nil, err
+			var zero T
+			return zero, err
 		}
-		resp, err := c.exchange(req, addr, pc)
+		v, err := exchange(req, addr, pc)
 		if err == nil {
-			return resp, nil
+			return v, nil
 		}
 		pc.tcp.Close()
-		// A pooled connection the origin closed while it was idle fails at
-		// once; the request is safe to send again on a new one.
 		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrFraming) {
 			continue
 		}
-		return nil, err
+		return v, err
 	}
 }
 
@@ -154,20 +157,7 @@ func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.R
 		return nil, err
 	}
 	pc.tcp.SetReadDeadline(time.Time{})
-	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, orig: resp.Body}
-	body.reusable = !resp.Close
-	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {
-		body.remaining = resp.ContentLength
-		body.fixed = true
-	}
-	if req.Method == http.MethodHead || resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusNoContent {
-		body.fixed, body.remaining = true, 0
-	}
-	resp.Body = body
-	if body.fixed && body.remaining == 0 {
-		body.finish(nil)
-	}
-	return resp, nil
+	return c.wrapBody(resp, req, addr, pc, stop), nil
 }
 
 // ErrFraming is an origin answer whose framing cannot be trusted.

@@ -52,22 +52,7 @@ func (o *HTTP) RoundTripRaw(out *http.Request) (*RawResponse, error) {
 }
 
 func (c *h1Client) roundTripRaw(req *http.Request) (*RawResponse, error) {
-	addr := hostPort(req.URL.Host)
-	for attempt := 0; ; attempt++ {
-		pc, reused, err := c.get(req.Context(), addr)
-		if err != nil {
-			return nil, err
-		}
-		raw, err := c.exchangeRaw(req, addr, pc)
-		if err == nil {
-			return raw, nil
-		}
-		pc.tcp.Close()
-		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrFraming) {
-			continue // a pooled connection the origin closed while idle
-		}
-		return nil, err
-	}
+	return roundTripOn(c, req, c.exchangeRaw)
 }
 
 func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*RawResponse, error) {
@@ -144,7 +129,8 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 	return &raw.RawResponse, nil
 }
 
-// wrapBody gives a parsed answer the pool's body, as exchange does.
+// wrapBody gives a parsed answer the pool's body: read from the socket
+// when its length is known, returned to the pool once read whole.
 func (c *h1Client) wrapBody(resp *http.Response, req *http.Request, addr string, pc *h1Conn, stop func() bool) *http.Response {
 	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, orig: resp.Body, reusable: !resp.Close}
 	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {

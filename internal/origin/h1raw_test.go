@@ -116,6 +116,14 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 			}
 		}
 	}
+	// A plain answer last (the map's order is random): its connection stays.
+	req, _ := http.NewRequest("GET", base+"/", nil)
+	if got, err := raw.roundTripRaw(req); err != nil {
+		t.Fatal(err)
+	} else {
+		io.Copy(io.Discard, got.Body)
+		got.Body.Close()
+	}
 	raw.mu.Lock()
 	idle := len(raw.idle[ln.Addr().String()])
 	raw.mu.Unlock()
