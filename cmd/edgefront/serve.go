@@ -36,6 +36,7 @@ func newServe() *cobra.Command {
 				return configError(cmd, err)
 			}
 			slog.SetDefault(newLogger(cfg.Log, cmd.ErrOrStderr()))
+			tuneGC(int64(cfg.Cache.Sizes().Memory), slog.Default())
 			srv, err := server.New(cfg, func() (*config.Config, error) { return config.Load(file) }, nil)
 			if err != nil {
 				return err
