@@ -62,7 +62,7 @@ type storedWriter interface {
 // written in one go below; its body goes through Write as any other.
 func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length string) {
 	rec.status, rec.firstByte = status, time.Now()
-	rec.headerBytes = headBytes(rec.Header(), fieldBytes)
+	rec.headerBytes = headBytes(rec.Header(), fieldBytes+lengthLine(length))
 	rec.storedType, rec.storedLength, rec.storedRange = info.contentType, length, info.contentRange
 }
 
@@ -70,11 +70,12 @@ func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length stri
 // WriteHeader and Write would have.
 func (rec *recorder) stored(o *cache.Object, r *http.Request) {
 	rec.status, rec.firstByte = o.Status(), time.Now()
-	rec.headerBytes = headBytes(rec.Header(), len(o.Head()))
+	length := first(o.Header["Content-Length"])
+	rec.headerBytes = headBytes(rec.Header(), len(o.Head())+lengthLine(length))
 	if r.Method != http.MethodHead {
 		rec.bodyBytes += o.BodySize()
 	}
-	rec.storedType, rec.storedLength = first(o.Header["Content-Type"]), first(o.Header["Content-Length"])
+	rec.storedType, rec.storedLength = first(o.Header["Content-Type"]), length
 }
 
 func (rec *recorder) WriteHeader(code int) {
@@ -85,6 +86,10 @@ func (rec *recorder) WriteHeader(code int) {
 	}
 	rec.ResponseWriter.WriteHeader(code)
 }
+
+// lengthLine is the size of the Content-Length line a writer adds to
+// rendered fields that leave it out.
+func lengthLine(length string) int { return len("Content-Length: \r\n") + len(length) }
 
 // headBytes is the size of an answer's head with the fields of h and
 // rendered more bytes of fields.

@@ -2,10 +2,13 @@ package server
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -114,5 +117,69 @@ func TestPassMatchesNetHTTP(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A raw pass, and a hit written in one go, are logged as the same
+// answers through the proxy and the header map: status, result, type,
+// length, range and bytes sent.
+func TestRawAnswersLoggedAsProxied(t *testing.T) {
+	o := cannedOrigin(t, map[string]string{
+		"/part":     "HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp4\r\nContent-Range: bytes 10-19/100\r\nContent-Length: 10\r\n\r\n0123456789",
+		"/cached/x": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=600\r\nContent-Length: 5\r\n\r\nhello",
+	})
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	e := start(t, fmt.Sprintf(`  - name: main
+    origins: {o: {type: http, url: %q}}
+    behaviors: [{path_pattern: "/cached/*", target_origin: o}]
+    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}
+access_log: {path: %q, format: json, buffer: 0}
+`, o, logFile))
+	addr := strings.TrimPrefix(e.http, "http://")
+	send := func(path, extra string) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\n%sConnection: close\r\n\r\n", path, extra)
+		io.ReadAll(c)
+	}
+	send("/cached/x", "") // the miss that stores it
+	for _, path := range []string{"/part", "/cached/x"} {
+		extra := ""
+		if path == "/part" {
+			extra = "Range: bytes=10-19\r\n"
+		}
+		send(path, extra)                         // the loop
+		send(path, extra+"Content-Length: 0\r\n") // net/http
+	}
+	var lines []map[string]any
+	for deadline := time.Now().Add(2 * time.Second); len(lines) < 5 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b, _ := os.ReadFile(logFile)
+		lines = lines[:0]
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil {
+				lines = append(lines, m)
+			}
+		}
+	}
+	if len(lines) != 5 {
+		t.Fatalf("%d log lines, want 5", len(lines))
+	}
+	for i, want := range []string{"Miss", "Hit"} {
+		loop, net := lines[1+2*i], lines[2+2*i]
+		for _, k := range []string{"sc-status", "x-edge-result-type", "sc-content-type", "sc-content-len", "sc-range-start", "sc-range-end", "sc-bytes"} {
+			if loop[k] != net[k] {
+				t.Errorf("%s %s: the loop logged %v, net/http %v", want, k, loop[k], net[k])
+			}
+		}
+		if loop["x-edge-result-type"] != want {
+			t.Errorf("logged %v, want a %s", loop, want)
+		}
+	}
+	if lines[1]["sc-content-type"] != "video/mp4" || lines[1]["sc-range-start"] != "10" {
+		t.Errorf("the pass logged %v", lines[1])
 	}
 }
