@@ -91,8 +91,8 @@ var contentLength = []byte("\r\nContent-Length: ")
 // read) and its Content-Length.
 func readHead(b *testing.B, br *bufio.Reader) ([]byte, int) {
 	for want := 1; ; want = br.Buffered() + 1 {
-		p, err := br.Peek(min(want, br.Size())) // at least one byte more than was looked at
-		p, _ = br.Peek(br.Buffered())
+		_, err := br.Peek(min(want, br.Size())) // at least one byte more than was looked at
+		p, _ := br.Peek(br.Buffered())
 		if i := bytes.Index(p, []byte("\r\n\r\n")); i >= 0 {
 			head := p[:i+2]
 			length := 0
