@@ -34,7 +34,7 @@ type Cache struct {
 type invalidation struct {
 	seq     uint64
 	dist    string
-	pattern string // an exact path, or a prefix ending in *
+	pattern string // an exact path, a prefix ending in *, or a #tag
 }
 
 // New returns a cache over store. now may be nil for time.Now.
@@ -113,6 +113,7 @@ func (c *Cache) Leave(f *Fill) {
 // is committed under the object's key and becomes its body.
 func (c *Cache) Put(f *Fill, req http.Header, o *Object) bool {
 	primary, r := f.Primary.String(), f.Primary.ref()
+	r.tags = f.tags
 	o.seq.Store(f.seq)
 	o.gen, o.ref = rand.Uint64(), r
 	sink, onDisk := f.Sink()
@@ -147,6 +148,7 @@ func (c *Cache) Put(f *Fill, req http.Header, o *Object) bool {
 // the fill is for.
 func (c *Cache) Refresh(f *Fill, o *Object) {
 	o.gen, o.ref = rand.Uint64(), f.Primary.ref()
+	o.ref.tags = f.tags
 	c.store.Put(f.Key, o)
 }
 
@@ -192,7 +194,9 @@ func (c *Cache) Delete(primary Key) { c.store.Delete(primary.String()) }
 
 // Invalidate makes every object of dist whose path matches one of paths
 // unservable, including those being fetched now, and removes them from the
-// store. A path is exact, or ends in * to match every path it starts.
+// store. A path is exact, or ends in * to match every path it starts; an
+// item #tag (lower-cased) matches every object tagged with it, each of
+// its variants included.
 func (c *Cache) Invalidate(dist string, paths []string) {
 	c.invMu.Lock()
 	for _, p := range paths {
@@ -232,7 +236,7 @@ func (c *Cache) validSeq(r ref, seq uint64) (uint64, bool) {
 	c.invMu.RLock()
 	defer c.invMu.RUnlock()
 	for i := len(c.invs) - 1; i >= 0 && c.invs[i].seq > seq; i-- {
-		if inv := c.invs[i]; inv.dist == r.dist && Covers(inv.pattern, r.path) {
+		if inv := c.invs[i]; inv.dist == r.dist && r.covers(inv.pattern) {
 			return cur, false
 		}
 	}

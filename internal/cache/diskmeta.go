@@ -39,6 +39,10 @@ func encodeMeta(key string, o *Object) []byte {
 	// What invalidations match, last: files written before it have none.
 	b = appendString(b, o.ref.dist)
 	b = appendString(b, o.ref.path)
+	b = binary.AppendUvarint(b, uint64(len(o.ref.tags)))
+	for _, t := range o.ref.tags {
+		b = appendString(b, t)
+	}
 	return b
 }
 
@@ -121,6 +125,11 @@ func decodeMeta(b []byte) (*Object, string, error) {
 	}
 	if len(r.b) > 0 {
 		o.ref.dist, o.ref.path = r.string(), r.string()
+		if len(r.b) > 0 { // files written before tags were kept have none
+			for n := r.count(); n > 0; n-- {
+				o.ref.tags = append(o.ref.tags, r.string())
+			}
+		}
 	} else {
 		o.ref = legacyRef(key)
 	}

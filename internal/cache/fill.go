@@ -32,6 +32,7 @@ type Fill struct {
 	requestTime time.Time
 	decision    Decision
 	header304   http.Header // a 304's header, when the fill revalidates
+	tags        []string    // the answer's cache tags
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change

@@ -3,6 +3,7 @@ package cache
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,16 +87,67 @@ func (k Key) String() string {
 	return b.String()
 }
 
-// ref is what invalidations match an object by: its distribution and its
-// decoded path.
-type ref struct{ dist, path string }
+// ref is what invalidations match an object by: its distribution, its
+// decoded path and its cache tags (lower-cased).
+type ref struct {
+	dist, path string
+	tags       []string
+}
 
 func (k Key) ref() ref {
 	path := k.Path
 	if p, err := url.PathUnescape(path); err == nil {
 		path = p
 	}
-	return ref{k.Dist, path}
+	return ref{dist: k.Dist, path: path}
+}
+
+// Cache tags, as CloudFront's: the origin's tag header holds a comma-
+// separated list; a tag is 1 to 256 visible ASCII characters but the
+// comma, matched without case; an object keeps its first 50.
+const (
+	MaxTagBytes     = 256
+	MaxTagsOfObject = 50
+)
+
+// ParseTags reads the tags of an answer's tag header fields: lower-cased,
+// each once, the invalid ones dropped, at most MaxTagsOfObject.
+func ParseTags(values []string) []string {
+	var tags []string
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			t = strings.ToLower(strings.Trim(t, " \t"))
+			if ValidTag(t) && !slices.Contains(tags, t) {
+				if len(tags) == MaxTagsOfObject {
+					return tags
+				}
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags
+}
+
+// ValidTag reports whether t may be a cache tag.
+func ValidTag(t string) bool {
+	if t == "" || len(t) > MaxTagBytes {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c < 33 || c > 126 || c == ',' {
+			return false
+		}
+	}
+	return true
+}
+
+// covers reports whether an invalidation item covers the object r names:
+// a path as Covers says, or a #tag any of its tags equals.
+func (r ref) covers(item string) bool {
+	if tag, ok := strings.CutPrefix(item, "#"); ok {
+		return slices.Contains(r.tags, tag)
+	}
+	return Covers(item, r.path)
 }
 
 // Vary returns the field names of a Vary header, canonical and sorted.

@@ -14,6 +14,9 @@ type Policy struct {
 	// -1 when none is set.
 	ErrorTTL  func(status int) time.Duration
 	AuthInKey bool // Authorization is part of the cache key
+	// TagHeader is the canonical name of the field the origin's cache tags
+	// come in (the distribution's cache_tag_header), "" for none.
+	TagHeader string
 }
 
 // The fetch of a fill tells the fill what the origin did, in order:
@@ -44,6 +47,9 @@ func (f *Fill) Respond(status int, h http.Header, length int64) {
 		errTTL = p.ErrorTTL(status)
 	}
 	f.decision = Decide(status, f.req, h, p.TTLs, errTTL, p.AuthInKey, f.c.Now())
+	if p.TagHeader != "" {
+		f.tags = ParseTags(h[p.TagHeader])
+	}
 	f.Start(status, h, f.decision.Store, length)
 }
 
@@ -125,6 +131,9 @@ func (f *Fill) refreshedObject() *Object {
 		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
 	})
 	o.ShareBody(stale)
+	if p.TagHeader != "" {
+		f.tags = ParseTags(h[p.TagHeader]) // the 304's, or the stored answer's
+	}
 	return o
 }
 

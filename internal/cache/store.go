@@ -39,6 +39,9 @@ type Object struct {
 	head atomic.Pointer[[]byte]
 }
 
+// Tags are the object's cache tags, lower-cased; nil when it has none.
+func (o *Object) Tags() []string { return o.ref.tags }
+
 // Head is the object's fields rendered once as the lines of an answer's
 // head ("Name: value\r\n"), Content-Length left out, for a writer that
 // takes a head as bytes.
