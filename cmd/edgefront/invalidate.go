@@ -21,12 +21,15 @@ func newInvalidate() *cobra.Command {
 	var file, dist, adminURL, tokenFile string
 	var timeout time.Duration
 	cmd := &cobra.Command{
-		Use:   "invalidate [-c FILE] [--distribution NAME] PATH...",
-		Short: "Invalidate paths in the running edge's cache through its admin listener, and wait until done",
+		Use:   "invalidate [-c FILE] [--distribution NAME] PATH|#TAG...",
+		Short: "Invalidate paths or cache tags in the running edge's cache through its admin listener, and wait until done",
 		Long: `Invalidate sends the paths to the admin listener of the edge that runs the
 config (admin.listen, with the token of admin.token_file), or to --admin URL,
 and waits until the invalidation is complete. Paths follow CloudFront's rules:
-they start with /, and * may only be the last character ('/images/*').`,
+they start with /, and * may only be the last character ('/images/*'). An
+item that starts with # is a cache tag ('#product:tv'): it invalidates every
+object whose answer carried it in the distribution's cache_tag_header,
+without case and without wildcards.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			if _, err := admin.Patterns(paths); err != nil {

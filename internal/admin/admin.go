@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
 )
@@ -147,6 +148,10 @@ func (a *API) createInvalidation(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if d := rt.Distribution(dist); d != nil && d.TagHeader() == "" && slices.ContainsFunc(patterns, func(p string) bool { return strings.HasPrefix(p, "#") }) {
+		fail(w, http.StatusBadRequest, fmt.Sprintf("distribution %q keeps no cache tags: set its cache_tag_header to invalidate by #tag", dist))
+		return
+	}
 	inv := &Invalidation{ID: newID(), Distribution: dist, Paths: req.Paths, Status: InProgress, CreateTime: time.Now().UTC().Truncate(time.Second)}
 	a.remember(inv)
 	a.log.Info("invalidation", "id", inv.ID, "distribution", dist, "paths", len(patterns))
@@ -235,7 +240,8 @@ func distribution(rt *edge.Router, name string) (string, error) {
 
 // Patterns checks invalidation paths with CloudFront's rules and returns
 // them as the cache matches them: decoded, without a query string. A path
-// starts with /, and * may only be its last character.
+// starts with /, and * may only be its last character; an item that starts
+// with # is a cache tag, lower-cased.
 func Patterns(paths []string) ([]string, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("paths is empty: list at least one path, such as /index.html or /images/*")
@@ -245,9 +251,20 @@ func Patterns(paths []string) ([]string, error) {
 	}
 	out := make([]string, 0, len(paths))
 	for _, p := range paths {
+		if tag, ok := strings.CutPrefix(p, "#"); ok {
+			// A cache tag, as CloudFront's: exact, without case, no wildcard.
+			tag = strings.ToLower(tag)
+			if !cache.ValidTag(tag) {
+				return nil, fmt.Errorf("tag %.60q must be 1 to %d visible ASCII characters other than the comma", p, cache.MaxTagBytes)
+			}
+			if !slices.Contains(out, "#"+tag) {
+				out = append(out, "#"+tag)
+			}
+			continue
+		}
 		switch {
 		case !strings.HasPrefix(p, "/"):
-			return nil, fmt.Errorf("path %q must start with /", p)
+			return nil, fmt.Errorf("path %q must start with / (or # for a cache tag)", p)
 		case len(p) > MaxPathBytes:
 			return nil, fmt.Errorf("path %.40q... is longer than %d bytes", p, MaxPathBytes)
 		case strings.IndexFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:

@@ -35,6 +35,9 @@ func start(t *testing.T, tok string) *fixture {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := fx.hits.Add(1)
 		w.Header().Set("Cache-Control", "max-age=3600")
+		if strings.HasPrefix(r.URL.Path, "/tv/") {
+			w.Header().Set("Cache-Tag", "Product:TV, brand:"+r.URL.Path[4:])
+		}
 		fmt.Fprintf(w, "%s #%d", r.URL.Path, n)
 	}))
 	t.Cleanup(origin.Close)
@@ -65,6 +68,7 @@ func writeConfig(t *testing.T, path, originURL string) {
 distributions:
   - name: main
     aliases: [main.example]
+    cache_tag_header: cache-tag
     origins: {o: {type: http, url: %q}}
     default_behavior: {target_origin: o}
   - name: other
@@ -264,9 +268,47 @@ func TestReloadSwapsTheConfigOrKeepsTheOldOne(t *testing.T) {
 }
 
 func TestPatterns(t *testing.T) {
-	got, err := Patterns([]string{"/a", "/a", "/b%20c", "/d/*", "/e?x=1", "/*"})
-	if err != nil || strings.Join(got, "|") != "/a|/b c|/d/*|/e|/*" {
+	got, err := Patterns([]string{"/a", "/a", "/b%20c", "/d/*", "/e?x=1", "/*", "#Product:TV", "#product:tv", "#a*"})
+	if err != nil || strings.Join(got, "|") != "/a|/b c|/d/*|/e|/*|#product:tv|#a*" {
 		t.Errorf("Patterns: %q %v", got, err)
+	}
+	for _, bad := range []string{"#", "#a,b", "#a b", "#" + strings.Repeat("t", 257), "#caf\u00e9"} {
+		if _, err := Patterns([]string{bad}); err == nil {
+			t.Errorf("Patterns accepted %q", bad)
+		}
+	}
+}
+
+// Items that start with # invalidate by cache tag, beside paths in the
+// same batch, as CloudFront's: every object tagged so, without case; a
+// distribution without cache_tag_header refuses them.
+func TestInvalidationsByTag(t *testing.T) {
+	fx := start(t, token)
+	paths := []string{"/tv/a", "/tv/b", "/radio", "/other"}
+	for _, p := range paths {
+		fx.get(t, "main.example", p)
+	}
+	for _, p := range paths {
+		if _, xc := fx.get(t, "main.example", p); xc != "Hit" {
+			t.Fatalf("%s is not cached before the invalidation: %s", p, xc)
+		}
+	}
+	fx.invalidate(t, `{"distribution":"main","paths":["#PRODUCT:tv","/radio"]}`)
+	for p, want := range map[string]string{"/tv/a": "Miss", "/tv/b": "Miss", "/radio": "Miss", "/other": "Hit"} {
+		if _, got := fx.get(t, "main.example", p); got != want {
+			t.Errorf("%s after #product:tv and /radio: %s, want %s", p, got, want)
+		}
+	}
+	fx.invalidate(t, `{"distribution":"main","paths":["#brand:a"]}`)
+	if _, got := fx.get(t, "main.example", "/tv/a"); got != "Miss" {
+		t.Errorf("/tv/a after #brand:a: %s", got)
+	}
+	if _, got := fx.get(t, "main.example", "/tv/b"); got != "Hit" {
+		t.Errorf("/tv/b after #brand:a: %s; another brand", got)
+	}
+	a := fx.call(t, "POST", "/invalidations", "Bearer "+token, `{"distribution":"other","paths":["#product:tv"]}`)
+	if a.status != http.StatusBadRequest || !strings.Contains(a.body, "cache_tag_header") {
+		t.Errorf("a #tag for a distribution without cache_tag_header: %d %s", a.status, a.body)
 	}
 }
 

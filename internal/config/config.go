@@ -208,6 +208,10 @@ type Distribution struct {
 	DefaultBehavior      *Behavior         `yaml:"default_behavior"`
 	CustomErrorResponses []ErrorResponse   `yaml:"custom_error_responses"`
 	RateLimit            *RateLimit        `yaml:"rate_limit"`
+	// CacheTagHeader names the field the origin sends its answers' cache
+	// tags in (CloudFront's CacheTagConfig), for invalidations by #tag;
+	// "" for none.
+	CacheTagHeader string `yaml:"cache_tag_header"`
 }
 
 // Origin is where a behavior's requests go.

@@ -341,3 +341,25 @@ distributions:
 		t.Errorf("a far name suggested %q", d)
 	}
 }
+
+// cache_tag_header is a header name, refused at its line otherwise.
+func TestCacheTagHeader(t *testing.T) {
+	cfg, err := Parse("edgefront.yaml", []byte(`distributions:
+  - name: main
+    cache_tag_header: x-amz-meta-cache-tag
+    origins: {o: {type: http, url: "http://127.0.0.1:1"}}
+    default_behavior: {target_origin: o}
+`))
+	if err != nil || cfg.Distributions[0].CacheTagHeader != "x-amz-meta-cache-tag" {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	_, err = Parse("edgefront.yaml", []byte(`distributions:
+  - name: main
+    origins: {o: {type: http, url: "http://127.0.0.1:1"}}
+    cache_tag_header: "Cache Tag"
+    default_behavior: {target_origin: o}
+`))
+	if want := `edgefront.yaml:4: cache_tag_header "Cache Tag" is not a header name`; !strings.Contains(fmt.Sprint(err), want) {
+		t.Errorf("%v, want %q", err, want)
+	}
+}

@@ -24,6 +24,9 @@ func (v *validator) distribution(at string, d *Distribution) {
 		v.add(at+".viewer_protocol_policy", "viewer_protocol_policy %s needs an https listener (listen.https)", d.ViewerProtocolPolicy)
 	}
 	d.DefaultRootObject = strings.TrimPrefix(d.DefaultRootObject, "/")
+	if h := d.CacheTagHeader; h != "" && !ValidFieldName(h) {
+		v.add(at+".cache_tag_header", "cache_tag_header %q is not a header name (S3 object metadata arrives as x-amz-meta-NAME)", h)
+	}
 	if rl := d.RateLimit; rl != nil {
 		if rl.RequestsPerSecond <= 0 {
 			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")

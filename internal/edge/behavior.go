@@ -140,7 +140,7 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 	b.minTTL, b.defaultTTL, b.maxTTL = c.TTLs()
 	b.ttls = cache.TTLs{Min: time.Duration(b.minTTL) * time.Second, Default: time.Duration(b.defaultTTL) * time.Second, Max: time.Duration(b.maxTTL) * time.Second}
 	b.key = newKeyPolicy(c.CacheKey)
-	b.storePolicy = cache.Policy{TTLs: b.ttls, ErrorTTL: b.errorTTL, AuthInKey: b.key.has("Authorization")}
+	b.storePolicy = cache.Policy{TTLs: b.ttls, ErrorTTL: b.errorTTL, AuthInKey: b.key.has("Authorization"), TagHeader: d.tagHeader}
 	if b.maxTTL > 0 || b.minTTL > 0 {
 		b.cache = d.cache
 	}

@@ -36,6 +36,7 @@ type Distribution struct {
 	// originDomains are the origins by the domain names a function may
 	// call them by.
 	originDomains map[string]string
+	tagHeader     string // cache_tag_header, canonical; "" for none
 }
 
 // compileDistribution compiles the distribution at config path at, or
@@ -50,6 +51,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		log:        rt.log,
 		cache:      rt.cache,
 		rt:         rt,
+		tagHeader:  canonicalOrEmpty(c.CacheTagHeader),
 	}
 	if rl := c.RateLimit; rl != nil {
 		d.limiter = newRateLimiter(rl.RequestsPerSecond, rl.Burst, rl.MaxClients)
@@ -108,6 +110,17 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		return nil
 	}
 	return d
+}
+
+// TagHeader is the field the distribution reads cache tags from, "" when
+// it keeps none (invalidations by #tag need one).
+func (d *Distribution) TagHeader() string { return d.tagHeader }
+
+func canonicalOrEmpty(h string) string {
+	if h == "" {
+		return ""
+	}
+	return http.CanonicalHeaderKey(h)
 }
 
 // Match returns the first behavior whose pattern matches path, or the

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/origin"
 )
 
@@ -146,6 +147,9 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		} else {
 			p("cache key:    %q", b.cacheKey(r.TLS != nil, viewer.Host, u, viewer.Header))
 			p("cache rule:   %s", b.ttls.Rule())
+			if d.tagHeader != "" {
+				p("cache tags:   the origin's %s field, up to %d of them kept with the object; invalidate them with #TAG", d.tagHeader, cache.MaxTagsOfObject)
+			}
 		}
 	}
 	if b.verifier != nil {

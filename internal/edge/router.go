@@ -212,6 +212,16 @@ func (rt *Router) Cache() *cache.Cache { return rt.cache }
 // TrustedProxies are the config's trusted_proxies.
 func (rt *Router) TrustedProxies() []netip.Prefix { return rt.trusted }
 
+// Distribution is the compiled distribution of that name, nil when none.
+func (rt *Router) Distribution(name string) *Distribution {
+	for _, d := range rt.dists {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
 // Distributions lists the compiled distributions in config order.
 func (rt *Router) Distributions() []*Distribution { return rt.dists }
 
