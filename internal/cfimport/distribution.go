@@ -88,6 +88,9 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	if v, _ := c.str(dc, "DefaultRootObject"); v != "" {
 		dist.set("default_root_object", v)
 	}
+	if v, _ := c.str(obj(dc, "CacheTagConfig"), "HeaderName"); v != "" {
+		dist.set("cache_tag_header", v)
+	}
 	c.unsupported(dist, dc)
 	if cm, _ := c.str(dc, "Comment"); cm != "" {
 		note(dist.n.Content[0], "CloudFront comment: "+cm)
@@ -213,7 +216,7 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		{"Restrictions", "geographic restrictions"},
 		{"ContinuousDeploymentPolicyId", "continuous deployment"}, {"Staging", "staging distribution"},
 		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
-		{"TenantConfig", "multi-tenant parameters"}, {"CacheTagConfig", "cache tags (invalidation by tag)"},
+		{"TenantConfig", "multi-tenant parameters"},
 		{"ViewerMtlsConfig", "viewer mTLS"}, {"ConnectionFunctionAssociation", "connection function"},
 		{"CNAMEs", "(CloudFormation's legacy name for Aliases)"}, {"CustomOrigin", "(CloudFormation's legacy origin: use Origins)"},
 		{"S3Origin", "(CloudFormation's legacy origin: use Origins)"},

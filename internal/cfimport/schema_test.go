@@ -119,6 +119,7 @@ func apiVariants() []schemaDoc {
 var carried = map[string]string{
 	"Aliases.Items":                   "aliases: [x-",
 	"DefaultRootObject":               "default_root_object: x-defaultrootobject",
+	"CacheTagConfig.HeaderName":       "cache_tag_header: x-headername",
 	"Comment":                         "CloudFront comment: x-comment",
 	"Enabled":                         "name: main",
 	"CallerReference":                 "name: main",
