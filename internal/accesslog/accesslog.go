@@ -56,6 +56,9 @@ type Entry struct {
 	ContentLength string
 	RangeStart    string
 	RangeEnd      string
+	// CacheTags are the cache tags of the object answered from or stored,
+	// in the JSON format only (the W3C one has CloudFront's fields alone).
+	CacheTags []string
 }
 
 // Logger writes entries to a file or to stdout. Requests append their
@@ -323,37 +326,38 @@ func mustEncode(c byte) bool {
 
 // jsonEntry is the JSON line: CloudFront's field names.
 type jsonEntry struct {
-	Date         string  `json:"date"`
-	Time         string  `json:"time"`
-	Location     string  `json:"x-edge-location"`
-	BytesOut     int64   `json:"sc-bytes"`
-	ClientIP     string  `json:"c-ip"`
-	Method       string  `json:"cs-method"`
-	Distribution string  `json:"cs(Host)"`
-	Path         string  `json:"cs-uri-stem"`
-	Status       int     `json:"sc-status"`
-	Referer      string  `json:"cs(Referer),omitempty"`
-	UserAgent    string  `json:"cs(User-Agent),omitempty"`
-	Query        string  `json:"cs-uri-query,omitempty"`
-	Cookie       string  `json:"cs(Cookie),omitempty"`
-	Result       string  `json:"x-edge-result-type"`
-	RequestID    string  `json:"x-edge-request-id"`
-	Host         string  `json:"x-host-header"`
-	Protocol     string  `json:"cs-protocol"`
-	BytesIn      int64   `json:"cs-bytes"`
-	TimeTaken    float64 `json:"time-taken"`
-	ForwardedFor string  `json:"x-forwarded-for,omitempty"`
-	TLSProtocol  string  `json:"ssl-protocol,omitempty"`
-	TLSCipher    string  `json:"ssl-cipher,omitempty"`
-	Response     string  `json:"x-edge-response-result-type"`
-	ProtoVersion string  `json:"cs-protocol-version"`
-	ClientPort   string  `json:"c-port"`
-	TTFB         float64 `json:"time-to-first-byte"`
-	Detailed     string  `json:"x-edge-detailed-result-type"`
-	ContentType  string  `json:"sc-content-type,omitempty"`
-	ContentLen   string  `json:"sc-content-len,omitempty"`
-	RangeStart   string  `json:"sc-range-start,omitempty"`
-	RangeEnd     string  `json:"sc-range-end,omitempty"`
+	Date         string   `json:"date"`
+	Time         string   `json:"time"`
+	Location     string   `json:"x-edge-location"`
+	BytesOut     int64    `json:"sc-bytes"`
+	ClientIP     string   `json:"c-ip"`
+	Method       string   `json:"cs-method"`
+	Distribution string   `json:"cs(Host)"`
+	Path         string   `json:"cs-uri-stem"`
+	Status       int      `json:"sc-status"`
+	Referer      string   `json:"cs(Referer),omitempty"`
+	UserAgent    string   `json:"cs(User-Agent),omitempty"`
+	Query        string   `json:"cs-uri-query,omitempty"`
+	Cookie       string   `json:"cs(Cookie),omitempty"`
+	Result       string   `json:"x-edge-result-type"`
+	RequestID    string   `json:"x-edge-request-id"`
+	Host         string   `json:"x-host-header"`
+	Protocol     string   `json:"cs-protocol"`
+	BytesIn      int64    `json:"cs-bytes"`
+	TimeTaken    float64  `json:"time-taken"`
+	ForwardedFor string   `json:"x-forwarded-for,omitempty"`
+	TLSProtocol  string   `json:"ssl-protocol,omitempty"`
+	TLSCipher    string   `json:"ssl-cipher,omitempty"`
+	Response     string   `json:"x-edge-response-result-type"`
+	ProtoVersion string   `json:"cs-protocol-version"`
+	ClientPort   string   `json:"c-port"`
+	TTFB         float64  `json:"time-to-first-byte"`
+	Detailed     string   `json:"x-edge-detailed-result-type"`
+	ContentType  string   `json:"sc-content-type,omitempty"`
+	ContentLen   string   `json:"sc-content-len,omitempty"`
+	RangeStart   string   `json:"sc-range-start,omitempty"`
+	RangeEnd     string   `json:"sc-range-end,omitempty"`
+	CacheTags    []string `json:"x-cache-tags,omitempty"`
 }
 
 func (e *Entry) appendJSON(b []byte) []byte {
@@ -369,7 +373,7 @@ func (e *Entry) appendJSON(b []byte) []byte {
 		TimeTaken: roundMillis(e.TimeTaken), ForwardedFor: e.ForwardedFor, TLSProtocol: e.TLSProtocol,
 		TLSCipher: e.TLSCipher, Response: e.Response, ProtoVersion: e.ProtoVersion, ClientPort: e.ClientPort,
 		TTFB: roundMillis(e.TTFB), Detailed: e.Detailed, ContentType: e.ContentType, ContentLen: e.ContentLength,
-		RangeStart: e.RangeStart, RangeEnd: e.RangeEnd,
+		RangeStart: e.RangeStart, RangeEnd: e.RangeEnd, CacheTags: e.CacheTags,
 	}
 	out, _ := json.Marshal(j)
 	b = append(b, out...)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -263,5 +264,41 @@ func TestOpenFileCache(t *testing.T) {
 	}
 	if w < openFileWeight {
 		t.Errorf("the memory tier weighs the open object %d bytes, want at least %d", w, openFileWeight)
+	}
+}
+
+// Cache tags are kept in the disk tier: after a restart, an invalidation
+// by tag finds the objects tagged before it.
+func TestTagsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	p := Policy{TTLs: TTLs{Max: time.Hour, Default: time.Hour}, TagHeader: "Cache-Tag"}
+	c := New(NewTiered(NewMemory(1<<20), openDisk(t, dir, 1<<30), 64<<10, logtest.New(t)), 1<<20, nil)
+	for _, path := range []string{"/tagged", "/plain"} {
+		k, key := Key{Dist: "main", Host: "a", Path: path}, Key{Dist: "main", Host: "a", Path: path}.String()
+		f, _ := c.Join(k, key)
+		r := f.Attach(true)
+		f.Begin(http.Header{}, nil, p)
+		h := http.Header{"Content-Type": {"text/plain"}}
+		if path == "/tagged" {
+			h["Cache-Tag"] = []string{"Release:42"}
+		}
+		f.Respond(200, h, 2)
+		f.Write([]byte("ok"))
+		f.End(nil)
+		r.Close()
+		c.Leave(f)
+	}
+	// A new process: a new memory tier over the same folder.
+	c2 := New(NewTiered(NewMemory(1<<20), openDisk(t, dir, 1<<30), 64<<10, logtest.New(t)), 1<<20, nil)
+	tagged, plain := Key{Dist: "main", Host: "a", Path: "/tagged"}, Key{Dist: "main", Host: "a", Path: "/plain"}
+	if o, _ := c2.Get(tagged, nil); o == nil || !slices.Equal(o.Tags(), []string{"release:42"}) {
+		t.Fatalf("after a restart: %v", o)
+	}
+	c2.Invalidate("main", []string{"#release:42"})
+	if o, _ := c2.Get(tagged, nil); o != nil {
+		t.Error("the tagged object survived its tag's invalidation after a restart")
+	}
+	if o, _ := c2.Get(plain, nil); o == nil {
+		t.Error("an object without the tag was invalidated")
 	}
 }

@@ -305,6 +305,13 @@ func (r *Reader) wait(ctx context.Context, cond func() bool) error {
 // Key is the cache key of the reader's fill.
 func (r *Reader) Key() string { return r.f.Key }
 
+// Tags are the cache tags of the fill's answer, once its header came.
+func (r *Reader) Tags() []string {
+	r.f.mu.Lock()
+	defer r.f.mu.Unlock()
+	return r.f.tags
+}
+
 // Leader reports whether the reader's viewer started the fill.
 func (r *Reader) Leader() bool { return r.leader }
 

@@ -208,6 +208,7 @@ func (b *Behavior) serveFill(w http.ResponseWriter, r *http.Request, ex *exchang
 		wh[k] = v
 	}
 	ex.setOutcome(wh, xc)
+	ex.tags = rd.Tags()
 	w.WriteHeader(status)
 	if r.Method == http.MethodHead {
 		return
@@ -314,6 +315,7 @@ func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
 // was worked out when the object was stored; conditional and range
 // requests go through http.ServeContent.
 func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *exchange, key string, o *cache.Object, xc outcome, now time.Time) {
+	ex.tags = o.Tags()
 	if rule := b.errorPageFor(o.Status(), ex); rule != nil {
 		b.dist.fail(w, r, ex, o.Status(), http.StatusText(o.Status()))
 		return

@@ -21,6 +21,7 @@ type exchange struct {
 	origin   *chosenOrigin // chosen by a function; nil for the behavior's own
 	outcome  outcome
 	answered *http.Response // the origin's answer, received by the raw pass, for the proxy to finish
+	tags     []string       // the cache tags of the object answered from or filled, for the log
 }
 
 type exchangeKey struct{}

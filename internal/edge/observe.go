@@ -211,6 +211,7 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 		e.TTFB = rec.firstByte.Sub(start)
 	}
 	e.Detailed = final
+	e.CacheTags = ex.tags
 	if cr := orElse(first(h["Content-Range"]), rec.storedRange); cr != "" {
 		if rng, ok := strings.CutPrefix(cr, "bytes "); ok {
 			rng, _, _ = strings.Cut(rng, "/")

@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -257,5 +259,58 @@ distributions:
 	// Redirects need an HTTPS listener: TestViewerProtocolPolicies.
 	if r := outcomeRedirect.result(301); r != "Redirect" {
 		t.Errorf("a redirect's result type is %q", r)
+	}
+}
+
+// The JSON access log names the cache tags of the object a request was
+// answered from or filled.
+func TestAccessLogCacheTags(t *testing.T) {
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("X-Amz-Meta-Cache-Tag", "Product:TV, brand:x")
+		fmt.Fprint(w, "tagged")
+	})
+	dir := t.TempDir()
+	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(fmt.Sprintf(`
+distributions:
+  - name: main
+    cache_tag_header: x-amz-meta-cache-tag
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o}
+`, o.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "access.log")
+	l, err := accesslog.Open(path, "json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Cache.Sizes()
+	rt, err := Compile(cfg, Options{Log: logtest.New(t), Cache: cache.New(cache.NewMemory(uint64(s.Memory)), s.MaxObject, nil),
+		Observer: &Observer{Log: l, Location: "TST1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(rt)
+	defer rt.Close()
+	get(t, srv.URL+"/a")
+	get(t, srv.URL+"/a")
+	srv.Close()
+	l.Close()
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines: %s", len(lines), b)
+	}
+	for i, want := range []string{"Miss", "Hit"} {
+		var e struct {
+			Result string   `json:"x-edge-result-type"`
+			Tags   []string `json:"x-cache-tags"`
+		}
+		json.Unmarshal([]byte(lines[i]), &e)
+		if e.Result != want || !slices.Equal(e.Tags, []string{"product:tv", "brand:x"}) {
+			t.Errorf("line %d: %s %q, want %s with the tags", i, e.Result, e.Tags, want)
+		}
 	}
 }
