@@ -333,7 +333,7 @@ func (b *Behavior) serveObject(w http.ResponseWriter, r *http.Request, ex *excha
 		h[k] = v
 	}
 	ex.setOutcome(h, xc)
-	h["Age"] = []string{ageString(o.Age(now))}
+	h["Age"] = ageField(o.Age(now))
 	if o.Status() == http.StatusOK && wantsWhole(r) {
 		if _, ok := h["Content-Type"]; !ok {
 			h["Content-Type"] = nil // no sniffing
@@ -387,7 +387,7 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 		}
 	}
 	ex.setOutcome(h, xc)
-	h["Age"] = []string{ageString(o.Age(now))}
+	h["Age"] = ageField(o.Age(now))
 	_, hasDate := o.Header["Date"]
 	var written bool
 	if f, size, onDisk := o.BodyFile(); onDisk {
@@ -409,12 +409,22 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 	return true
 }
 
-var smallAges [600]string
+// smallAges are the values of Age under ten minutes, made once: a hit's
+// Age costs no allocation. The slices are shared, never written to.
+var smallAges [600][]string
 
 func init() {
 	for i := range smallAges {
-		smallAges[i] = strconv.Itoa(i)
+		smallAges[i] = []string{strconv.Itoa(i)}
 	}
+}
+
+// ageField is the Age field's value for an object d old.
+func ageField(d time.Duration) []string {
+	if s := int64(d / time.Second); s >= 0 && s < int64(len(smallAges)) {
+		return smallAges[s]
+	}
+	return []string{ageString(d)}
 }
 
 func ageString(d time.Duration) string {
@@ -423,7 +433,7 @@ func ageString(d time.Duration) string {
 		s = 0
 	}
 	if s < int64(len(smallAges)) {
-		return smallAges[s]
+		return smallAges[s][0]
 	}
 	return strconv.FormatInt(s, 10)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
@@ -136,9 +137,10 @@ func (d *Distribution) Match(path string) *Behavior {
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, w: w, id: newRequestID(), accept: r.Header.Get("Accept"), dist: d}
+	ex := &exchange{in: r, w: w, accept: r.Header.Get("Accept"), dist: d}
+	ex.newID()
 	ex.client, ex.viaProxy = clientAddr(r, d.rt.trusted)
-	w.Header()["X-Edge-Request-Id"] = []string{ex.id}
+	w.Header()["X-Edge-Request-Id"] = ex.idField[:]
 	if rec, ok := w.(*recorder); ok {
 		rec.ex = ex
 	}
@@ -318,11 +320,15 @@ func init() {
 	rand.Read(idPrefix[:])
 }
 
-func newRequestID() string {
+// newID gives the exchange a new request id, kept in the exchange itself
+// with the field value that carries it: no allocation of its own.
+func (ex *exchange) newID() {
 	var b [21]byte
 	copy(b[:], idPrefix[:])
 	binary.BigEndian.PutUint64(b[13:], idCounter.Add(1))
-	return base64.URLEncoding.EncodeToString(b[:])
+	base64.URLEncoding.Encode(ex.idBuf[:], b[:])
+	ex.id = unsafe.String(&ex.idBuf[0], len(ex.idBuf))
+	ex.idField[0] = ex.id
 }
 
 // requestURL is the URL the viewer asked for, for messages.

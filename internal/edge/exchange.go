@@ -22,6 +22,9 @@ type exchange struct {
 	outcome  outcome
 	answered *http.Response // the origin's answer, received by the raw pass, for the proxy to finish
 	tags     []string       // the cache tags of the object answered from or filled, for the log
+
+	idBuf   [28]byte  // id's bytes (newID)
+	idField [1]string // X-Edge-Request-Id's value
 }
 
 type exchangeKey struct{}

@@ -178,7 +178,7 @@ func (cn *conn) answer(u *url.URL) bool {
 		Header: h.header(), Body: http.NoBody, Host: h.host, RemoteAddr: cn.remote,
 		RequestURI: h.target, TLS: cn.tls, Close: h.close,
 	}).WithContext(ctx)
-	w := &response{cn: cn, req: r, header: make(http.Header, 16), contentLength: -1, closeAfter: h.close, held: cn.hold[:0]}
+	w := &response{cn: cn, req: r, header: make(http.Header, 8), contentLength: -1, closeAfter: h.close, held: cn.hold[:0]}
 	ok := cn.call(w, r)
 	if !ok {
 		return false
