@@ -368,16 +368,9 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 		// Encoded already, or not to be: the writer lets it pass.
 		w = cw.ResponseWriter
 	}
-	rec, recorded := w.(*recorder)
-	var sw storedWriter
-	var ok bool
-	if recorded {
-		sw, ok = rec.ResponseWriter.(storedWriter)
-	} else {
-		sw, ok = w.(storedWriter)
-	}
+	rec, sw, ok := writerBelow[storedWriter](w)
 	if !ok || wantsWhole(r) || o.Header["Content-Type"] == nil ||
-		first(o.Header["Content-Length"]) != strconv.FormatInt(o.BodySize(), 10) || (recorded && rec.status != 0) {
+		first(o.Header["Content-Length"]) != strconv.FormatInt(o.BodySize(), 10) || (rec != nil && rec.status != 0) {
 		return false
 	}
 	h := w.Header()
@@ -400,7 +393,7 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 		delete(h, "Age")
 		return false
 	}
-	if recorded {
+	if rec != nil {
 		rec.stored(o, r)
 	}
 	if compressing {

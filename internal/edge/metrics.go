@@ -201,14 +201,20 @@ type timedTransport struct {
 func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.RoundTripper.RoundTrip(r)
+	t.account(r, start, err)
+	return resp, err
+}
+
+// account counts an origin request that started at start and ended with
+// err: its latency, or a failure that was not the viewer's leaving.
+func (t *timedTransport) account(r *http.Request, start time.Time, err error) {
 	if err != nil {
 		if r.Context().Err() == nil {
 			t.errors.Inc()
 		}
-		return nil, err
+		return
 	}
 	t.seconds.Observe(time.Since(start).Seconds())
-	return resp, nil
 }
 
 func (m *Metrics) transport(rt http.RoundTripper, dist, originName string) http.RoundTripper {

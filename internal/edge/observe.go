@@ -66,6 +66,17 @@ func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length stri
 	rec.storedType, rec.storedLength, rec.storedRange = info.contentType, length, info.contentRange
 }
 
+// writerBelow finds the writer of kind T that w is, or that w records
+// for; rec is the recorder between them, nil when there is none.
+func writerBelow[T any](w http.ResponseWriter) (rec *recorder, below T, ok bool) {
+	if r, isRec := w.(*recorder); isRec {
+		below, ok = r.ResponseWriter.(T)
+		return r, below, ok
+	}
+	below, ok = w.(T)
+	return nil, below, ok
+}
+
 // stored records a stored object's answer, written in one go below, as
 // WriteHeader and Write would have.
 func (rec *recorder) stored(o *cache.Object, r *http.Request) {

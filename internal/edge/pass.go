@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/origin"
@@ -34,14 +36,8 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 		(r.Body != nil && r.Body != http.NoBody) || r.Header["Upgrade"] != nil {
 		return false
 	}
-	rec, _ := w.(*recorder)
-	var pw proxiedWriter
-	if rec != nil {
-		pw, _ = rec.ResponseWriter.(proxiedWriter)
-	} else {
-		pw, _ = w.(proxiedWriter)
-	}
-	if pw == nil {
+	rec, pw, ok := writerBelow[proxiedWriter](w)
+	if !ok {
 		return false
 	}
 	out := b.originRequest(r, ex)
@@ -88,9 +84,11 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 
 func removeHopByHop(h http.Header) {
 	for _, v := range h["Connection"] {
-		for _, name := range bytes.Split([]byte(v), []byte(",")) {
-			if name = bytes.TrimSpace(name); len(name) > 0 {
-				delete(h, http.CanonicalHeaderKey(string(name)))
+		for v != "" {
+			var name string
+			name, v, _ = strings.Cut(v, ",")
+			if name = textproto.TrimString(name); name != "" {
+				delete(h, http.CanonicalHeaderKey(name))
 			}
 		}
 	}
@@ -102,13 +100,13 @@ func removeHopByHop(h http.Header) {
 // writeRaw writes a plain answer's head and body; it reports false,
 // having written nothing, for one the proxy must finish: a status with
 // no body or an error page to put in its place, no length, no type (the
-// proxy's writer sniffs one), fields it does not pass on as they are.
+// proxy's writer sniffs one).
 func (b *Behavior) writeRaw(w http.ResponseWriter, pw proxiedWriter, rec *recorder, r *http.Request, ex *exchange, raw *origin.RawResponse) bool {
 	if raw.Status < 200 || raw.Length < 0 || (raw.Status >= 400 && b.errorPageFor(raw.Status, ex) != nil) {
 		return false
 	}
-	fields, info, ok := proxiedFields(raw.Fields)
-	if !ok || (!info.typed && raw.Length > 0) {
+	fields, info := proxiedFields(raw.Fields)
+	if !info.typed && raw.Length > 0 {
 		return false
 	}
 	h := w.Header()
@@ -147,7 +145,7 @@ var (
 // without the hop-by-hop fields (and those Connection names), the length
 // (the writer gives it), the edge's own fields, with the edge's Via
 // added.
-func proxiedFields(raw []byte) (out []byte, info fieldInfo, ok bool) {
+func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 	var named [][]byte // fields the origin's Connection names
 	for rest := raw; len(rest) > 0; {
 		var line []byte
@@ -181,7 +179,7 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo, ok bool) {
 		out = append(out, line...)
 		out = append(out, '\r', '\n')
 	}
-	return append(out, viaLine...), info, true
+	return append(out, viaLine...), info
 }
 
 func hopField(name []byte) bool {
@@ -211,12 +209,6 @@ type rawTiming struct {
 func (rt rawTiming) RoundTripRaw(out *http.Request) (*origin.RawResponse, error) {
 	start := time.Now()
 	raw, err := rt.RawRoundTripper.RoundTripRaw(out)
-	if err != nil {
-		if out.Context().Err() == nil {
-			rt.t.errors.Inc()
-		}
-		return nil, err
-	}
-	rt.t.seconds.Observe(time.Since(start).Seconds())
-	return raw, nil
+	rt.t.account(out, start, err)
+	return raw, err
 }
