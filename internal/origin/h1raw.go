@@ -106,7 +106,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		}
 		break
 	}
-	bodiless := req.Method == http.MethodHead || raw.Status == http.StatusNotModified || raw.Status == http.StatusNoContent
+	bodiless := noBody(req.Method, raw.Status)
 	if !bodiless && (raw.Chunked || raw.Length < 0) {
 		// Chunked, or delimited by the connection's end: net/http reads it.
 		resp, err := readFinalResponse(pc.br, req)
@@ -136,7 +136,7 @@ func (c *h1Client) wrapBody(resp *http.Response, req *http.Request, addr string,
 	if resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0 {
 		body.remaining, body.fixed = resp.ContentLength, true
 	}
-	if req.Method == http.MethodHead || resp.StatusCode == http.StatusNotModified || resp.StatusCode == http.StatusNoContent {
+	if noBody(req.Method, resp.StatusCode) {
 		body.fixed, body.remaining = true, 0
 	}
 	resp.Body = body
@@ -144,6 +144,12 @@ func (c *h1Client) wrapBody(resp *http.Response, req *http.Request, addr string,
 		body.finish(nil)
 	}
 	return resp
+}
+
+// noBody reports whether an answer to method with status has no body,
+// whatever its fields say.
+func noBody(method string, status int) bool {
+	return method == http.MethodHead || status == http.StatusNotModified || status == http.StatusNoContent
 }
 
 func hostPort(host string) string {
@@ -292,7 +298,7 @@ func (r *RawResponse) Response(req *http.Request) *http.Response {
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header(h),
 		ContentLength: r.Length, Body: r.Body, Request: req,
 	}
-	if req.Method == http.MethodHead || r.Status == http.StatusNotModified || r.Status == http.StatusNoContent {
+	if noBody(req.Method, r.Status) {
 		resp.ContentLength = max(r.Length, -1)
 	}
 	return resp
