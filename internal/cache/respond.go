@@ -41,15 +41,8 @@ func (f *Fill) Respond(status int, h http.Header, length int64) {
 		f.header304 = h
 		return
 	}
-	p := f.policy
-	errTTL := time.Duration(-1)
-	if p.ErrorTTL != nil {
-		errTTL = p.ErrorTTL(status)
-	}
-	f.decision = Decide(status, f.req, h, p.TTLs, errTTL, p.AuthInKey, f.c.Now())
-	if p.TagHeader != "" {
-		f.tags = ParseTags(h[p.TagHeader])
-	}
+	f.decision = f.policy.decide(status, f.req, h, f.c.Now())
+	f.tags = f.policy.tagsOf(h)
 	f.Start(status, h, f.decision.Store, length)
 }
 
@@ -93,12 +86,7 @@ func (f *Fill) End(err error) {
 func (f *Fill) object(body []byte, size int64) *Object {
 	h := f.StartedHeader().Clone()
 	h["Content-Length"] = []string{strconv.FormatInt(size, 10)}
-	now := f.c.Now()
-	d := ParseCacheControl(h["Cache-Control"])
-	m := Meta{
-		Status: f.status, ResponseTime: now, TTL: f.decision.TTL, SWR: f.decision.SWR, SIE: f.decision.SIE,
-		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
-	}
+	m := f.meta(f.status, h, f.decision, f.c.Now())
 	if lm, err := http.ParseTime(h.Get("Last-Modified")); err == nil {
 		m.ModTime = lm
 	}
@@ -119,22 +107,41 @@ func (f *Fill) refreshedObject() *Object {
 	}
 	now := f.c.Now()
 	status := stale.Status()
-	p := f.policy
+	m := f.meta(status, h, f.policy.decide(status, f.req, h, now), now)
+	m.ModTime = stale.ModTime()
+	o := NewObject(h, nil, m)
+	o.ShareBody(stale)
+	f.tags = f.policy.tagsOf(h) // the 304's, or the stored answer's
+	return o
+}
+
+// meta is what an answer of status with header h, decided dec at now,
+// is stored with; its ModTime is the caller's.
+func (f *Fill) meta(status int, h http.Header, dec Decision, now time.Time) Meta {
+	d := ParseCacheControl(h["Cache-Control"])
+	return Meta{
+		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE,
+		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
+	}
+}
+
+// decide applies the policy to an answer of status with header h to a
+// request with header req.
+func (p Policy) decide(status int, req, h http.Header, now time.Time) Decision {
 	errTTL := time.Duration(-1)
 	if p.ErrorTTL != nil {
 		errTTL = p.ErrorTTL(status)
 	}
-	dec := Decide(status, f.req, h, p.TTLs, errTTL, p.AuthInKey, now)
-	d := ParseCacheControl(h["Cache-Control"])
-	o := NewObject(h, nil, Meta{
-		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE, ModTime: stale.ModTime(),
-		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
-	})
-	o.ShareBody(stale)
-	if p.TagHeader != "" {
-		f.tags = ParseTags(h[p.TagHeader]) // the 304's, or the stored answer's
+	return Decide(status, req, h, p.TTLs, errTTL, p.AuthInKey, now)
+}
+
+// tagsOf is the cache tags an answer with header h carries under the
+// policy's tag field; nil without one.
+func (p Policy) tagsOf(h http.Header) []string {
+	if p.TagHeader == "" {
+		return nil
 	}
-	return o
+	return ParseTags(h[p.TagHeader])
 }
 
 // Revalidating reports whether the origin answered 304 to the fill's
