@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -197,11 +196,6 @@ func TestH1ClientClosesIdleConnections(t *testing.T) {
 // The origin's framing is read strictly: interim answers are skipped, an
 // ambiguous length is an error and its connection is not reused.
 func TestH1ClientStrictFraming(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	answers := map[string]string{
 		"/continue": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
 		"/hints":    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhints",
@@ -209,30 +203,10 @@ func TestH1ClientStrictFraming(t *testing.T) {
 		"/two-cl":   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
 		"/same-cl":  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc",
 	}
-	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func(c net.Conn) {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.WriteString(c, answers[req.URL.Path])
-				}
-			}(c)
-		}
-	}()
+	addr, conns := cannedOrigin(t, answers)
 	c := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
 	defer c.CloseIdleConnections()
-	base := "http://" + ln.Addr().String()
+	base := "http://" + addr
 	for path, want := range map[string]string{"/continue": "ok", "/hints": "hints", "/same-cl": "abc"} {
 		if resp, body := h1Get(t, c, "GET", base+path); resp.StatusCode != 200 || body != want {
 			t.Errorf("%s: %d %q, want 200 %q", path, resp.StatusCode, body, want)

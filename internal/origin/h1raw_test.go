@@ -10,46 +10,29 @@ import (
 	"net/textproto"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// rawFields parses raw header lines as net/http would.
-func rawFields(t testing.TB, fields []byte) http.Header {
+// cannedOrigin answers each path with its bytes as they are (a HEAD with
+// the final head alone), on keep-alive connections until an HTTP/1.0
+// answer; it returns its address and the connections it accepted.
+func cannedOrigin(t *testing.T, answers map[string]string) (string, *atomic.Int64) {
 	t.Helper()
-	h, err := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(fields), strings.NewReader("\r\n")))).ReadMIMEHeader()
-	if err != nil {
-		t.Fatalf("raw fields %q: %v", fields, err)
-	}
-	return http.Header(h)
-}
-
-// The raw round trip answers as the parsed one: status, fields, body,
-// framing refused the same, connections reused the same.
-func TestRawRoundTripMatchesParsed(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	answers := map[string]string{
-		"/":         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Two: a\r\nX-Two: b\r\nContent-Length: 5\r\n\r\nhello",
-		"/continue": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
-		"/hints":    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhints",
-		"/chunked":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n",
-		"/304":      "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n",
-		"/empty":    "HTTP/1.1 204 No Content\r\n\r\n",
-		"/old":      "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold",
-		"/cl-te":    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
-		"/two-cl":   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-		"/big-head": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("h", 20<<10) + "\r\nContent-Length: 3\r\n\r\nbig",
-	}
+	t.Cleanup(func() { ln.Close() })
+	var conns atomic.Int64
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			conns.Add(1)
 			go func(c net.Conn) {
 				defer c.Close()
 				br := bufio.NewReader(c)
@@ -71,7 +54,36 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 			}(c)
 		}
 	}()
-	base := "http://" + ln.Addr().String()
+	return ln.Addr().String(), &conns
+}
+
+// rawFields parses raw header lines as net/http would.
+func rawFields(t testing.TB, fields []byte) http.Header {
+	t.Helper()
+	h, err := textproto.NewReader(bufio.NewReader(io.MultiReader(bytes.NewReader(fields), strings.NewReader("\r\n")))).ReadMIMEHeader()
+	if err != nil {
+		t.Fatalf("raw fields %q: %v", fields, err)
+	}
+	return http.Header(h)
+}
+
+// The raw round trip answers as the parsed one: status, fields, body,
+// framing refused the same, connections reused the same.
+func TestRawRoundTripMatchesParsed(t *testing.T) {
+	answers := map[string]string{
+		"/":         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Two: a\r\nX-Two: b\r\nContent-Length: 5\r\n\r\nhello",
+		"/continue": "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"/hints":    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhints",
+		"/chunked":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n0\r\n\r\n",
+		"/304":      "HTTP/1.1 304 Not Modified\r\nEtag: \"x\"\r\n\r\n",
+		"/empty":    "HTTP/1.1 204 No Content\r\n\r\n",
+		"/old":      "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold",
+		"/cl-te":    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"/two-cl":   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"/big-head": "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("h", 20<<10) + "\r\nContent-Length: 3\r\n\r\nbig",
+	}
+	addr, _ := cannedOrigin(t, answers)
+	base := "http://" + addr
 	parsed := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
 	raw := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
 	defer parsed.CloseIdleConnections()
@@ -125,7 +137,7 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 		got.Body.Close()
 	}
 	raw.mu.Lock()
-	idle := len(raw.idle[ln.Addr().String()])
+	idle := len(raw.idle[addr])
 	raw.mu.Unlock()
 	if idle == 0 {
 		t.Error("the raw round trips left no connection to reuse")
