@@ -24,13 +24,34 @@ import (
 // and a function that closes the log and returns its lines as fields.
 func observedEdge(t *testing.T, yaml string) (string, func() [][]string) {
 	t.Helper()
+	url, logged := loggedEdge(t, yaml, "cloudfront")
+	return url, func() [][]string {
+		b := logged()
+		var lines [][]string
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if !strings.HasPrefix(line, "#") {
+				lines = append(lines, strings.Split(line, "\t"))
+			}
+		}
+		if !strings.HasPrefix(string(b), accesslog.Header) {
+			t.Errorf("the log does not start with CloudFront's header lines:\n%.200s", b)
+		}
+		return lines
+	}
+}
+
+// loggedEdge runs yaml with an access log in format, and returns the
+// edge's URL and a function that stops the edge, closes the log and
+// returns what it holds.
+func loggedEdge(t *testing.T, yaml, format string) (string, func() []byte) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "access.log")
-	l, err := accesslog.Open(path, "cloudfront", 0)
+	l, err := accesslog.Open(path, format, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,20 +63,11 @@ func observedEdge(t *testing.T, yaml string) (string, func() [][]string) {
 	}
 	srv := httptest.NewServer(rt)
 	t.Cleanup(func() { srv.Close(); rt.Close() })
-	return srv.URL, func() [][]string {
+	return srv.URL, func() []byte {
 		srv.Close()
 		l.Close()
 		b, _ := os.ReadFile(path)
-		var lines [][]string
-		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-			if !strings.HasPrefix(line, "#") {
-				lines = append(lines, strings.Split(line, "\t"))
-			}
-		}
-		if !strings.HasPrefix(string(b), accesslog.Header) {
-			t.Errorf("the log does not start with CloudFront's header lines:\n%.200s", b)
-		}
-		return lines
+		return b
 	}
 }
 
@@ -270,35 +282,16 @@ func TestAccessLogCacheTags(t *testing.T) {
 		w.Header().Set("X-Amz-Meta-Cache-Tag", "Product:TV, brand:x")
 		fmt.Fprint(w, "tagged")
 	})
-	dir := t.TempDir()
-	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(fmt.Sprintf(`
+	e, logged := loggedEdge(t, fmt.Sprintf(`
 distributions:
   - name: main
     cache_tag_header: x-amz-meta-cache-tag
     origins: {o: {type: http, url: %q}}
     default_behavior: {target_origin: o}
-`, o.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "access.log")
-	l, err := accesslog.Open(path, "json", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := cfg.Cache.Sizes()
-	rt, err := Compile(cfg, Options{Log: logtest.New(t), Cache: cache.New(cache.NewMemory(uint64(s.Memory)), s.MaxObject, nil),
-		Observer: &Observer{Log: l, Location: "TST1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(rt)
-	defer rt.Close()
-	get(t, srv.URL+"/a")
-	get(t, srv.URL+"/a")
-	srv.Close()
-	l.Close()
-	b, _ := os.ReadFile(path)
+`, o.URL), "json")
+	get(t, e+"/a")
+	get(t, e+"/a")
+	b := logged()
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%d lines: %s", len(lines), b)
