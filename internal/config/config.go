@@ -32,6 +32,9 @@ type Config struct {
 	// GeoIP locates viewers for the CloudFront-Viewer-* location headers.
 	GeoIP         *GeoIP         `yaml:"geoip"`
 	Distributions []Distribution `yaml:"distributions"`
+	// Cluster shares this node's cache invalidations, rate limits and
+	// certificates with others through Redis.
+	Cluster *Cluster `yaml:"cluster"`
 
 	// File is the path the config was read from, for messages.
 	File string `yaml:"-"`

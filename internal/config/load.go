@@ -164,9 +164,7 @@ func yamlErrors(err error) []yamlError {
 // notYet names the keys of the specification that this version does not
 // implement. They are refused rather than ignored: a config that asks for
 // signed URLs must never serve private content without them.
-var notYet = map[string]string{
-	"cluster": "clustering",
-}
+var notYet = map[string]string{}
 
 func section(goType string) string {
 	switch goType {

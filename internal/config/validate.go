@@ -26,6 +26,7 @@ func (c *Config) validate() Problems {
 	v.cache()
 	v.serving()
 	v.keyGroups()
+	v.cluster()
 	if len(c.Distributions) == 0 {
 		v.add("distributions", "at least one distribution is needed")
 	}
