@@ -27,6 +27,9 @@ type Cache struct {
 	fetches fetches
 
 	invSeq atomic.Uint64 // sequence number of the newest invalidation
+	// staleBefore: objects received at or before it (unix nanoseconds)
+	// are stale whatever their TTLs; 0 for none.
+	staleBefore atomic.Int64
 	invMu  sync.RWMutex
 	invs   []invalidation
 }
@@ -79,8 +82,24 @@ func (c *Cache) Get(primary Key, h http.Header) (*Object, string) {
 		c.store.Delete(key)
 		return nil, key
 	}
+	if sb := c.staleBefore.Load(); sb != 0 && o.responseTime <= sb {
+		o = o.mustRevalidate()
+	}
 	return o, key
 }
+
+// MarkStale makes every object stored until now stale, whatever its TTLs,
+// stale-while-revalidate and stale-if-error say: each is revalidated with
+// its origin before it is served again. It is what a node does when it
+// cannot know which invalidations it missed. It returns how many objects
+// the cache holds.
+func (c *Cache) MarkStale() int {
+	c.staleBefore.Store(c.now().UnixNano())
+	return c.store.Len()
+}
+
+// Len is how many objects the cache holds.
+func (c *Cache) Len() int { return c.store.Len() }
 
 // Join returns the fill in flight for key (primary's, or the variant's
 // Get found), or starts one; leader is true for the caller that must run

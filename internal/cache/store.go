@@ -39,6 +39,16 @@ type Object struct {
 	head atomic.Pointer[[]byte]
 }
 
+// mustRevalidate is o as an object that is stale now and may not be
+// served stale: what MarkStale makes of it until it is revalidated.
+func (o *Object) mustRevalidate() *Object {
+	c := &Object{Header: o.Header, Body: o.Body, responseTime: o.responseTime, modTime: o.modTime, gen: o.gen,
+		ext: o.ext, ref: o.ref, initialAge: o.initialAge, status: o.status, mustReval: true}
+	c.seq.Store(o.seq.Load())
+	c.head.Store(o.head.Load())
+	return c
+}
+
 // Tags are the object's cache tags, lower-cased; nil when it has none.
 func (o *Object) Tags() []string { return o.ref.tags }
 
