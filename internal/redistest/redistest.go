@@ -1,0 +1,287 @@
+// Package redistest runs a real redis-server for tests, on loopback, and a
+// TCP relay in front of it that a test can cut. The server is Debian's
+// redis-server (./test.sh installs it when missing), or REDIS_SERVER.
+package redistest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	t        testing.TB
+	Addr     string // host:port on loopback
+	Password string // "" for none
+	dir      string
+	port     int
+	cmd      *exec.Cmd
+}
+
+// Binary is the redis-server to run: $REDIS_SERVER, or the one on PATH.
+// A test that needs it fails when it is missing: ./test.sh installs it.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv("REDIS_SERVER"); b != "" {
+		return b
+	}
+	b, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatal("redis-server is not installed: run ./test.sh, which installs it (Debian package redis-server), or set REDIS_SERVER")
+	}
+	return b
+}
+
+// Start runs a redis-server on a free loopback port, with password when
+// not "", stopped when the test ends.
+func Start(t testing.TB, password string) *Server {
+	t.Helper()
+	s := &Server{t: t, Password: password, dir: t.TempDir(), port: freePort(t)}
+	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// URL is the redis:// URL of the server, with its password.
+func (s *Server) URL() string {
+	if s.Password != "" {
+		return "redis://:" + s.Password + "@" + s.Addr + "/0"
+	}
+	return "redis://" + s.Addr + "/0"
+}
+
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	args := []string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"}
+	if s.Password != "" {
+		args = append(args, "--requirepass", s.Password)
+	}
+	s.cmd = exec.Command(Binary(t), args...)
+	logf, err := os.Create(filepath.Join(s.dir, "redis.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("redis-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if s.ping() == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			t.Fatalf("redis-server did not answer on %s: %s", s.Addr, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ping sends PING (after AUTH) and expects PONG.
+func (s *Server) ping() error {
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if s.Password != "" {
+		fmt.Fprintf(c, "AUTH %s\r\n", s.Password)
+	}
+	fmt.Fprintf(c, "PING\r\n")
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(line, "+PONG") {
+			return nil
+		}
+		if strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "-LOADING") {
+			return fmt.Errorf("%s", strings.TrimSpace(line))
+		}
+		if strings.HasPrefix(line, "-LOADING") {
+			return fmt.Errorf("loading")
+		}
+	}
+}
+
+func (s *Server) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Signal(syscall.SIGCONT)
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// Kill stops the server with SIGKILL; Restart starts it again, empty, on
+// the same port.
+func (s *Server) Kill() { s.stop() }
+
+// Restart starts a killed server again on the same port: empty, as a Redis
+// that lost its data.
+func (s *Server) Restart() { s.start() }
+
+// Freeze stops the server with SIGSTOP: connections stay open and nothing
+// answers. Thaw resumes it.
+func (s *Server) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server.
+func (s *Server) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
+
+// Do sends one command (its words, no quoting) and returns the first line
+// of the answer.
+func (s *Server) Do(words ...string) string {
+	s.t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	if s.Password != "" {
+		fmt.Fprintf(c, "AUTH %s\r\n", s.Password)
+		r.ReadString('\n')
+	}
+	fmt.Fprintf(c, "*%d\r\n", len(words))
+	for _, w := range words {
+		fmt.Fprintf(c, "$%d\r\n%s\r\n", len(w), w)
+	}
+	line, err := r.ReadString('\n')
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return strings.TrimSpace(line)
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Relay is a TCP relay to a server that a test can cut: while cut, it
+// holds connections open and forwards nothing, as a network that drops
+// packets.
+type Relay struct {
+	Addr string
+	to   string
+	ln   net.Listener
+
+	mu    sync.Mutex
+	cut   bool
+	conns []net.Conn
+}
+
+// NewRelay relays a loopback port to addr until the test ends.
+func NewRelay(t testing.TB, addr string) *Relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Relay{Addr: ln.Addr().String(), to: addr, ln: ln}
+	go r.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		r.mu.Lock()
+		for _, c := range r.conns {
+			c.Close()
+		}
+		r.mu.Unlock()
+	})
+	return r
+}
+
+// Cut stops forwarding: what is sent either way waits, and new
+// connections are accepted and left silent.
+func (r *Relay) Cut() {
+	r.mu.Lock()
+	r.cut = true
+	r.mu.Unlock()
+}
+
+// Mend forwards again, and drops the connections held while cut, as a
+// network that came back after the peers gave up on them.
+func (r *Relay) Mend() {
+	r.mu.Lock()
+	r.cut = false
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = nil
+	r.mu.Unlock()
+}
+
+func (r *Relay) accept() {
+	for {
+		c, err := r.ln.Accept()
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		r.conns = append(r.conns, c)
+		r.mu.Unlock()
+		go r.serve(c)
+	}
+}
+
+func (r *Relay) serve(c net.Conn) {
+	up, err := net.Dial("tcp", r.to)
+	if err != nil {
+		c.Close()
+		return
+	}
+	r.mu.Lock()
+	r.conns = append(r.conns, up)
+	r.mu.Unlock()
+	go r.pipe(up, c)
+	r.pipe(c, up)
+}
+
+// pipe copies from src to dst, waiting while the relay is cut.
+func (r *Relay) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		for n > 0 {
+			r.mu.Lock()
+			cut := r.cut
+			r.mu.Unlock()
+			if !cut {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
