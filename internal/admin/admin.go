@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgefront/edgefront/internal/cache"
+	"github.com/edgefront/edgefront/internal/cluster"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
 )
@@ -31,6 +32,7 @@ type Edge interface {
 	Router() *edge.Router
 	Reload() error
 	Metrics() *edge.Metrics // nil when there are none
+	Cluster() *cluster.Node // nil on one node
 }
 
 // Limits of an invalidation request.
@@ -48,6 +50,9 @@ type Invalidation struct {
 	Paths        []string  `json:"paths"`
 	Status       string    `json:"status"` // InProgress or Completed
 	CreateTime   time.Time `json:"create_time"`
+	// Waiting are, in a cluster, the live nodes that have not applied
+	// it yet ("redis" while it waits to be published).
+	Waiting []string `json:"waiting,omitempty"`
 }
 
 // Statuses of an invalidation, as CloudFront names them.
@@ -101,6 +106,15 @@ func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	fmt.Fprintln(w, "ok")
+	if n := a.edge.Cluster(); n != nil {
+		// A node without Redis still serves: it says so, and stays 200.
+		h := n.Health()
+		if h.Up {
+			fmt.Fprintf(w, "cluster: up, %d members, node %s\n", len(h.Members), n.Name())
+		} else {
+			fmt.Fprintf(w, "cluster: degraded for %s (Redis does not answer; serving alone), node %s\n", time.Since(h.DownSince).Round(time.Second), n.Name())
+		}
+	}
 }
 
 func (a *API) authed(h http.HandlerFunc) http.HandlerFunc {
@@ -156,9 +170,18 @@ func (a *API) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	a.remember(inv)
 	a.log.Info("invalidation", "id", inv.ID, "distribution", dist, "paths", len(patterns))
 	c := rt.Cache()
+	n := a.edge.Cluster()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		if n != nil {
+			// Applied here at once, then by every node from the stream;
+			// GET asks the cluster whether they all have.
+			if err := n.Invalidate(inv.ID, dist, patterns, inv.Paths, inv.CreateTime); err != nil {
+				a.log.Error("invalidation", "id", inv.ID, "err", err)
+			}
+			return
+		}
 		c.Invalidate(dist, patterns)
 		a.mu.Lock()
 		inv.Status = Completed
@@ -172,6 +195,31 @@ func (a *API) getInvalidation(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	inv, ok := a.invs[r.PathValue("id")]
 	a.mu.Unlock()
+	if n := a.edge.Cluster(); n != nil {
+		st, err := n.Invalidation(r.Context(), r.PathValue("id"))
+		switch {
+		case err == nil:
+			v := &Invalidation{ID: st.ID, Distribution: st.Distribution, Paths: st.Paths, Status: InProgress, CreateTime: st.Created, Waiting: st.Waiting}
+			if st.Completed {
+				v.Status = Completed
+			}
+			a.reply(w, http.StatusOK, v)
+			return
+		case errors.Is(err, cluster.ErrUnknown):
+			ok = false
+		case ok:
+			// Redis does not answer: what this node knows is all it can say.
+			a.mu.Lock()
+			v := *inv
+			a.mu.Unlock()
+			v.Waiting = []string{"redis"}
+			a.reply(w, http.StatusOK, &v)
+			return
+		default:
+			fail(w, http.StatusServiceUnavailable, "the cluster's record of invalidations cannot be read (Redis does not answer); try again")
+			return
+		}
+	}
 	if !ok {
 		fail(w, http.StatusNotFound, "no invalidation has that id")
 		return

@@ -31,7 +31,7 @@ type Distribution struct {
 	log        *slog.Logger
 	cache      *cache.Cache
 	rt         *Router
-	limiter    *rateLimiter      // nil without rate_limit
+	limiter    *sharedLimit      // nil without rate_limit
 	originURLs map[string]string // for explain
 	origins    map[string]namedOrigin
 	// originDomains are the origins by the domain names a function may
@@ -55,7 +55,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		tagHeader:  canonicalOrEmpty(c.CacheTagHeader),
 	}
 	if rl := c.RateLimit; rl != nil {
-		d.limiter = newRateLimiter(rl.RequestsPerSecond, rl.Burst, rl.MaxClients)
+		d.limiter = newSharedLimit(c.Name, rl, rt.shared)
 	}
 	for _, a := range c.Aliases {
 		d.aliases = append(d.aliases, strings.ToLower(a))

@@ -6,9 +6,12 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/edgefront/edgefront/internal/config"
 )
 
 // rateLimiter limits each client address to a rate with a burst, with one
@@ -102,6 +105,71 @@ func (rl *rateLimiter) clients() int {
 	}
 	return n
 }
+
+// SharedLimits counts rate limits across the nodes of a cluster
+// (cluster.Node).
+type SharedLimits interface {
+	// Allow takes one request for key from a limit of perSecond with
+	// burst, or says how long until one is allowed. An error means it
+	// could not be counted across the cluster.
+	Allow(key string, perSecond float64, burst int) (bool, time.Duration, error)
+	// Share is the part of a limit this node allows when it counts alone.
+	Share() float64
+}
+
+// sharedLimit is a distribution's rate limit: counted across the cluster
+// when there is one, and on this node, at its share of the limit, when
+// the cluster cannot count it.
+type sharedLimit struct {
+	dist      string
+	perSecond float64
+	burst     int
+	max       int
+	shared    SharedLimits
+	local     atomic.Pointer[localLimit]
+}
+
+// localLimit is the node's own limiter at a share of the limit.
+type localLimit struct {
+	share float64
+	rl    *rateLimiter
+}
+
+func newSharedLimit(dist string, c *config.RateLimit, shared SharedLimits) *sharedLimit {
+	l := &sharedLimit{dist: dist, perSecond: c.RequestsPerSecond, burst: c.Burst, max: c.MaxClients, shared: shared}
+	l.local.Store(&localLimit{share: 1, rl: newRateLimiter(c.RequestsPerSecond, c.Burst, c.MaxClients)})
+	return l
+}
+
+// allow takes a request of client, or says how long until one is allowed.
+func (l *sharedLimit) allow(client netip.Addr, now time.Time) (bool, time.Duration) {
+	if l.shared != nil {
+		ok, wait, err := l.shared.Allow(l.dist+"|"+client.String(), l.perSecond, l.burst)
+		if err == nil {
+			return ok, wait
+		}
+		return l.atShare(l.shared.Share()).allow(client, now)
+	}
+	return l.local.Load().rl.allow(client, now)
+}
+
+// atShare is the local limiter at share of the limit, made anew when the
+// share changed (a member joined or left).
+func (l *sharedLimit) atShare(share float64) *rateLimiter {
+	cur := l.local.Load()
+	if cur.share == share {
+		return cur.rl
+	}
+	burst := max(1, int(math.Ceil(float64(l.burst)*share)))
+	next := &localLimit{share: share, rl: newRateLimiter(l.perSecond*share, burst, l.max)}
+	if l.local.CompareAndSwap(cur, next) {
+		return next.rl
+	}
+	return l.local.Load().rl
+}
+
+// clients is how many addresses the local limiter holds state for.
+func (l *sharedLimit) clients() int { return l.local.Load().rl.clients() }
 
 // retryAfter is the Retry-After value: whole seconds, at least 1.
 func retryAfter(d time.Duration) string {

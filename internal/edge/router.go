@@ -42,6 +42,8 @@ type Router struct {
 	functionTime time.Duration
 	// bodyTimeout is limits.client_body_timeout.
 	bodyTimeout time.Duration
+	// shared counts rate limits across a cluster; nil on one node.
+	shared SharedLimits
 }
 
 // Options are what a compiled config takes from outside it.
@@ -53,6 +55,8 @@ type Options struct {
 	// Cache is the edge cache to use, so that it outlives a reload; when
 	// nil, Compile makes one sized by the config.
 	Cache *cache.Cache
+	// Limits, when not nil, counts rate limits across a cluster.
+	Limits SharedLimits
 }
 
 // NewCache makes the edge cache a config asks for: the memory tier, and
@@ -86,7 +90,7 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		}
 		opts.Cache = c
 	}
-	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer}
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer, shared: opts.Limits}
 	rt.bodyTimeout = cfg.Limits.Resolved().ClientBody
 	rt.cfg = cfg
 	probs := &problems{cfg: cfg}

@@ -19,6 +19,8 @@ import (
 	"github.com/quic-go/quic-go/http3"
 
 	"github.com/edgefront/edgefront/internal/accesslog"
+	"github.com/edgefront/edgefront/internal/cache"
+	"github.com/edgefront/edgefront/internal/cluster"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
 )
@@ -54,6 +56,13 @@ type Server struct {
 	acme         *acmeManager  // nil without tls.acme
 	acmeNames    []string
 	reloads      []ReloadEvent // the last ones, newest last
+	// cluster is this node's membership; nil on one node. Its settings
+	// are read at start: a reload keeps them.
+	cluster    *cluster.Node
+	clusterCfg config.Cluster
+	// firstCache is the cache made before the first router, for a cluster
+	// to catch up on before anything is served.
+	firstCache *cache.Cache
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -75,7 +84,15 @@ func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logg
 			return s.accessLog.Dropped()
 		})
 	}
+	if cfg.Cluster != nil {
+		if err := s.joinCluster(cfg); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.apply(cfg); err != nil {
+		if s.cluster != nil {
+			s.cluster.Close()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -87,6 +104,14 @@ func (s *Server) apply(cfg *config.Config) error {
 	opts := edge.Options{Log: s.log}
 	if old := s.router.Load(); old != nil && s.cacheSizes == cacheSizes(cfg) {
 		opts.Cache = old.Cache() // the cache outlives a reload that keeps its size
+	} else if old == nil {
+		opts.Cache = s.firstCache
+	}
+	if s.cluster != nil {
+		opts.Limits = s.cluster
+		if cfg.Cluster == nil || *cfg.Cluster != s.clusterCfg {
+			s.log.Warn("cluster settings changed: they take effect at the next start; this node keeps its membership")
+		}
 	}
 	logger, err := s.accessLogFor(cfg.AccessLog)
 	if err != nil {
@@ -273,5 +298,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.acme.stop()
 	}
 	s.applyMu.Unlock()
+	if s.cluster != nil {
+		s.cluster.Close()
+	}
 	return errors.Join(errs...)
 }
