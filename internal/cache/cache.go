@@ -30,8 +30,8 @@ type Cache struct {
 	// staleBefore: objects received at or before it (unix nanoseconds)
 	// are stale whatever their TTLs; 0 for none.
 	staleBefore atomic.Int64
-	invMu  sync.RWMutex
-	invs   []invalidation
+	invMu       sync.RWMutex
+	invs        []invalidation
 }
 
 type invalidation struct {
