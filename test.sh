@@ -13,6 +13,7 @@
 #                  DNS, for the automatic certificate tests (go install)
 #   h2spec         the HTTP/2 conformance suite, run against the HTTPS
 #                  listener (go install)
+#   redis-server   the Redis that the cluster tests run (Debian package)
 # When everything is there it adds well under a second.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -68,6 +69,14 @@ if [ -z "${EDGEFRONT_CHROMIUM:-}" ]; then
   fi
 fi
 export EDGEFRONT_CHROMIUM
+
+if [ -z "${REDIS_SERVER:-}" ]; then
+  if ! command -v redis-server >/dev/null 2>&1; then
+    apt_install --no-install-recommends redis-server
+  fi
+  REDIS_SERVER=$(command -v redis-server)
+fi
+export REDIS_SERVER
 
 if ! command -v openssl >/dev/null 2>&1; then
   apt_install openssl

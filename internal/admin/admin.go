@@ -169,19 +169,18 @@ func (a *API) createInvalidation(w http.ResponseWriter, r *http.Request) {
 	inv := &Invalidation{ID: newID(), Distribution: dist, Paths: req.Paths, Status: InProgress, CreateTime: time.Now().UTC().Truncate(time.Second)}
 	a.remember(inv)
 	a.log.Info("invalidation", "id", inv.ID, "distribution", dist, "paths", len(patterns))
+	if n := a.edge.Cluster(); n != nil {
+		// Published (or kept for Redis) before the answer: an accepted
+		// invalidation reaches every node. GET asks the cluster whether
+		// they all applied it.
+		if err := n.Invalidate(inv.ID, dist, patterns, inv.Paths, inv.CreateTime); err != nil {
+			a.log.Error("invalidation", "id", inv.ID, "err", err)
+		}
+	}
 	c := rt.Cache()
-	n := a.edge.Cluster()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		if n != nil {
-			// Applied here at once, then by every node from the stream;
-			// GET asks the cluster whether they all have.
-			if err := n.Invalidate(inv.ID, dist, patterns, inv.Paths, inv.CreateTime); err != nil {
-				a.log.Error("invalidation", "id", inv.ID, "err", err)
-			}
-			return
-		}
 		c.Invalidate(dist, patterns)
 		a.mu.Lock()
 		inv.Status = Completed

@@ -32,21 +32,35 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return id
 `)
 
-// Invalidate applies an invalidation on this node at once and hands it to
-// the cluster: to the stream, or to the outbox while Redis is away.
+// Invalidate hands an invalidation to the cluster: it is published to the
+// stream before Invalidate returns, or while Redis is away kept in the
+// outbox on disk, to be published when Redis answers. The caller applies
+// it on this node itself; the other nodes apply it from the stream.
 // items are as the cache matches them, paths as the request named them.
 func (n *Node) Invalidate(id, dist string, items, paths []string, created time.Time) error {
 	e := entry{ID: id, Dist: dist, Items: items, Paths: paths, Node: n.opts.Node, Created: created}
+	if n.Health().Up && len(n.state.outbox()) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		_, err := n.publish(ctx, e)
+		cancel()
+		if err == nil {
+			n.mu.Lock()
+			n.counters.published++
+			n.mu.Unlock()
+			return nil
+		}
+		n.setUp(false, err)
+	}
 	err := n.state.hold(e)
 	n.kick()
-	if n.opts.Apply != nil {
-		n.opts.Apply(dist, items)
-	}
 	if err != nil {
-		return fmt.Errorf("applied here, but not kept for the cluster should this node stop before Redis takes it: %w", err)
+		return fmt.Errorf("Redis does not answer and the outbox could not keep it: other nodes may never apply it: %w", err)
 	}
 	return nil
 }
+
+// publishTimeout bounds publishing an invalidation as it is taken.
+const publishTimeout = 500 * time.Millisecond
 
 // publish adds e to the stream and returns its entry id.
 func (n *Node) publish(ctx context.Context, e entry) (string, error) {
