@@ -110,6 +110,9 @@ func (v *validator) cluster() {
 	} else if remote {
 		v.add("cluster", "nodes reach each other off loopback: set cluster.token_file to a shared secret (openssl rand -hex 32 > cluster.token)")
 	}
+	if v.c.TLS.ACME != nil && c.TokenFile == "" && !remote {
+		v.add("cluster", "with tls.acme the cluster keeps certificates and their private keys in Redis, sealed with a key derived from cluster.token_file: set it (openssl rand -hex 32 > cluster.token)")
+	}
 	if c.State != "" {
 		c.State = v.file(c.State)
 	}

@@ -6,6 +6,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -144,8 +145,8 @@ func (s *Server) Freeze() { s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Thaw resumes a frozen server.
 func (s *Server) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
-// Do sends one command (its words, no quoting) and returns the first line
-// of the answer.
+// Do sends one command and returns its answer: a bulk string's content
+// ("" for none), else the answer's first line (+OK, :1, -ERR …).
 func (s *Server) Do(words ...string) string {
 	s.t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
@@ -167,7 +168,19 @@ func (s *Server) Do(words ...string) string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return strings.TrimSpace(line)
+	line = strings.TrimSpace(line)
+	var n int
+	if _, err := fmt.Sscanf(line, "$%d", &n); err == nil {
+		if n < 0 {
+			return ""
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(r, b); err != nil {
+			s.t.Fatal(err)
+		}
+		return string(b[:n])
+	}
+	return line
 }
 
 func freePort(t testing.TB) int {

@@ -35,7 +35,9 @@ type acmeManager struct {
 	cancel   context.CancelFunc
 }
 
-func newACME(a config.ACME, httpPort, httpsPort int, log *slog.Logger) (*acmeManager, error) {
+// newACME makes the manager; storage, when not nil, replaces the storage
+// folder (a cluster's certificates in Redis).
+func newACME(a config.ACME, httpPort, httpsPort int, storage certmagic.Storage, log *slog.Logger) (*acmeManager, error) {
 	m := &acmeManager{settings: a, log: log}
 	check := 10 * time.Minute
 	if a.RenewalCheck != nil {
@@ -46,8 +48,11 @@ func newACME(a config.ACME, httpPort, httpsPort int, log *slog.Logger) (*acmeMan
 		RenewCheckInterval: check,
 		Logger:             zap.NewNop(),
 	})
+	if storage == nil {
+		storage = &certmagic.FileStorage{Path: a.Storage}
+	}
 	m.magic = certmagic.New(m.cache, certmagic.Config{
-		Storage: &certmagic.FileStorage{Path: a.Storage},
+		Storage: storage,
 		Logger:  zap.NewNop(),
 		OnEvent: m.event,
 	})

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 
+	"github.com/caddyserver/certmagic"
+
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/cluster"
 	"github.com/edgefront/edgefront/internal/config"
@@ -34,10 +36,29 @@ func (s *Server) joinCluster(cfg *config.Config) error {
 		return err
 	}
 	s.cluster, s.clusterCfg = n, *cc
+	if cc.TokenFile != "" {
+		token, err := config.ReadToken(cc.TokenFile)
+		if err == nil {
+			s.certs, err = n.CertStorage(token)
+		}
+		if err != nil {
+			n.Close()
+			return err
+		}
+	}
 	if s.metrics != nil {
 		s.metrics.Registry.MustRegister(n.Collectors()...)
 	}
 	return nil
+}
+
+// certStorage is where ACME keeps accounts, certificates, locks and
+// challenge tokens: Redis for a cluster, else the storage folder (nil).
+func (s *Server) certStorage() certmagic.Storage {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs
 }
 
 // cache is the cache in force: the router's, or before the first router

@@ -63,6 +63,7 @@ type Server struct {
 	// firstCache is the cache made before the first router, for a cluster
 	// to catch up on before anything is served.
 	firstCache *cache.Cache
+	certs      *cluster.CertStorage // the cluster's ACME storage; nil without
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -145,7 +146,7 @@ func (s *Server) apply(cfg *config.Config) error {
 	s.limits = cfg.Limits
 	if a := cfg.TLS.ACME; a != nil && cfg.Listen.HTTPS != "" {
 		if s.acme == nil || !reflect.DeepEqual(s.acme.settings, *a) {
-			m, err := newACME(*a, portOf(cfg.Listen.HTTP), portOf(cfg.Listen.HTTPS), s.log)
+			m, err := newACME(*a, portOf(cfg.Listen.HTTP), portOf(cfg.Listen.HTTPS), s.certStorage(), s.log)
 			if err != nil {
 				rt.Close()
 				return err

@@ -21,8 +21,9 @@ import (
 // pebble runs Let's Encrypt's test ACME server, with its DNS answering
 // 127.0.0.1 for every name, validating challenges on the edge's ports. It
 // returns the directory URL, the file of the root to trust for its HTTPS,
-// and a pool with the root its certificates chain to.
-func pebble(t *testing.T, dir string, httpPort, tlsPort string, validity int) (directory, caRoot string, issued *x509.CertPool) {
+// and a pool with the root its certificates chain to. Each line Pebble
+// logs goes to the test's log, and to onLine when it is not nil.
+func pebble(t *testing.T, dir string, httpPort, tlsPort string, validity int, onLine func(string)) (directory, caRoot string, issued *x509.CertPool) {
 	t.Helper()
 	bin, dns := os.Getenv("PEBBLE"), os.Getenv("PEBBLE_CHALLTESTSRV")
 	if bin == "" || dns == "" {
@@ -61,6 +62,9 @@ func pebble(t *testing.T, dir string, httpPort, tlsPort string, validity int) (d
 				close(ready)
 			}
 			t.Log("pebble: " + sc.Text())
+			if onLine != nil {
+				onLine(sc.Text())
+			}
 		}
 	}()
 	select {
@@ -121,7 +125,7 @@ func TestACMEWithPebble(t *testing.T) {
 			if challenge == "http-01" {
 				validity = 30 // renewed within the test
 			}
-			directory, caRoot, issued := pebble(t, dir, httpPort, httpsPort, validity)
+			directory, caRoot, issued := pebble(t, dir, httpPort, httpsPort, validity, nil)
 			names := []string{"www." + strings.ReplaceAll(challenge, "-", "") + ".test", "api." + strings.ReplaceAll(challenge, "-", "") + ".test"}
 			cfg := filepath.Join(dir, "edgefront.yaml")
 			os.WriteFile(cfg, []byte(fmt.Sprintf(`listen: {http: %q, https: %q}
