@@ -99,8 +99,11 @@ func (v *validator) cluster() {
 			v.add("cluster.advertise", "advertise %q is not a host:port where other nodes reach this one", c.Advertise)
 		}
 	}
-	if c.Shard {
-		v.add("cluster.shard", "shard (each object fetched by one node) is not supported by this version of edgefront: leave it out, and each node fetches its own misses")
+	if c.Shard && c.Advertise == "" {
+		v.add("cluster.shard", "shard needs cluster.advertise: the address of this node's HTTP listener that the others ask it at")
+	}
+	if c.Shard && c.TokenFile == "" && !remote {
+		v.add("cluster.shard", "shard needs cluster.token_file: nodes mark the requests they send each other with its secret")
 	}
 	if c.TokenFile != "" {
 		c.TokenFile = v.file(c.TokenFile)

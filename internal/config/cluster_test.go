@@ -22,7 +22,9 @@ func TestClusterSettings(t *testing.T) {
 		{"cluster: {redis: \"redis://127.0.0.1:6379\", ca_file: ca.pem}\n", `:1: ca_file is for TLS`},
 		{"cluster: {redis: \"redis://127.0.0.1:6379\", node: \"a b\"}\n", `:1: node "a b" must be letters`},
 		{"cluster: {redis: \"redis://127.0.0.1:6379\", advertise: \"nowhere\"}\n", `:1: advertise "nowhere" is not a host:port`},
-		{"cluster: {redis: \"redis://127.0.0.1:6379\", shard: true}\n", `:1: shard (each object fetched by one node) is not supported`},
+		{"cluster: {redis: \"redis://127.0.0.1:6379\", shard: true, token_file: good.token}\n", `:1: shard needs cluster.advertise`},
+		{"cluster: {redis: \"redis://127.0.0.1:6379\", shard: true, advertise: \"127.0.0.1:8080\"}\n", `:1: shard needs cluster.token_file`},
+		{"cluster: {redis: \"redis://127.0.0.1:6379\", shard: true, advertise: \"127.0.0.1:8080\", token_file: good.token}\n", ""},
 		{"cluster: {redis: \"redis://127.0.0.1:6379\", timeout: 10s}\n", `:1: timeout must be above 0 and at most 5s`},
 		{"cluster:\n  redis: \"redis://127.0.0.1:6379\"\n  token_file: short.token\n", `:3: admin token file`},
 	} {

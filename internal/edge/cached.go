@@ -159,7 +159,7 @@ func (b *Behavior) pass(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	if b.passRaw(w, r, ex) {
 		return
 	}
-	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	b.proxy.ServeHTTP(w, r.WithContext(withExchange(r.Context(), ex)))
 }
 
 // serveFill answers a viewer from a fill in flight.
@@ -302,7 +302,7 @@ func wantsWhole(r *http.Request) bool {
 // errorPageFor returns the error rule with a page that applies to this
 // viewer for status, or nil.
 func (b *Behavior) errorPageFor(status int, ex *exchange) *errorRule {
-	if status < 400 {
+	if status < 400 || ex.node {
 		return nil
 	}
 	if rule := b.dist.rule(b, status, ex.accept); rule != nil && rule.pagePath != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -144,8 +145,18 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*recorder); ok {
 		rec.ex = ex
 	}
-
-	d.dropViewerHeaders(r, ex)
+	if viewer, ok := d.rt.peers.fromNode(r); ok {
+		// Another node asks for an object this one owns (or shields): it
+		// has done what concerns the viewer, and gets the answer as an
+		// origin's, to serve it itself.
+		ex.node, ex.viaProxy = true, true
+		if viewer.IsValid() {
+			ex.client = viewer
+			r.RemoteAddr = netip.AddrPortFrom(viewer, 0).String()
+		}
+	} else {
+		d.dropViewerHeaders(r, ex)
+	}
 	// Dot segments are resolved before matching, so "/api/../storage/x"
 	// is matched, and fetched, as "/storage/x".
 	if p, ok := cleanPath(r.URL.Path); !ok {
@@ -155,7 +166,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = withPath(r, p)
 	}
 
-	if r.TLS == nil && d.policy != "allow-all" {
+	if r.TLS == nil && d.policy != "allow-all" && !ex.node {
 		if d.policy == "https-only" {
 			d.fail(w, r, ex, http.StatusForbidden, "this distribution is served over HTTPS only")
 			return
@@ -168,6 +179,10 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b := d.Match(r.URL.Path)
 	ex.behavior = b
+	if ex.node {
+		d.serveNode(w, r, ex, b)
+		return
+	}
 	// Answers pass, from the outside in: the viewer-response function, the
 	// response headers policy, compression.
 	if cw := b.compressing(w, r); cw != nil {
@@ -227,6 +242,22 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ex.in = r
+	}
+	if b.cacheable(r) {
+		b.serveCached(w, r, ex)
+		return
+	}
+	b.pass(w, r, ex)
+}
+
+// serveNode answers another node of the cluster: from the cache, or
+// through to the origin, with none of the viewer's stages (limits,
+// signatures, functions, header policies, compression, error pages),
+// which the asking node applies.
+func (d *Distribution) serveNode(w http.ResponseWriter, r *http.Request, ex *exchange, b *Behavior) {
+	if !b.methods.has(r.Method) {
+		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
+		return
 	}
 	if b.cacheable(r) {
 		b.serveCached(w, r, ex)

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 )
@@ -22,12 +23,20 @@ type exchange struct {
 	outcome  outcome
 	answered *http.Response // the origin's answer, received by the raw pass, for the proxy to finish
 	tags     []string       // the cache tags of the object answered from or filled, for the log
+	node     bool           // the request comes from another node of the cluster
+	shardTo  string         // the owner a fill asks, on a request to it
+	shardErr error          // why the owner did not answer
 
 	idBuf   [28]byte  // id's bytes (newID)
 	idField [1]string // X-Edge-Request-Id's value
 }
 
 type exchangeKey struct{}
+
+// withExchange is ctx carrying ex, for the requests the edge sends on.
+func withExchange(ctx context.Context, ex *exchange) context.Context {
+	return context.WithValue(ctx, exchangeKey{}, ex)
+}
 
 // exchangeOf returns the exchange of a request the edge sends on (to the
 // proxy, to a fill). It never returns nil: a request that carries none

@@ -94,8 +94,12 @@ func (b *Behavior) fill(ctx context.Context, f *cache.Fill, r *http.Request, ex 
 	req := b.fillRequest(ctx, r, stale)
 	f.Begin(req.Header, stale, b.storePolicy)
 	fw := &fillWriter{f: f, header: http.Header{}, length: -1}
+	if answered, err := b.fillFromOwner(f, req, ex, fw); answered {
+		f.End(err)
+		return
+	}
 	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, origin: ex.origin, viaProxy: ex.viaProxy}
-	err := runProxy(b.proxy, fw, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, fex)))
+	err := runProxy(b.proxy, fw, req.WithContext(withExchange(req.Context(), fex)))
 	if fw.originErr != nil {
 		err = fw.originErr
 	}

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -43,7 +42,7 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 	out := b.originRequest(r, ex)
 	raw, err := b.raw.RoundTripRaw(out)
 	if err != nil {
-		b.originError(w, out.WithContext(context.WithValue(out.Context(), exchangeKey{}, ex)), err)
+		b.originError(w, out.WithContext(withExchange(out.Context(), ex)), err)
 		return true
 	}
 	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw) {
@@ -55,7 +54,7 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 		resp = raw.Response(out)
 	}
 	ex.answered = resp
-	b.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex)))
+	b.proxy.ServeHTTP(w, r.WithContext(withExchange(r.Context(), ex)))
 	return true
 }
 

@@ -44,6 +44,8 @@ type Router struct {
 	bodyTimeout time.Duration
 	// shared counts rate limits across a cluster; nil on one node.
 	shared SharedLimits
+	// peers are the other nodes of a cluster; nil without a cluster token.
+	peers *peering
 }
 
 // Options are what a compiled config takes from outside it.
@@ -57,6 +59,10 @@ type Options struct {
 	Cache *cache.Cache
 	// Limits, when not nil, counts rate limits across a cluster.
 	Limits SharedLimits
+	// ClusterToken marks the requests nodes of a cluster send each other;
+	// Shards, with it, makes each miss go to its object's owner first.
+	ClusterToken string
+	Shards       Shards
 }
 
 // NewCache makes the edge cache a config asks for: the memory tier, and
@@ -90,7 +96,8 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		}
 		opts.Cache = c
 	}
-	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer, shared: opts.Limits}
+	rt := &Router{byHost: map[string]*Distribution{}, wildcard: map[string]*Distribution{}, log: opts.Log, cache: opts.Cache, obs: opts.Observer, shared: opts.Limits,
+		peers: newPeering(opts.ClusterToken, opts.Shards)}
 	rt.bodyTimeout = cfg.Limits.Resolved().ClientBody
 	rt.cfg = cfg
 	probs := &problems{cfg: cfg}

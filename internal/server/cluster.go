@@ -39,6 +39,7 @@ func (s *Server) joinCluster(cfg *config.Config) error {
 	if cc.TokenFile != "" {
 		token, err := config.ReadToken(cc.TokenFile)
 		if err == nil {
+			s.clusterToken = token
 			s.certs, err = n.CertStorage(token)
 		}
 		if err != nil {

@@ -64,6 +64,8 @@ type Server struct {
 	// to catch up on before anything is served.
 	firstCache *cache.Cache
 	certs      *cluster.CertStorage // the cluster's ACME storage; nil without
+	// clusterToken marks node-to-node requests; "" without token_file.
+	clusterToken string
 }
 
 func cacheSizes(cfg *config.Config) config.CacheSizes { return cfg.Cache.Sizes() }
@@ -109,7 +111,10 @@ func (s *Server) apply(cfg *config.Config) error {
 		opts.Cache = s.firstCache
 	}
 	if s.cluster != nil {
-		opts.Limits = s.cluster
+		opts.Limits, opts.ClusterToken = s.cluster, s.clusterToken
+		if s.clusterCfg.Shard {
+			opts.Shards = s.cluster
+		}
 		if cfg.Cluster == nil || *cfg.Cluster != s.clusterCfg {
 			s.log.Warn("cluster settings changed: they take effect at the next start; this node keeps its membership")
 		}

@@ -26,6 +26,7 @@ type clusterOrigin struct {
 	gets        map[string]int
 	conditional atomic.Int64
 	addr        string
+	delay       time.Duration // before each answer
 }
 
 func newClusterOrigin(t *testing.T) *clusterOrigin {
@@ -34,7 +35,9 @@ func newClusterOrigin(t *testing.T) *clusterOrigin {
 		o.mu.Lock()
 		o.gets[r.URL.Path]++
 		n := o.gets[r.URL.Path]
+		delay := o.delay
 		o.mu.Unlock()
+		time.Sleep(delay)
 		w.Header().Set("Cache-Control", "max-age=3600")
 		w.Header().Set("ETag", `"v1"`)
 		seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -57,14 +60,19 @@ type clusterNode struct {
 }
 
 // startNode runs an edgefront named name in the cluster on redisURL,
-// with a disk tier under dir.
-func startNode(t *testing.T, dir, name, redisURL string, o *clusterOrigin) *clusterNode {
+// with a disk tier under dir, and more cluster settings when shard.
+func startNode(t *testing.T, dir, name, redisURL string, o *clusterOrigin, shard bool) *clusterNode {
 	t.Helper()
 	n := &clusterNode{name: name, http: freeAddr(t), admin: freeAddr(t), cfg: filepath.Join(dir, name+".yaml")}
+	extra := ""
+	if shard {
+		os.WriteFile(filepath.Join(dir, "cluster.token"), []byte("e2e-cluster-token-0123456789abcdef\n"), 0o600)
+		extra = fmt.Sprintf(", shard: true, advertise: %q, token_file: cluster.token", n.http)
+	}
 	os.WriteFile(n.cfg, []byte(fmt.Sprintf(`listen: {http: %q}
 admin: {listen: %q}
 cache: {memory: 16MiB, disk: {path: %q, size: 256MiB}}
-cluster: {redis: %q, node: %s}
+cluster: {redis: %q, node: %s%s}
 distributions:
   - name: main
     aliases: [main.example]
@@ -76,7 +84,7 @@ distributions:
     rate_limit: {requests_per_second: 100, burst: 100}
     origins: {o: {type: http, url: "http://%s"}}
     default_behavior: {target_origin: o, default_ttl: 0, max_ttl: 0}
-`, n.http, n.admin, filepath.Join(dir, name+"-cache"), redisURL, name, o.addr, o.addr)), 0o644)
+`, n.http, n.admin, filepath.Join(dir, name+"-cache"), redisURL, name, extra, o.addr, o.addr)), 0o644)
 	n.p = startBinary(t, "edgefront serving", "serve", "-c", n.cfg)
 	return n
 }
@@ -95,6 +103,12 @@ func (n *clusterNode) get(t *testing.T, host, path string) (xcache, body string)
 		t.Fatalf("%s %s%s: %d %s", n.name, host, path, resp.StatusCode, b)
 	}
 	return resp.Header.Get("X-Cache"), string(b)
+}
+
+func (o *clusterOrigin) count(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.gets[path]
 }
 
 func (n *clusterNode) invalidate(t *testing.T, paths ...string) string {
@@ -160,7 +174,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 		if name == "edge-3" {
 			url = strings.Replace(url, r.Addr, relay.Addr, 1)
 		}
-		nodes = append(nodes, startNode(t, dir, name, url, o))
+		nodes = append(nodes, startNode(t, dir, name, url, o, false))
 	}
 	waitFor(t, 5*time.Second, "three members", func() bool { return strings.Contains(nodes[2].healthz(t), "cluster: up, 3 members") })
 

@@ -1,0 +1,120 @@
+package edge
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/cache"
+)
+
+// Shards places each object on one node of a cluster (cluster.Node).
+type Shards interface {
+	// Owner is the node that fetches key from its origin: its address,
+	// and whether it is another node.
+	Owner(key string) (addr string, remote bool)
+}
+
+// Node-to-node requests carry the cluster token in NodeHeader, and the
+// viewer's address in viewerHeader. A request whose token is wrong is a
+// viewer's like any other; both fields are dropped before anything else
+// sees the request.
+const (
+	NodeHeader   = "X-Edgefront-Cluster"
+	viewerHeader = "X-Edgefront-Viewer"
+)
+
+// Timing of a request to an object's owner: an owner that does not take
+// the connection, or does not answer within shardWait, is passed over
+// and the node asks the origin itself.
+var (
+	shardDial = 250 * time.Millisecond
+	shardWait = 5 * time.Second
+)
+
+// peering is what a node of a cluster does with the others: it knows
+// their requests by the token, and with shards asks an object's owner
+// for it before the origin.
+type peering struct {
+	token  string
+	shards Shards // nil without shard
+	proxy  *httputil.ReverseProxy
+}
+
+func newPeering(token string, shards Shards) *peering {
+	if token == "" {
+		return nil
+	}
+	p := &peering{token: token, shards: shards}
+	if shards != nil {
+		p.proxy = &httputil.ReverseProxy{
+			Rewrite: p.rewrite,
+			Transport: &http.Transport{
+				DialContext:           (&net.Dialer{Timeout: shardDial}).DialContext,
+				ResponseHeaderTimeout: shardWait,
+				MaxIdleConnsPerHost:   64,
+				IdleConnTimeout:       90 * time.Second,
+				DisableCompression:    true,
+			},
+			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+				exchangeOf(r).shardErr = err
+			},
+			BufferPool: bufferPool{},
+		}
+	}
+	return p
+}
+
+// rewrite sends a fill's request to the object's owner as the viewer
+// made it (the owner computes the same key), marked as a node's.
+func (p *peering) rewrite(pr *httputil.ProxyRequest) {
+	ex := exchangeOf(pr.In)
+	pr.Out.URL.Scheme, pr.Out.URL.Host = "http", ex.shardTo
+	pr.Out.Host = pr.In.Host
+	pr.Out.Header[NodeHeader] = []string{p.token}
+	if ex.client.IsValid() {
+		pr.Out.Header[viewerHeader] = []string{ex.client.String()}
+	}
+}
+
+// fromNode reports whether r comes from another node of the cluster, and
+// drops the fields that say so. A node's request names its viewer, who
+// becomes r's client.
+func (p *peering) fromNode(r *http.Request) (viewer netip.Addr, ok bool) {
+	tok, has := r.Header[NodeHeader]
+	if !has {
+		return netip.Addr{}, false
+	}
+	v := r.Header.Get(viewerHeader)
+	delete(r.Header, NodeHeader)
+	delete(r.Header, viewerHeader)
+	if p == nil || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
+		return netip.Addr{}, false
+	}
+	viewer, _ = netip.ParseAddr(v)
+	return viewer, true
+}
+
+// fillFromOwner asks the owner of f's object for it, when another node
+// owns it. It reports whether the owner answered; when it did not, the
+// fill goes to the origin.
+func (b *Behavior) fillFromOwner(f *cache.Fill, req *http.Request, ex *exchange, fw *fillWriter) (answered bool, err error) {
+	p := b.dist.rt.peers
+	if p == nil || p.shards == nil || ex.node {
+		return false, nil
+	}
+	addr, remote := p.shards.Owner(f.Primary.String())
+	if !remote {
+		return false, nil
+	}
+	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, client: ex.client, shardTo: addr}
+	err = runProxy(p.proxy, fw, req.WithContext(withExchange(req.Context(), fex)))
+	if !fw.started {
+		b.dist.log.Debug("object owner did not answer; asking the origin", "owner", addr, "key", f.Key, "err", fex.shardErr)
+		return false, nil
+	}
+	return true, err
+}
