@@ -1,8 +1,11 @@
 // Command cluster measures three edgefront nodes sharing one redis-server
 // on loopback: how long an invalidation taken by one node takes to be
-// applied by all three (p50, p99 over -n invalidations), and how close a
+// applied by all three (p50, p99 over -n invalidations); how close a
 // rate limit counted across the nodes comes to the limit, with traffic
-// split 60/30/10, against the same limit counted by each node alone.
+// split 60/30/10, against the same limit counted by each node alone; how
+// many origin requests an object costs when every node is asked for it,
+// with and without shard; and what a miss costs when it goes through the
+// object's owner, against one that goes to the origin.
 //
 //	go run ./bench/cluster [-n 1000] [-duration 10s]
 //
@@ -41,6 +44,7 @@ func main() {
 	redisAddr, stop := startRedis()
 	defer stop()
 	origin := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		originRequests.Add(1)
 		w.Header().Set("Cache-Control", "max-age=3600")
 		io.WriteString(w, "ok")
 	})}
@@ -49,10 +53,10 @@ func main() {
 
 	dir, _ := os.MkdirTemp("", "cluster-bench-")
 	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "cluster.token"), []byte("bench-cluster-token-0123456789abcdef\n"), 0o600)
 	nodes := make([]*node, 3)
 	for i := range nodes {
-		nodes[i] = startNode(dir, fmt.Sprintf("edge-%d", i+1), "redis://"+redisAddr+"/0", oln.Addr().String())
-		defer nodes[i].srv.Shutdown(context.Background())
+		nodes[i] = startNode(dir, fmt.Sprintf("edge-%d", i+1), "redis://"+redisAddr+"/0", oln.Addr().String(), false)
 	}
 	waitMembers(nodes, 3)
 
@@ -93,11 +97,63 @@ func main() {
 	for _, nd := range nodes {
 		nd.srv.Shutdown(context.Background())
 	}
-	for i := range nodes {
-		nodes[i] = startNode(dir, fmt.Sprintf("alone-%d", i+1), "", oln.Addr().String())
+	alone := make([]*node, 3)
+	for i := range alone {
+		alone[i] = startNode(dir, fmt.Sprintf("alone-%d", i+1), "", oln.Addr().String(), false)
 	}
-	alone := offer(nodes, *duration)
-	fmt.Printf("the same limit counted by each node alone: allowed %d: %.3fx\n", alone, float64(alone)/want)
+	allowedAlone := offer(alone, *duration)
+	fmt.Printf("the same limit counted by each node alone: allowed %d: %.3fx\n", allowedAlone, float64(allowedAlone)/want)
+
+	// Shard: every node asked once for each of 300 objects.
+	sharded := make([]*node, 3)
+	for i := range sharded {
+		sharded[i] = startNode(dir, fmt.Sprintf("shard-%d", i+1), "redis://"+redisAddr+"/1", oln.Addr().String(), true)
+		defer sharded[i].srv.Shutdown(context.Background())
+	}
+	waitMembers(sharded, 3)
+	const objects = 300
+	for _, set := range []struct {
+		name  string
+		nodes []*node
+	}{{"each node alone", alone}, {"shard: true", sharded}} {
+		before := originRequests.Load()
+		for _, nd := range set.nodes {
+			for i := range objects {
+				nd.get(fmt.Sprintf("/objects/%s/%d", set.name[:4], i))
+			}
+		}
+		fmt.Printf("origin requests per object, three nodes each asked for it (%s): %.2f\n", set.name, float64(originRequests.Load()-before)/objects)
+	}
+	// A miss through the owner against one to the origin, on a node
+	// that owns none of the keys it is asked for half the time.
+	var local, viaOwner []time.Duration
+	for i := range 600 {
+		t0 := time.Now()
+		alone[0].get(fmt.Sprintf("/miss/local/%d", i))
+		local = append(local, time.Since(t0))
+		t0 = time.Now()
+		sharded[0].get(fmt.Sprintf("/miss/shard/%d", i))
+		viaOwner = append(viaOwner, time.Since(t0))
+	}
+	med := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
+	ml, ms := med(local), med(viaOwner)
+	fmt.Printf("a miss: %s to the origin, %s through the cluster with shard (two of three keys go through their owner): +%s\n",
+		ml.Round(time.Microsecond), ms.Round(time.Microsecond), (ms - ml).Round(time.Microsecond))
+}
+
+// originRequests counts what the origin is asked.
+var originRequests atomic.Int64
+
+func (nd *node) get(path string) {
+	req, _ := http.NewRequest("GET", "http://"+nd.edge+path, nil)
+	req.Host = "main.example"
+	resp, err := nd.httpClient.Do(req)
+	benchkit.Check(err)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		benchkit.Check(fmt.Errorf("GET %s: %s", path, resp.Status))
+	}
 }
 
 type node struct {
@@ -106,10 +162,15 @@ type node struct {
 	httpClient *http.Client
 }
 
-func startNode(dir, name, redisURL, origin string) *node {
+func startNode(dir, name, redisURL, origin string, shard bool) *node {
+	eln, aln := listen(), listen()
 	clusterLine := ""
 	if redisURL != "" {
-		clusterLine = fmt.Sprintf("cluster: {redis: %q, node: %s}\n", redisURL, name)
+		extra := ""
+		if shard {
+			extra = fmt.Sprintf(", shard: true, advertise: %q, token_file: cluster.token", eln.Addr())
+		}
+		clusterLine = fmt.Sprintf("cluster: {redis: %q, node: %s%s}\n", redisURL, name, extra)
 	}
 	yaml := fmt.Sprintf(`admin: {listen: "127.0.0.1:0"}
 %sdistributions:
@@ -127,7 +188,6 @@ func startNode(dir, name, redisURL, origin string) *node {
 	benchkit.Check(err)
 	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
 	benchkit.Check(err)
-	eln, aln := listen(), listen()
 	go (&http.Server{Handler: srv}).Serve(eln)
 	go (&http.Server{Handler: admin.New(srv, "", slog.New(slog.DiscardHandler))}).Serve(aln)
 	return &node{srv: srv, edge: eln.Addr().String(), adm: aln.Addr().String(),
