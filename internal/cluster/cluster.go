@@ -179,12 +179,13 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 // withdrawn.
 func (n *Node) Close() {
 	n.cancel()
-	n.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	n.rdb.Del(ctx, n.keys.member)
 	n.rdb.SRem(ctx, n.keys.members, n.opts.Node)
 	cancel()
+	// Closing the client ends the read blocked on the stream.
 	n.rdb.Close()
+	n.wg.Wait()
 }
 
 // Name is this node's name.

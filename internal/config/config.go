@@ -219,7 +219,7 @@ type Distribution struct {
 
 // Origin is where a behavior's requests go.
 type Origin struct {
-	Type          string            `yaml:"type"` // http | s3 | dir | group
+	Type          string            `yaml:"type"` // http | s3 | dir | group | edgefront
 	URL           string            `yaml:"url"`
 	Path          string            `yaml:"path"`
 	CustomHeaders map[string]string `yaml:"custom_headers"`

@@ -96,6 +96,14 @@ func (v *validator) distribution(at string, d *Distribution) {
 
 func (v *validator) origin(at, name string, o *Origin) {
 	switch o.Type {
+	case "edgefront":
+		if v.c.Cluster == nil || v.c.Cluster.TokenFile == "" {
+			v.add(at, "origin %q is another edgefront: it knows this one by the cluster's token; set cluster.token_file (the same file on both)", name)
+		}
+		if u, err := url.Parse(o.URL); err == nil && u.Path != "" && u.Path != "/" {
+			v.add(at+".url", "origin %q: an edgefront origin is asked for the viewer's paths; its url takes no path", name)
+		}
+		fallthrough
 	case "http":
 		u, err := url.Parse(o.URL)
 		switch {
@@ -135,9 +143,9 @@ func (v *validator) origin(at, name string, o *Origin) {
 	case "group":
 		// Checked with the distribution's other origins (groupOrigins).
 	case "":
-		v.add(at, "origin %q needs a type (http, s3, dir or group)", name)
+		v.add(at, "origin %q needs a type (http, s3, dir, group or edgefront)", name)
 	default:
-		v.add(at+".type", "origin %q: type %q is not http, s3, dir or group", name, o.Type)
+		v.add(at+".type", "origin %q: type %q is not http, s3, dir, group or edgefront", name, o.Type)
 	}
 	if o.Type != "group" && (o.Primary != "" || o.Secondary != "" || o.FailoverStatusCodes != nil) {
 		v.add(at, "origin %q: primary, secondary and failover_status_codes are for group origins", name)

@@ -53,6 +53,9 @@ type Behavior struct {
 	// CloudFront Functions; nil when none.
 	viewerRequest, viewerResponse *functions.Function
 	viewerHeaders                 uint32 // the CloudFront-* headers it asks for
+	// shield: the origin is another edgefront (type: edgefront), a tier
+	// above this cache that is asked with the same keys.
+	shield bool
 }
 
 type namedOrigin struct {
@@ -71,12 +74,12 @@ func compileOrigins(cs map[string]config.Origin, log *slog.Logger, onFailover fu
 	for _, name := range names {
 		c := cs[name]
 		switch c.Type {
-		case "http":
+		case "http", "edgefront":
 			o, err := origin.NewHTTP(name, c)
 			if err != nil {
 				return out, err
 			}
-			out[name] = namedOrigin{o, "http", o.Target().String()}
+			out[name] = namedOrigin{o, c.Type, o.Target().String()}
 		case "s3":
 			o, err := origin.NewS3(name, c, log)
 			if err != nil {
@@ -122,6 +125,7 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 		originName:    c.TargetOrigin,
 		origin:        origins[c.TargetOrigin].Origin,
 		originURL:     origins[c.TargetOrigin].url,
+		shield:        origins[c.TargetOrigin].kind == "edgefront",
 		methods:       newMethodSet(c.AllowedMethods),
 		strip:         c.StripPrefix,
 		fwd:           newForwardPolicy(c.Forward),
@@ -145,7 +149,9 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 		b.cache = d.cache
 	}
 	var transport http.RoundTripper = b.origin
-	b.raw, _ = b.origin.(origin.RawRoundTripper)
+	if !b.shield {
+		b.raw, _ = b.origin.(origin.RawRoundTripper)
+	}
 	if obs := d.rt.obs; obs != nil && obs.Metrics != nil {
 		transport = obs.Metrics.transport(b.origin, d.Name, c.TargetOrigin)
 		if b.raw != nil {
@@ -197,6 +203,11 @@ func (b *Behavior) rewrite(pr *httputil.ProxyRequest) { b.rewriteFor(pr, exchang
 func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	in, out := pr.In, pr.Out
 	out.URL.Path, out.URL.RawPath = b.originPath(in.URL)
+	if b.shield && ex.origin == nil {
+		// Another edgefront, as a tier of this cache: it gets what the
+		// viewer asked for, to find it under the same key.
+		out.URL.Path, out.URL.RawPath = in.URL.Path, in.URL.RawPath
+	}
 	rawQuery := in.URL.RawQuery
 	if b.verifier != nil {
 		// The signing parameters are the edge's business, not the origin's.
@@ -226,6 +237,15 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 		ex.origin.origin.Prepare(out)
 	} else {
 		b.origin.Prepare(out)
+	}
+	if b.shield && ex.origin == nil {
+		out.Host = in.Host
+		if p := b.dist.rt.peers; p != nil {
+			out.Header[NodeHeader] = []string{p.token}
+			if ex.client.IsValid() {
+				out.Header[viewerHeader] = []string{ex.client.String()}
+			}
+		}
 	}
 }
 

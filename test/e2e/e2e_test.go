@@ -292,7 +292,7 @@ distributions:
 	os.WriteFile(bad, []byte("distributions:\n  - name: main\n    origins: {api: {type: htp}}\n    default_behavior: {target_origin: nowhere}\n"), 0o644)
 	cmd := exec.Command(binary, "validate", "-c", bad)
 	out, _ = cmd.CombinedOutput()
-	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), bad+":3: origin \"api\": type \"htp\" is not http, s3, dir or group") ||
+	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), bad+":3: origin \"api\": type \"htp\" is not http, s3, dir, group or edgefront") ||
 		!strings.Contains(string(out), bad+":4: target_origin \"nowhere\"") || strings.Contains(string(out), "goroutine") {
 		t.Errorf("validate bad: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
 	}
