@@ -28,8 +28,9 @@ type fixture struct {
 }
 
 // start runs an edge that caches everything from a loopback origin, with
-// the admin API in front of it.
-func start(t *testing.T, tok string) *fixture {
+// the admin API in front of it; top, when given, is more of the config's
+// top level.
+func start(t *testing.T, tok string, top ...string) *fixture {
 	t.Helper()
 	fx := &fixture{}
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +44,7 @@ func start(t *testing.T, tok string) *fixture {
 	t.Cleanup(origin.Close)
 	dir := t.TempDir()
 	fx.configPath = filepath.Join(dir, "edgefront.yaml")
-	writeConfig(t, fx.configPath, origin.URL)
+	writeConfig(t, fx.configPath, origin.URL, strings.Join(top, ""))
 	load := func() (*config.Config, error) { return config.Load(fx.configPath) }
 	cfg, err := load()
 	if err != nil {
@@ -62,10 +63,10 @@ func start(t *testing.T, tok string) *fixture {
 	return fx
 }
 
-func writeConfig(t *testing.T, path, originURL string) {
+func writeConfig(t *testing.T, path, originURL, top string) {
 	t.Helper()
 	yaml := fmt.Sprintf(`admin: {listen: "127.0.0.1:0"}
-distributions:
+%sdistributions:
   - name: main
     aliases: [main.example]
     cache_tag_header: cache-tag
@@ -74,7 +75,7 @@ distributions:
   - name: other
     origins: {o: {type: http, url: %q}}
     default_behavior: {target_origin: o}
-`, originURL, originURL)
+`, top, originURL, originURL)
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}

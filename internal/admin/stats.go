@@ -9,6 +9,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/edgefront/edgefront/internal/cluster"
 	"github.com/edgefront/edgefront/internal/server"
 )
 
@@ -30,6 +31,17 @@ type Stats struct {
 	CacheObjects  float64              `json:"cache_objects"`
 	CacheBytes    float64              `json:"cache_bytes"`
 	Connections   float64              `json:"connections"`
+	Cluster       *ClusterStats        `json:"cluster,omitempty"`
+}
+
+// ClusterStats is the node's view of its cluster.
+type ClusterStats struct {
+	Node string `json:"node"`
+	Up   bool   `json:"up"`
+	// DownFor is how long Redis has not answered, in seconds; 0 while up.
+	DownFor    float64          `json:"down_for"`
+	LagSeconds float64          `json:"lag_seconds"`
+	Members    []cluster.Member `json:"members"`
 }
 
 // OriginStats are one origin's totals.
@@ -101,6 +113,14 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 	}
 	if rl, ok := a.edge.(reloader); ok {
 		st.Reloads = rl.Reloads()
+	}
+	if n := a.edge.Cluster(); n != nil {
+		h := n.Health()
+		cs := &ClusterStats{Node: n.Name(), Up: h.Up, LagSeconds: h.Lag.Seconds(), Members: h.Members}
+		if !h.Up && !h.DownSince.IsZero() {
+			cs.DownFor = time.Since(h.DownSince).Seconds()
+		}
+		st.Cluster = cs
 	}
 	a.mu.Lock()
 	for i := len(a.order) - 1; i >= 0 && len(st.Invalidations) < 10; i-- {

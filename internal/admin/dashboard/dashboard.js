@@ -64,6 +64,14 @@ function show(s) {
   $("cache").textContent = s.cache_objects + " objects, " + bytes(s.cache_bytes);
   list($("certificates"), (s.certificates || []).map((c) =>
     c.name + ": expires " + new Date(c.expires * 1000).toISOString().slice(0, 10) + " (" + Math.floor((c.expires * 1000 - Date.now()) / 864e5) + " days)"));
+  const c = s.cluster;
+  $("cluster-section").hidden = !c;
+  if (c) {
+    $("cluster-state").textContent = "node " + c.node + ": " + (c.up ? "up" : "degraded for " + Math.round(c.down_for) + " s (Redis does not answer)") +
+      ", invalidation lag " + c.lag_seconds.toFixed(1) + " s";
+    list($("members"), (c.members || []).map((m) =>
+      m.name + (m.name === c.node ? " (this node)" : "") + (m.advertise ? " at " + m.advertise : "") + ", applied " + m.applied + ", up since " + m.started));
+  }
   list($("reloads"), (s.reloads || []).slice().reverse().map((r) => r.time + " " + (r.ok ? "ok" : "refused: " + r.error)));
   list($("invalidations"), (s.invalidations || []).map((i) => i.create_time + " " + i.id + " " + i.distribution + " " + i.paths.join(" ") + " " + i.status));
   $("state").textContent = "live, " + new Date(s.time).toLocaleTimeString();
