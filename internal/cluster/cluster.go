@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,7 +129,7 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 		o.Timeout = 50 * time.Millisecond
 	}
 	quietOnce.Do(func() { redis.SetLogger(redisLog{}) })
-	ro, err := redisOptions(o.URL, o.CAFile)
+	rdb, addr, err := newClient(o.URL, o.CAFile)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +137,7 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{opts: o, rdb: redis.NewClient(ro), log: o.Log, keys: keysOf(o.Prefix, o.Node), state: st,
+	n := &Node{opts: o, rdb: rdb, log: o.Log, keys: keysOf(o.Prefix, o.Node), state: st,
 		ready: make(chan struct{}), wake: make(chan struct{}, 1), downSince: time.Now()}
 	n.limits = newLimits(n)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -143,10 +145,10 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 	cancel()
 	if isAuthError(err) {
 		n.rdb.Close()
-		return nil, fmt.Errorf("cluster.redis: Redis at %s refused the credentials (%v): check the user and password in the URL", ro.Addr, err)
+		return nil, fmt.Errorf("cluster.redis: Redis at %s refused the credentials (%v): check the user and password in the URL", addr, err)
 	}
 	if err != nil {
-		o.Log.Warn("cluster: Redis does not answer; serving alone until it does", "redis", ro.Addr, "err", err)
+		o.Log.Warn("cluster: Redis does not answer; serving alone until it does", "redis", addr, "err", err)
 	}
 	if o.State == "" {
 		o.Log.Info("cluster: no state folder (cluster.state or a disk tier): invalidations taken while Redis is away are kept in memory only")
@@ -273,39 +275,83 @@ func (n *Node) kick() {
 	}
 }
 
-// redisOptions reads a redis:// or rediss:// URL, with short deadlines:
-// a node never waits long on Redis.
-func redisOptions(raw, caFile string) (*redis.Options, error) {
+// newClient connects to the Redis a URL names, with short deadlines: a
+// node never waits long on Redis. redis:// and rediss:// name one server;
+// redis+sentinel:// (rediss+sentinel:// for TLS) names Sentinels, as
+// redis+sentinel://[user:password@]host:port[,host:port...]/MASTER[/DB],
+// and the client follows the primary they point at. It returns a name
+// for the server, for messages.
+func newClient(raw, caFile string) (*redis.Client, string, error) {
+	var roots *x509.CertPool
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("cluster.ca_file: %v", err)
+		}
+		if roots, err = x509.SystemCertPool(); err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, "", fmt.Errorf("cluster.ca_file: %s holds no PEM certificate", caFile)
+		}
+	}
+	if strings.HasPrefix(raw, "redis+sentinel://") || strings.HasPrefix(raw, "rediss+sentinel://") {
+		fo, err := sentinelOptions(raw)
+		if err != nil {
+			return nil, "", err
+		}
+		fo.DialTimeout, fo.ReadTimeout, fo.WriteTimeout, fo.PoolTimeout = time.Second, time.Second, time.Second, time.Second
+		fo.ContextTimeoutEnabled, fo.MaxRetries, fo.PoolSize, fo.DisableIdentity = true, -1, 16, true
+		if fo.TLSConfig != nil && roots != nil {
+			fo.TLSConfig.RootCAs = roots
+		}
+		return redis.NewFailoverClient(fo), "primary " + fo.MasterName + " of the Sentinels at " + strings.Join(fo.SentinelAddrs, ","), nil
+	}
 	ro, err := redis.ParseURL(raw)
 	if err != nil {
-		return nil, fmt.Errorf("cluster.redis: %v", err)
+		return nil, "", fmt.Errorf("cluster.redis: %v", err)
 	}
-	ro.DialTimeout = time.Second
-	ro.ReadTimeout = time.Second
-	ro.WriteTimeout = time.Second
-	ro.PoolTimeout = time.Second
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = time.Second, time.Second, time.Second, time.Second
 	ro.ContextTimeoutEnabled = true
 	ro.MaxRetries = -1 // callers retry as suits them
 	ro.PoolSize = 16
 	ro.DisableIdentity = true
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("cluster.ca_file: %v", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("cluster.ca_file: %s holds no PEM certificate", caFile)
-		}
+	if roots != nil {
 		if ro.TLSConfig == nil {
 			ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
-		ro.TLSConfig.RootCAs = pool
+		ro.TLSConfig.RootCAs = roots
 	}
-	return ro, nil
+	return redis.NewClient(ro), ro.Addr, nil
+}
+
+// sentinelOptions reads a redis+sentinel:// URL. The user and password
+// are Redis's; ?sentinel_password= is the Sentinels' own, when they
+// have one.
+func sentinelOptions(raw string) (*redis.FailoverOptions, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.redis: %v", err)
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if u.Host == "" || parts[0] == "" || len(parts) > 2 {
+		return nil, errors.New("cluster.redis: a Sentinel URL is redis+sentinel://[:password@]host:port[,host:port...]/MASTER[/DB]")
+	}
+	fo := &redis.FailoverOptions{MasterName: parts[0], SentinelAddrs: strings.Split(u.Host, ","),
+		SentinelPassword: u.Query().Get("sentinel_password")}
+	if len(parts) == 2 {
+		if fo.DB, err = strconv.Atoi(parts[1]); err != nil {
+			return nil, fmt.Errorf("cluster.redis: database %q is not a number", parts[1])
+		}
+	}
+	if u.User != nil {
+		fo.Username = u.User.Username()
+		fo.Password, _ = u.User.Password()
+	}
+	if strings.HasPrefix(u.Scheme, "rediss") {
+		fo.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return fo, nil
 }
 
 func isAuthError(err error) bool {

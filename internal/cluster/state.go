@@ -34,6 +34,7 @@ type state struct {
 	mu      sync.Mutex
 	epoch   string
 	lastID  string
+	replID  string // the Redis replication history the cursor is in
 	pending []entry
 }
 
@@ -54,10 +55,13 @@ func openState(dir string) (*state, error) {
 	switch {
 	case err == nil:
 		f := strings.Fields(string(b))
-		if len(f) != 2 || !validID(f[1]) {
+		if len(f) < 2 || len(f) > 3 || !validID(f[1]) {
 			return nil, fmt.Errorf("cluster.state: %s is not a cursor (epoch and entry id): remove it to start over", filepath.Join(dir, cursorFile))
 		}
 		s.epoch, s.lastID = f[0], f[1]
+		if len(f) == 3 {
+			s.replID = f[2]
+		}
 	case !os.IsNotExist(err):
 		return nil, fmt.Errorf("cluster.state: %w", err)
 	}
@@ -96,10 +100,35 @@ func (s *state) setCursor(epoch, lastID string) error {
 		return nil
 	}
 	s.epoch, s.lastID = epoch, lastID
+	return s.write()
+}
+
+// replication is the Redis replication history the cursor was read in.
+func (s *state) replication() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.replID
+}
+
+func (s *state) setReplication(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.replID == id {
+		return nil
+	}
+	s.replID = id
+	return s.write()
+}
+
+func (s *state) write() error {
 	if s.dir == "" {
 		return nil
 	}
-	return writeFile(filepath.Join(s.dir, cursorFile), []byte(epoch+" "+lastID+"\n"))
+	line := s.epoch + " " + s.lastID
+	if s.replID != "" {
+		line += " " + s.replID
+	}
+	return writeFile(filepath.Join(s.dir, cursorFile), []byte(line+"\n"))
 }
 
 // outbox is the invalidations waiting for Redis, oldest first.

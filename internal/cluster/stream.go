@@ -237,7 +237,12 @@ func (n *Node) sync(ctx context.Context) (epoch, last string, err error) {
 	if err != nil {
 		return "", "", err
 	}
+	repl, err := n.replication(sctx)
+	if err != nil {
+		return "", "", err
+	}
 	mine, last := n.state.cursor()
+	was := n.state.replication()
 	switch {
 	case mine == "":
 		// A node new to the cluster: what it holds (a disk tier kept
@@ -255,11 +260,41 @@ func (n *Node) sync(ctx context.Context) (epoch, last string, err error) {
 	case ends.trimmedPast(last):
 		n.markStale("entries were trimmed from the stream before this node read them")
 		last = ends.last
+	case was != "" && repl != "" && was != repl:
+		// A replica took over (or the server restarted from its files):
+		// it may lack the last entries the old primary took, and this
+		// node cannot tell which. It reads on from where both agree.
+		n.markStale("Redis failed over or restarted: the last invalidations it took may be lost")
+		if less(ends.last, last) {
+			last = ends.last
+		}
+	}
+	if err := n.state.setReplication(repl); err != nil {
+		n.log.Error("cluster: cursor not written", "err", err)
 	}
 	if err := n.state.setCursor(epoch, last); err != nil {
 		n.log.Error("cluster: cursor not written", "err", err)
 	}
 	return epoch, last, nil
+}
+
+// replication is the id of the replication history of the server the
+// node talks to (INFO's master_replid): a failover or a restart starts a
+// new one. "" when the server does not say.
+func (n *Node) replication(ctx context.Context) (string, error) {
+	info, err := n.rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "NOPERM") {
+			return "", nil // a managed Redis may not offer INFO
+		}
+		return "", err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "master_replid:"); ok {
+			return v, nil
+		}
+	}
+	return "", nil
 }
 
 // ends is what the stream holds: its last id, its first, and how many

@@ -70,20 +70,32 @@ func (v *validator) cluster() {
 		return
 	}
 	u, err := url.Parse(c.Redis)
+	sentinel := err == nil && (u.Scheme == "redis+sentinel" || u.Scheme == "rediss+sentinel")
 	switch {
-	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "":
-		v.add("cluster.redis", "redis %q is not a Redis URL such as redis://:password@10.0.0.5:6379/0 or rediss://…", redact(c.Redis))
+	case err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && !sentinel) || u.Host == "":
+		v.add("cluster.redis", "redis %q is not a Redis URL such as redis://:password@10.0.0.5:6379/0, rediss://… or redis+sentinel://:password@s1:26379,s2:26379/mymaster/0", redact(c.Redis))
 		return
+	case sentinel:
+		if parts := strings.Split(strings.Trim(u.Path, "/"), "/"); parts[0] == "" || len(parts) > 2 || (len(parts) == 2 && !allDigits(parts[1])) {
+			v.add("cluster.redis", "redis %q: a Sentinel URL's path is the primary's name, then the database number, such as /mymaster/0", redact(c.Redis))
+		}
 	case u.Path != "" && u.Path != "/" && !allDigits(strings.TrimPrefix(u.Path, "/")):
 		v.add("cluster.redis", "redis %q: the path is the database number, such as /0", redact(c.Redis))
 	}
 	_, hasPass := u.User.Password()
-	remote := !isLoopbackHost(u.Hostname())
+	remote := false
+	for _, hp := range strings.Split(u.Host, ",") {
+		host, _, err := net.SplitHostPort(hp)
+		if err != nil {
+			host = hp
+		}
+		remote = remote || !isLoopbackHost(strings.Trim(host, "[]"))
+	}
 	if remote && !hasPass {
 		v.add("cluster.redis", "Redis at %s is reachable from other machines: put its password in the URL (redis://:${REDIS_PASSWORD}@%s) or run it on loopback", u.Host, u.Host)
 	}
 	if c.CAFile != "" {
-		if u.Scheme != "rediss" {
+		if !strings.HasPrefix(u.Scheme, "rediss") {
 			v.add("cluster.ca_file", "ca_file is for TLS: use a rediss:// URL")
 		}
 		c.CAFile = v.file(c.CAFile)

@@ -26,6 +26,7 @@ type Server struct {
 	dir      string
 	port     int
 	cmd      *exec.Cmd
+	extra    []string // more redis-server arguments
 }
 
 // Binary is the redis-server to run: $REDIS_SERVER, or the one on PATH.
@@ -46,11 +47,67 @@ func Binary(t testing.TB) string {
 // not "", stopped when the test ends.
 func Start(t testing.TB, password string) *Server {
 	t.Helper()
-	s := &Server{t: t, Password: password, dir: t.TempDir(), port: freePort(t)}
+	return startWith(t, password)
+}
+
+func startWith(t testing.TB, password string, extra ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, Password: password, dir: t.TempDir(), port: freePort(t), extra: extra}
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
 	s.start()
 	t.Cleanup(s.stop)
 	return s
+}
+
+// StartReplica runs a redis-server that replicates primary, with the
+// same password.
+func StartReplica(t testing.TB, primary *Server) *Server {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(primary.Addr)
+	extra := []string{"--replicaof", host, port}
+	if primary.Password != "" {
+		extra = append(extra, "--masterauth", primary.Password)
+	}
+	return startWith(t, primary.Password, extra...)
+}
+
+// StartSentinel runs a Sentinel that watches primary under the name
+// master, quick to fail it over, and returns its address.
+func StartSentinel(t testing.TB, primary *Server, master string) string {
+	t.Helper()
+	dir := t.TempDir()
+	port := freePort(t)
+	host, pport, _ := net.SplitHostPort(primary.Addr)
+	conf := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor %s %s %s 1\nsentinel down-after-milliseconds %s 1000\nsentinel failover-timeout %s 5000\n",
+		port, dir, master, host, pport, master, master)
+	if primary.Password != "" {
+		conf += fmt.Sprintf("sentinel auth-pass %s %s\n", master, primary.Password)
+	}
+	file := filepath.Join(dir, "sentinel.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(Binary(t), file, "--sentinel")
+	logf, _ := os.Create(filepath.Join(dir, "sentinel.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("redis-server --sentinel: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	s := &Server{t: t, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	for deadline := time.Now().Add(10 * time.Second); s.ping() != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(filepath.Join(dir, "sentinel.log"))
+			t.Fatalf("Sentinel did not answer: %s", b)
+		}
+	}
+	return s.Addr
+}
+
+// Sentinel sends a command to the Sentinel at addr.
+func Sentinel(t testing.TB, addr string, words ...string) string {
+	t.Helper()
+	return (&Server{t: t, Addr: addr}).Do(words...)
 }
 
 // URL is the redis:// URL of the server, with its password.
@@ -69,6 +126,7 @@ func (s *Server) start() {
 	if s.Password != "" {
 		args = append(args, "--requirepass", s.Password)
 	}
+	args = append(args, s.extra...)
 	s.cmd = exec.Command(Binary(t), args...)
 	logf, err := os.Create(filepath.Join(s.dir, "redis.log"))
 	if err != nil {
