@@ -121,6 +121,20 @@ func (c *adminClient) status(id string) (*admin.Invalidation, error) {
 }
 
 func (c *adminClient) do(method, path string, body []byte, want int) (*admin.Invalidation, error) {
+	b, err := c.send(method, path, body, want, "the invalidation")
+	if err != nil {
+		return nil, err
+	}
+	var inv admin.Invalidation
+	if err := json.Unmarshal(b, &inv); err != nil || inv.ID == "" {
+		return nil, errors.New("the admin listener's answer is not an invalidation; is " + c.base + " an edgefront admin listener?")
+	}
+	return &inv, nil
+}
+
+// send makes one admin API request and returns the answer's body when its
+// status is want; what names the request in errors.
+func (c *adminClient) send(method, path string, body []byte, want int, what string) ([]byte, error) {
 	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -141,13 +155,9 @@ func (c *adminClient) do(method, path string, body []byte, want int) (*admin.Inv
 	if resp.StatusCode != want {
 		var e struct{ Error string }
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("the admin listener refused the invalidation (%s): %s", resp.Status, e.Error)
+			return nil, fmt.Errorf("the admin listener refused %s (%s): %s", what, resp.Status, e.Error)
 		}
 		return nil, fmt.Errorf("the admin listener at %s answered %s", c.base, resp.Status)
 	}
-	var inv admin.Invalidation
-	if err := json.Unmarshal(b, &inv); err != nil || inv.ID == "" {
-		return nil, errors.New("the admin listener's answer is not an invalidation; is " + c.base + " an edgefront admin listener?")
-	}
-	return &inv, nil
+	return b, nil
 }

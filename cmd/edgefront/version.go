@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
 	"fmt"
 	"regexp"
 	"runtime"
@@ -15,9 +14,6 @@ var (
 	version = "dev"
 	commit  = ""
 )
-
-// tlsStateForExplain marks an explained https:// request as arriving over TLS.
-var tlsStateForExplain tls.ConnectionState
 
 func newVersion() *cobra.Command {
 	return &cobra.Command{

@@ -86,6 +86,7 @@ func New(e Edge, token string, log *slog.Logger) *API {
 	a.mux.HandleFunc("GET /invalidations/{id}", a.authed(a.getInvalidation))
 	a.mux.HandleFunc("POST /reload", a.authed(a.reload))
 	a.mux.HandleFunc("GET /api/stats", a.authed(a.stats))
+	a.mux.HandleFunc("GET /api/explain", a.authed(a.explain))
 	a.mux.Handle("GET /", dashboard())
 	if m := e.Metrics(); m != nil {
 		a.mux.Handle("GET /metrics", a.authed(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}).ServeHTTP))
@@ -224,6 +225,24 @@ func (a *API) getInvalidation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.reply(w, http.StatusOK, inv)
+}
+
+// explain says what the running edge does with a request, and what its
+// cache holds for it: ?url=URL[&method=GET][&header=Name: value]...
+func (a *API) explain(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	method := q.Get("method")
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := edge.ExplainRequest(method, q.Get("url"), q["header"])
+	if err != nil {
+		fail(w, http.StatusBadRequest, err.Error()+" (explain takes ?url=URL, and method= and header= when needed)")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	a.edge.Router().ExplainLive(w, req)
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -339,5 +341,30 @@ func TestMetrics(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("%s", a.body)
+	}
+}
+
+func TestExplainSaysWhatTheCacheHolds(t *testing.T) {
+	fx := start(t, token)
+	ask := func() string {
+		t.Helper()
+		a := fx.call(t, "GET", "/api/explain?url="+url.QueryEscape("http://main.example/tv/1"), "Bearer "+token, "")
+		if a.status != http.StatusOK {
+			t.Fatalf("explain: %d %s", a.status, a.body)
+		}
+		return a.body
+	}
+	if got := ask(); !strings.Contains(got, "stored:       nothing (the next request is a miss)") {
+		t.Errorf("before any request:\n%s", got)
+	}
+	fx.get(t, "main.example", "/tv/1")
+	if got := ask(); !regexp.MustCompile(`stored:       status 200, \d+ bytes on memory, age 0s of a 1h0m0s TTL \(fresh\); tags product:tv, brand:1`).MatchString(got) {
+		t.Errorf("once stored:\n%s", got)
+	}
+	if a := fx.call(t, "GET", "/api/explain?url=ftp://x", "Bearer "+token, ""); a.status != http.StatusBadRequest {
+		t.Errorf("a bad URL: %d %s", a.status, a.body)
+	}
+	if a := fx.call(t, "GET", "/api/explain?url=http://main.example/", "", ""); a.status != http.StatusUnauthorized {
+		t.Errorf("without the token: %d", a.status)
 	}
 }

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/origin"
@@ -20,7 +22,13 @@ import (
 // distribution, the behavior chosen and why the earlier ones were not, the
 // origin URL, the TTLs and the error pages that could apply. It sends
 // nothing anywhere.
-func (rt *Router) Explain(w io.Writer, r *http.Request) {
+func (rt *Router) Explain(w io.Writer, r *http.Request) { rt.explain(w, r, false) }
+
+// ExplainLive is Explain in a running edge: it also says what the cache
+// holds for the request, with its age, TTL and cache tags.
+func (rt *Router) ExplainLive(w io.Writer, r *http.Request) { rt.explain(w, r, true) }
+
+func (rt *Router) explain(w io.Writer, r *http.Request, live bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("request:      %s %s", r.Method, requestURL(r))
 	d := rt.Select(r.Host)
@@ -145,10 +153,14 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			p("cache:        %s requests are not cached; a successful one removes the stored answer for this URL", r.Method)
 		} else {
-			p("cache key:    %q", b.cacheKey(r.TLS != nil, viewer.Host, u, viewer.Header))
+			key := b.cacheKey(r.TLS != nil, viewer.Host, u, viewer.Header)
+			p("cache key:    %q", key)
 			p("cache rule:   %s", b.ttls.Rule())
 			if d.tagHeader != "" {
 				p("cache tags:   the origin's %s field, up to %d of them kept with the object; invalidate them with #TAG", d.tagHeader, cache.MaxTagsOfObject)
+			}
+			if live {
+				p("stored:       %s", describeStored(b.cache, key, viewer.Header))
 			}
 		}
 	}
@@ -176,6 +188,30 @@ func (rt *Router) Explain(w io.Writer, r *http.Request) {
 		rules = []string{"none; errors are answered as the origin sends them, edge errors with a built-in page"}
 	}
 	p("error pages:  %s", strings.Join(rules, "\n              "))
+}
+
+// describeStored says what the cache holds under key for a request with
+// header h: in a running edge, the object; offline, nothing.
+func describeStored(c *cache.Cache, key cache.Key, h http.Header) string {
+	o, _ := c.Get(key, h)
+	if o == nil {
+		return "nothing (the next request is a miss)"
+	}
+	now := c.Now()
+	state := "fresh"
+	if !o.Fresh(now) {
+		state = "stale"
+	}
+	where := "memory"
+	if o.OnDisk() {
+		where = "disk"
+	}
+	tags := "none"
+	if t := o.Tags(); len(t) > 0 {
+		tags = strings.Join(t, ", ")
+	}
+	return fmt.Sprintf("status %d, %d bytes on %s, age %s of a %s TTL (%s); tags %s",
+		o.Status(), o.BodySize(), where, o.Age(now).Round(time.Second), o.TTL(), state, tags)
 }
 
 func locationOf(h http.Header) string {
@@ -207,4 +243,36 @@ func (p *forwardPolicy) headersString() string {
 		return "none"
 	}
 	return "[" + strings.Join(slices.Sorted(maps.Keys(p.headers)), ", ") + "]"
+}
+
+// ExplainRequest builds the request explain reasons about, from a method,
+// a URL and 'Name: value' header lines. A URL without a
+// scheme is taken as http://.
+func ExplainRequest(method, rawURL string, headers []string) (*http.Request, error) {
+	if !strings.Contains(rawURL, "://") {
+		rawURL = "http://" + rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http:// or https:// URL", rawURL)
+	}
+	req, err := http.NewRequest(strings.ToUpper(method), u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "https" {
+		req.TLS = &tls.ConnectionState{}
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return nil, fmt.Errorf("header %q is not 'Name: value'", h)
+		}
+		if strings.EqualFold(strings.TrimSpace(name), "Host") {
+			req.Host = strings.TrimSpace(value)
+			continue
+		}
+		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	return req, nil
 }

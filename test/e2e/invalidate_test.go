@@ -37,7 +37,12 @@ distributions:
 	if resp, body := fetch(t, "http://"+addr+"/images/a.png", ""); body != "version 1" || resp.Header.Get("X-Cache") != "Hit from edgefront" {
 		t.Fatalf("before: %q %s", body, resp.Header.Get("X-Cache"))
 	}
-	out, err := exec.Command(binary, "invalidate", "-c", cfg, "/images/*").CombinedOutput()
+	// explain --live asks the running edge, which says what it holds.
+	out, err := exec.Command(binary, "explain", "--live", "-c", cfg, "http://"+addr+"/images/a.png").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "stored:       status 200, 9 bytes on memory") {
+		t.Errorf("explain --live: %v\n%s", err, out)
+	}
+	out, err = exec.Command(binary, "invalidate", "-c", cfg, "/images/*").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Completed: /images/* in main") {
 		t.Fatalf("invalidate: %v\n%s", err, out)
 	}
