@@ -119,7 +119,7 @@ func (s *CertStorage) under(ctx context.Context, dir string) ([]string, error) {
 	if dir == "" {
 		return s.rdb.ZRange(ctx, s.index, 0, -1).Result()
 	}
-	return s.rdb.ZRangeByLex(ctx, s.index, &redis.ZRangeBy{Min: "[" + dir + "/", Max: "(" + dir + "/\xff"}).Result()
+	return s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.index, ByLex: true, Start: "[" + dir + "/", Stop: "(" + dir + "/\xff"}).Result()
 }
 
 // Delete removes key, and every key under it.

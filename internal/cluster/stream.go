@@ -54,7 +54,7 @@ func (n *Node) Invalidate(id, dist string, items, paths []string, created time.T
 	err := n.state.hold(e)
 	n.kick()
 	if err != nil {
-		return fmt.Errorf("Redis does not answer and the outbox could not keep it: other nodes may never apply it: %w", err)
+		return fmt.Errorf("not published (Redis does not answer) and not kept in the outbox: other nodes may never apply it: %w", err)
 	}
 	return nil
 }

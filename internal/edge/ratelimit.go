@@ -168,9 +168,6 @@ func (l *sharedLimit) atShare(share float64) *rateLimiter {
 	return l.local.Load().rl
 }
 
-// clients is how many addresses the local limiter holds state for.
-func (l *sharedLimit) clients() int { return l.local.Load().rl.clients() }
-
 // retryAfter is the Retry-After value: whole seconds, at least 1.
 func retryAfter(d time.Duration) string {
 	s := int64(math.Ceil(d.Seconds()))
