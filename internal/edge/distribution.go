@@ -145,7 +145,11 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rec, ok := w.(*recorder); ok {
 		rec.ex = ex
 	}
-	if viewer, ok := d.rt.peers.fromNode(r); ok {
+	if viewer, node, refused := d.rt.peers.fromNode(r); refused {
+		w.Header()[refusedHeader] = []string{"token"}
+		d.fail(w, r, ex, http.StatusForbidden, "this request claims to come from a node of the cluster without its token")
+		return
+	} else if node {
 		// Another node asks for an object this one owns (or shields): it
 		// has done what concerns the viewer, and gets the answer as an
 		// origin's, to serve it itself.

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -19,13 +20,18 @@ type Shards interface {
 }
 
 // Node-to-node requests carry the cluster token in NodeHeader, and the
-// viewer's address in viewerHeader. A request whose token is wrong is a
-// viewer's like any other; both fields are dropped before anything else
-// sees the request.
+// viewer's address in viewerHeader. A request that carries NodeHeader
+// without the token is refused with 403, marked with refusedHeader so
+// that a node with another token goes to the origin instead; both fields
+// are dropped before anything else sees a request.
 const (
-	NodeHeader   = "X-Edgefront-Cluster"
-	viewerHeader = "X-Edgefront-Viewer"
+	NodeHeader    = "X-Edgefront-Cluster"
+	viewerHeader  = "X-Edgefront-Viewer"
+	refusedHeader = "X-Edgefront-Cluster-Refused"
 )
+
+// errTokenRefused is an owner's refusal of this node's token.
+var errTokenRefused = errors.New("the owner refused this node's cluster token: are both nodes' cluster.token_file the same?")
 
 // Timing of a request to an object's owner: an owner that does not take
 // the connection, or does not answer within shardWait, is passed over
@@ -62,6 +68,12 @@ func newPeering(token string, shards Shards) *peering {
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				exchangeOf(r).shardErr = err
 			},
+			ModifyResponse: func(resp *http.Response) error {
+				if resp.Header.Get(refusedHeader) != "" {
+					return errTokenRefused
+				}
+				return nil
+			},
 			BufferPool: bufferPool{},
 		}
 	}
@@ -80,22 +92,23 @@ func (p *peering) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
-// fromNode reports whether r comes from another node of the cluster, and
-// drops the fields that say so. A node's request names its viewer, who
-// becomes r's client.
-func (p *peering) fromNode(r *http.Request) (viewer netip.Addr, ok bool) {
+// fromNode says whether r comes from another node of the cluster, and
+// drops the fields that say so: node is true for a node's request, and
+// refused for one that claims to be and has not the token. A node's
+// request names its viewer, who becomes r's client.
+func (p *peering) fromNode(r *http.Request) (viewer netip.Addr, node, refused bool) {
 	tok, has := r.Header[NodeHeader]
 	if !has {
-		return netip.Addr{}, false
+		return netip.Addr{}, false, false
 	}
 	v := r.Header.Get(viewerHeader)
 	delete(r.Header, NodeHeader)
 	delete(r.Header, viewerHeader)
 	if p == nil || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
-		return netip.Addr{}, false
+		return netip.Addr{}, false, true
 	}
 	viewer, _ = netip.ParseAddr(v)
-	return viewer, true
+	return viewer, true, false
 }
 
 // fillFromOwner asks the owner of f's object for it, when another node

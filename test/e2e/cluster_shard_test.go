@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +87,25 @@ func TestShardedClusterFetchesOncePerObject(t *testing.T) {
 	if worst > time.Second {
 		t.Errorf("with an owner gone, the slowest miss took %s", worst)
 	}
+	// A node whose token is another: the others refuse it as an owner's
+	// client and it refuses them, and every miss is still answered.
+	waitFor(t, 10*time.Second, "edge-3 gone", func() bool { return strings.Contains(nodes[0].healthz(t), "cluster: up, 2 members") })
+	os.WriteFile(filepath.Join(dir, "other.token"), []byte("another-token-entirely-0123456789\n"), 0o600)
+	stray := startNode(t, dir, "edge-x", r.URL(), o, true)
+	b, _ := os.ReadFile(stray.cfg)
+	os.WriteFile(stray.cfg, []byte(strings.Replace(string(b), "token_file: cluster.token", "token_file: other.token", 1)), 0o644)
+	stray.p.stop(t)
+	stray.p = startBinary(t, "edgefront serving", "serve", "-c", stray.cfg)
+	waitFor(t, 5*time.Second, "three members again", func() bool { return strings.Contains(nodes[0].healthz(t), "cluster: up, 3 members") })
+	for i := range 30 {
+		path := fmt.Sprintf("/stray/%d", i)
+		for _, n := range []*clusterNode{nodes[0], stray} {
+			if _, body := n.get(t, "main.example", path); !strings.HasPrefix(body, path+" #") {
+				t.Errorf("%s with a stray token in the cluster: %q", n.name, body)
+			}
+		}
+	}
+	stray.p.stop(t)
 	for _, n := range nodes[:2] {
 		n.p.stop(t)
 	}

@@ -64,9 +64,9 @@ distributions:
 		edges[1].get(t, "main.example", "/api/x")
 		return o.count("/x") == 2
 	})
-	// A viewer with a made-up token is a viewer: the shield's rate limit
-	// counts it, as it never counted the edges.
-	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+	// A request with a made-up token is refused; the shield's rate limit
+	// never counted the edges.
+	for i, want := range []int{http.StatusForbidden, http.StatusForbidden} {
 		req, _ := http.NewRequest("GET", "http://"+shield.http+"/api/x", nil)
 		req.Host = "main.example"
 		req.Header.Set("X-Edgefront-Cluster", "not-the-token-at-all-0123456789")
@@ -77,6 +77,9 @@ distributions:
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("request %d of a viewer posing as an edge: %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if resp.Header.Get("X-Edgefront-Cluster-Refused") == "" {
+			t.Error("the refusal is not marked for a node to see")
 		}
 	}
 	for _, n := range append(edges, shield) {
