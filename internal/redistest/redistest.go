@@ -5,6 +5,8 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +28,8 @@ type Server struct {
 	dir      string
 	port     int
 	cmd      *exec.Cmd
-	extra    []string // more redis-server arguments
+	extra    []string    // more redis-server arguments
+	tls      *tls.Config // how to reach a server that speaks TLS only
 }
 
 // Binary is the redis-server to run: $REDIS_SERVER, or the one on PATH.
@@ -57,6 +60,30 @@ func startWith(t testing.TB, password string, extra ...string) *Server {
 	s.start()
 	t.Cleanup(s.stop)
 	return s
+}
+
+// StartTLS runs a redis-server that speaks TLS only, with the
+// certificate and key in certFile and keyFile; clients are not asked for
+// one. roots are what the test trusts to reach it.
+func StartTLS(t testing.TB, password, certFile, keyFile string, roots *x509.CertPool) *Server {
+	t.Helper()
+	s := &Server{t: t, Password: password, dir: t.TempDir(), port: freePort(t),
+		tls: &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"}}
+	s.extra = []string{"--port", "0", "--tls-port", fmt.Sprint(s.port), "--tls-cert-file", certFile, "--tls-key-file", keyFile,
+		"--tls-auth-clients", "no"}
+	s.Addr = fmt.Sprintf("127.0.0.1:%d", s.port)
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// dial connects to the server, over TLS when it speaks only that.
+func (s *Server) dial() (net.Conn, error) {
+	d := &net.Dialer{Timeout: time.Second}
+	if s.tls != nil {
+		return tls.DialWithDialer(d, "tcp", s.Addr, s.tls)
+	}
+	return d.Dial("tcp", s.Addr)
 }
 
 // StartReplica runs a redis-server that replicates primary, with the
@@ -121,8 +148,12 @@ func (s *Server) URL() string {
 func (s *Server) start() {
 	t := s.t
 	t.Helper()
-	args := []string{"--port", fmt.Sprint(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"}
+	port := []string{"--port", fmt.Sprint(s.port)}
+	if s.tls != nil {
+		port = nil // in extra: --port 0 --tls-port N
+	}
+	args := append(port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning")
 	if s.Password != "" {
 		args = append(args, "--requirepass", s.Password)
 	}
@@ -151,7 +182,7 @@ func (s *Server) start() {
 
 // ping sends PING (after AUTH) and expects PONG.
 func (s *Server) ping() error {
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	c, err := s.dial()
 	if err != nil {
 		return err
 	}
@@ -207,7 +238,7 @@ func (s *Server) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
 // ("" for none), else the answer's first line (+OK, :1, -ERR …).
 func (s *Server) Do(words ...string) string {
 	s.t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, time.Second)
+	c, err := s.dial()
 	if err != nil {
 		s.t.Fatal(err)
 	}
