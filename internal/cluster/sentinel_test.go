@@ -33,6 +33,9 @@ func TestSentinelFailover(t *testing.T) {
 	a.Invalidate("S1", "main", []string{"/before"}, []string{"/before"}, time.Now())
 	eventually(t, 2*time.Second, "b applies it", func() bool { got, _ := cb.snapshot(); return slices.Contains(got, "main /before") })
 
+	eventually(t, 15*time.Second, "Sentinel knows the replica", func() bool {
+		return redistest.Sentinel(t, sentinel, "SENTINEL", "REPLICAS", "mymaster") == "*1"
+	})
 	if got := redistest.Sentinel(t, sentinel, "SENTINEL", "FAILOVER", "mymaster"); got != "+OK" {
 		t.Fatalf("SENTINEL FAILOVER: %s", got)
 	}
