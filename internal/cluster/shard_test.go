@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"math"
 	"testing"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/logtest"
+	"github.com/edgefront/edgefront/internal/redistest"
 )
 
 func TestRendezvousMovesOnlyTheLeaversShare(t *testing.T) {
@@ -54,5 +58,48 @@ func TestRendezvousMovesOnlyTheLeaversShare(t *testing.T) {
 	// A member that advertises no address owns nothing.
 	if name, _ := ownerOf([]Member{{Name: "quiet"}}, "k"); name != "" {
 		t.Errorf("a member without an address owns %q", name)
+	}
+}
+
+// TestAMemberLeavingMovesAThird runs three nodes on a real Redis: when one
+// leaves, the others see it within a few heartbeats, and only the keys it
+// owned, about a third, get a new owner.
+func TestAMemberLeavingMovesAThird(t *testing.T) {
+	r := redistest.Start(t, "")
+	var nodes []*Node
+	for i, name := range []string{"a", "b", "c"} {
+		n, err := Open(t.Context(), Options{URL: r.URL(), Node: name, Advertise: fmt.Sprintf("127.0.0.1:%d", 9001+i), Log: logtest.New(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	defer nodes[0].Close()
+	defer nodes[1].Close()
+	eventually(t, 3*time.Second, "three members", func() bool { return len(nodes[0].Health().Members) == 3 })
+	owner := func(n *Node, k string) string {
+		if addr, remote := n.Owner(k); remote {
+			return addr
+		}
+		return "self"
+	}
+	const keys = 3000
+	before := make([]string, keys)
+	for i := range keys {
+		before[i] = owner(nodes[0], fmt.Sprintf("main|/k/%d", i))
+	}
+	nodes[2].Close()
+	eventually(t, 3*time.Second, "c gone", func() bool { return len(nodes[0].Health().Members) == 2 })
+	moved := 0
+	for i := range keys {
+		if now := owner(nodes[0], fmt.Sprintf("main|/k/%d", i)); now != before[i] {
+			moved++
+			if before[i] != "127.0.0.1:9003" {
+				t.Fatalf("key %d moved from %s, which did not leave", i, before[i])
+			}
+		}
+	}
+	if share := float64(moved) / keys; math.Abs(share-1.0/3) > 0.03 {
+		t.Errorf("%.3f of the keys moved when one of three left, want about a third", share)
 	}
 }
