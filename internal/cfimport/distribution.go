@@ -68,6 +68,14 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	} else if vc != nil {
 		note(lk, what+" is not carried over: add listen.https and tls to serve HTTPS.")
 	}
+	geo := c.geoRestriction(dc)
+	if geo != nil {
+		g := newMap().flow()
+		g.set("database", "GeoLite2-Country.mmdb")
+		k := root.add("geoip", g.n)
+		note(k, "CloudFront locates viewers with MaxMind's data: geo_restriction needs a Country (or City) database,")
+		note(k, "such as GeoLite2-Country.mmdb from https://dev.maxmind.com/geoip/geolite2-free-geolocation-data")
+	}
 	dists := &yaml.Node{Kind: yaml.SequenceNode}
 	dists.Content = append(dists.Content, dist.n)
 	root.add("distributions", dists)
@@ -90,6 +98,9 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	}
 	if v, _ := c.str(obj(dc, "CacheTagConfig"), "HeaderName"); v != "" {
 		dist.set("cache_tag_header", v)
+	}
+	if geo != nil {
+		dist.add("geo_restriction", geo.n)
 	}
 	c.unsupported(dist, dc)
 	if cm, _ := c.str(dc, "Comment"); cm != "" {
@@ -206,6 +217,27 @@ func originName(id string) string {
 	return n
 }
 
+// geoRestriction is the distribution's Restrictions.GeoRestriction as
+// geo_restriction (the API lists its codes in Items, CloudFormation in
+// Locations); nil for none.
+func (c *converter) geoRestriction(dc map[string]any) *mapping {
+	geo := obj(obj(dc, "Restrictions"), "GeoRestriction")
+	t, _ := c.str(geo, "RestrictionType")
+	if t != "whitelist" && t != "blacklist" {
+		return nil
+	}
+	var codes []string
+	for _, it := range append(items(geo, "Items"), items(geo, "Locations")...) {
+		if v, _ := c.value(it); v != "" {
+			codes = append(codes, v)
+		}
+	}
+	m := newMap().flow()
+	m.set("restriction_type", t)
+	m.add("locations", seq(codes...))
+	return &m
+}
+
 // unsupported comments on distribution settings edgefront does not carry.
 func (c *converter) unsupported(dist mapping, dc map[string]any) {
 	k := dist.n.Content[0]
@@ -213,7 +245,6 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		{"PriceClass", "price class"}, {"WebACLId", "AWS WAF web ACL"},
 		{"HttpVersion", "HTTP version (edgefront serves HTTP/1.1 and HTTP/2, HTTP/3 with listen.http3)"},
 		{"IsIPV6Enabled", "IPv6 off (edgefront listens where listen says)"}, {"IPV6Enabled", "IPv6 off (edgefront listens where listen says)"},
-		{"Restrictions", "geographic restrictions"},
 		{"ContinuousDeploymentPolicyId", "continuous deployment"}, {"Staging", "staging distribution"},
 		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
 		{"TenantConfig", "multi-tenant parameters"},
@@ -232,10 +263,6 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 			}
 		case "ConnectionMode":
 			if v == "direct" {
-				continue
-			}
-		case "Restrictions":
-			if t, _ := c.str(obj(obj(dc, "Restrictions"), "GeoRestriction"), "RestrictionType"); t == "" || t == "none" {
 				continue
 			}
 		}

@@ -117,17 +117,20 @@ func apiVariants() []schemaDoc {
 // output then holds. Every other field of the schema must be named in a
 // comment of the output.
 var carried = map[string]string{
-	"Aliases.Items":                   "aliases: [x-",
-	"DefaultRootObject":               "default_root_object: x-defaultrootobject",
-	"CacheTagConfig.HeaderName":       "cache_tag_header: x-headername",
-	"Comment":                         "CloudFront comment: x-comment",
-	"Enabled":                         "name: main",
-	"CallerReference":                 "name: main",
-	"HttpVersion":                     "", // checked below: a comment names it
-	"Origins.Items.Id":                "x-id:",
-	"Origins.Items.DomainName":        "x-domainname",
-	"Origins.Items.OriginPath":        "path: x-originpath",
-	"Origins.Items.ConnectionTimeout": "connect_timeout: 7",
+	"Aliases.Items":                                                       "aliases: [x-",
+	"DefaultRootObject":                                                   "default_root_object: x-defaultrootobject",
+	"CacheTagConfig.HeaderName":                                           "cache_tag_header: x-headername",
+	"Restrictions.GeoRestriction.RestrictionType":                         "restriction_type: whitelist",
+	"Restrictions.GeoRestriction.Items":                                   "locations: [x-",
+	"Restrictions.GeoRestriction.Locations":                               "locations: [x-",
+	"Comment":                                                             "CloudFront comment: x-comment",
+	"Enabled":                                                             "name: main",
+	"CallerReference":                                                     "name: main",
+	"HttpVersion":                                                         "", // checked below: a comment names it
+	"Origins.Items.Id":                                                    "x-id:",
+	"Origins.Items.DomainName":                                            "x-domainname",
+	"Origins.Items.OriginPath":                                            "path: x-originpath",
+	"Origins.Items.ConnectionTimeout":                                     "connect_timeout: 7",
 	"Origins.Items.CustomHeaders.Items.HeaderName":                        "x-headername: x-headervalue",
 	"Origins.Items.CustomHeaders.Items.HeaderValue":                       "x-headername: x-headervalue",
 	"Origins.Items.CustomOriginConfig.HTTPPort":                           "",

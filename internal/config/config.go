@@ -215,6 +215,8 @@ type Distribution struct {
 	// tags in (CloudFront's CacheTagConfig), for invalidations by #tag;
 	// "" for none.
 	CacheTagHeader string `yaml:"cache_tag_header"`
+	// GeoRestriction serves viewers by their country, as CloudFront's.
+	GeoRestriction *GeoRestriction `yaml:"geo_restriction"`
 }
 
 // Origin is where a behavior's requests go.

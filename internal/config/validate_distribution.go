@@ -27,6 +27,7 @@ func (v *validator) distribution(at string, d *Distribution) {
 	if h := d.CacheTagHeader; h != "" && !ValidFieldName(h) {
 		v.add(at+".cache_tag_header", "cache_tag_header %q is not a header name (S3 object metadata arrives as x-amz-meta-NAME)", h)
 	}
+	v.geoRestriction(at+".geo_restriction", d.GeoRestriction)
 	if rl := d.RateLimit; rl != nil {
 		if rl.RequestsPerSecond <= 0 {
 			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")

@@ -39,6 +39,7 @@ type Distribution struct {
 	// call them by.
 	originDomains map[string]string
 	tagHeader     string // cache_tag_header, canonical; "" for none
+	geo           *geoRule
 }
 
 // compileDistribution compiles the distribution at config path at, or
@@ -54,6 +55,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		cache:      rt.cache,
 		rt:         rt,
 		tagHeader:  canonicalOrEmpty(c.CacheTagHeader),
+		geo:        compileGeoRule(c.GeoRestriction),
 	}
 	if rl := c.RateLimit; rl != nil {
 		d.limiter = newSharedLimit(c.Name, rl, rt.shared)
@@ -209,6 +211,10 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !b.methods.has(r.Method) {
 		d.fail(w, r, ex, http.StatusForbidden, fmt.Sprintf("method %s is not allowed here", r.Method))
+		return
+	}
+	if refused, country := d.geo.refuses(d.rt.geo, ex.client); refused {
+		d.fail(w, r, ex, http.StatusForbidden, "this content is not served in your country ("+country+")")
 		return
 	}
 	if d.limiter != nil {

@@ -164,6 +164,9 @@ func (rt *Router) explain(w io.Writer, r *http.Request, live bool) {
 			}
 		}
 	}
+	if d.geo != nil {
+		p("geo:          %s", d.geo.describe())
+	}
 	if b.verifier != nil {
 		p("signature:    required: a signed URL or signed cookies from key group %s; the signing parameters are not forwarded", strings.Join(b.trusted, ", "))
 	} else {
