@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -26,14 +27,28 @@ type Decision struct {
 // max-age, then Expires less Date. ok is false when the response gives
 // none of them.
 func FreshnessLifetime(d Directives, h http.Header, responseTime time.Time) (lifetime time.Duration, source string, ok bool) {
+	return freshnessLifetime(d, "", h, true, responseTime)
+}
+
+// freshnessLifetime is FreshnessLifetime with the directives' field named
+// in the source (none for Cache-Control), and Expires read only when
+// useExpires (a targeted field ignores it).
+func freshnessLifetime(d Directives, field string, h http.Header, useExpires bool, responseTime time.Time) (lifetime time.Duration, source string, ok bool) {
+	in := ""
+	if field != "" && field != "Cache-Control" {
+		in = " in " + field
+	}
 	switch {
 	case d.SMaxAge >= 0:
-		return seconds(d.SMaxAge), fmt.Sprintf("s-maxage=%d", d.SMaxAge), true
+		return seconds(d.SMaxAge), fmt.Sprintf("s-maxage=%d%s", d.SMaxAge, in), true
 	case d.MaxAge >= 0:
-		return seconds(d.MaxAge), fmt.Sprintf("max-age=%d", d.MaxAge), true
+		return seconds(d.MaxAge), fmt.Sprintf("max-age=%d%s", d.MaxAge, in), true
 	}
-	if exp, present := h["Expires"]; present {
-		t, err := http.ParseTime(firstOf(exp))
+	if exp, present := h["Expires"]; present && useExpires {
+		if len(exp) != 1 {
+			return 0, "Expires twice", true // §5.3: not one valid date, already expired
+		}
+		t, err := http.ParseTime(exp[0])
 		if err != nil {
 			return 0, "an invalid Expires", true // §5.3: already expired
 		}
@@ -56,9 +71,14 @@ func CorrectedInitialAge(h http.Header, requestTime, responseTime time.Time) tim
 		apparent = 0
 	}
 	var ageValue time.Duration
-	if v := h.Get("Age"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			ageValue = seconds(min(n, maxDelta))
+	if v, present := h["Age"]; present {
+		// §5.1: an Age that is not one non-negative integer makes the
+		// answer stale.
+		ageValue = seconds(maxDelta)
+		if len(v) == 1 && v[0] != "" && strings.Trim(v[0], "0123456789") == "" {
+			if n, err := strconv.ParseInt(v[0], 10, 64); err == nil {
+				ageValue = seconds(min(n, maxDelta))
+			}
 		}
 	}
 	corrected := ageValue + responseTime.Sub(requestTime)
@@ -94,8 +114,8 @@ func Decide(status int, req, resp http.Header, t TTLs, errorTTL time.Duration, a
 	if t.Max == 0 && t.Min == 0 {
 		return Decision{Reason: "max_ttl 0: caching disabled"}
 	}
-	d := ParseCacheControl(resp["Cache-Control"])
-	lifetime, source, explicit := FreshnessLifetime(d, resp, responseTime)
+	d, field, useExpires := DirectivesOf(resp)
+	lifetime, source, explicit := freshnessLifetime(d, field, resp, useExpires, responseTime)
 	dec := Decision{}
 	if d.StaleWhileRevalidate > 0 {
 		dec.SWR = seconds(d.StaleWhileRevalidate)
@@ -166,7 +186,7 @@ func (t TTLs) Rule() string {
 	if t.Max == 0 && t.Min == 0 {
 		return "max_ttl 0: caching disabled"
 	}
-	return fmt.Sprintf("origin s-maxage/max-age/Expires clamped to [min_ttl %s, max_ttl %s]; default_ttl %s when the origin says nothing; no-store/no-cache/private stored only when min_ttl > 0",
+	return fmt.Sprintf("origin s-maxage/max-age/Expires (Edgefront-CDN-Cache-Control, then CDN-Cache-Control, before Cache-Control) clamped to [min_ttl %s, max_ttl %s]; default_ttl %s when the origin says nothing; no-store/no-cache/private stored only when min_ttl > 0",
 		secs(t.Min), secs(t.Max), secs(t.Default))
 }
 
@@ -202,13 +222,6 @@ func dateOf(h http.Header, fallback time.Time) time.Time {
 		}
 	}
 	return fallback
-}
-
-func firstOf(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
 }
 
 func seconds(n int64) time.Duration { return time.Duration(n) * time.Second }

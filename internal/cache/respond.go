@@ -43,6 +43,7 @@ func (f *Fill) Respond(status int, h http.Header, length int64) {
 	}
 	f.decision = f.policy.decide(status, f.req, h, f.c.Now())
 	f.tags = f.policy.tagsOf(h)
+	delete(h, EdgefrontCDNCacheControl) // this edge's own: no viewer sees it
 	f.Start(status, h, f.decision.Store, length)
 }
 
@@ -118,10 +119,12 @@ func (f *Fill) refreshedObject() *Object {
 // meta is what an answer of status with header h, decided dec at now,
 // is stored with; its ModTime is the caller's.
 func (f *Fill) meta(status int, h http.Header, dec Decision, now time.Time) Meta {
-	d := ParseCacheControl(h["Cache-Control"])
+	d, _, _ := DirectivesOf(h)
+	// s-maxage forbids serving stale as proxy-revalidate does (RFC 9111
+	// §5.2.2.10).
 	return Meta{
 		Status: status, ResponseTime: now, TTL: dec.TTL, SWR: dec.SWR, SIE: dec.SIE,
-		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate,
+		InitialAge: CorrectedInitialAge(h, f.requestTime, now), MustReval: d.MustRevalidate || d.ProxyRevalidate || d.SMaxAge >= 0,
 	}
 }
 

@@ -255,6 +255,11 @@ var viaEdge = []string{"1.1 edgefront"}
 func (b *Behavior) modifyResponse(resp *http.Response) error {
 	h := resp.Header
 	h.Del("X-Edge-Request-Id")
+	if exchangeOf(resp.Request).fill == nil {
+		// This edge's own cache-control field is for its cache (a fill
+		// reads it, then drops it); no viewer sees it.
+		delete(h, cache.EdgefrontCDNCacheControl)
+	}
 	ex := exchangeOf(resp.Request)
 	ex.stamp(h, outcomeMiss)
 	if ex.behavior == nil {

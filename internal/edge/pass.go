@@ -136,7 +136,7 @@ type fieldInfo struct {
 
 var (
 	viaLine    = []byte("Via: 1.1 edgefront\r\n")
-	dropFields = [][]byte{[]byte("Content-Length"), []byte("X-Cache"), []byte("X-Edge-Request-Id")}
+	dropFields = [][]byte{[]byte("Content-Length"), []byte("X-Cache"), []byte("X-Edge-Request-Id"), []byte("Edgefront-Cdn-Cache-Control")}
 )
 
 // proxiedFields is the origin's header lines as the viewer gets them, in
