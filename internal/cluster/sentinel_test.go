@@ -16,7 +16,7 @@ import (
 func TestSentinelFailover(t *testing.T) {
 	primary := redistest.Start(t, "sentinel-pw")
 	replica := redistest.StartReplica(t, primary)
-	eventually(t, 5*time.Second, "the replica in sync", func() bool {
+	eventually(t, 15*time.Second, "the replica in sync", func() bool {
 		return strings.Contains(replica.Do("INFO", "replication"), "master_link_status:up")
 	})
 	sentinel := redistest.StartSentinel(t, primary, "mymaster")

@@ -155,7 +155,8 @@ func (s *Server) start() {
 		port = nil // in extra: --port 0 --tls-port N
 	}
 	args := append(port, "--bind", "127.0.0.1", "--dir", s.dir,
-		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning")
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
+		"--repl-diskless-sync-delay", "0") // a replica syncs at once, not after 5 s
 	if s.Password != "" {
 		args = append(args, "--requirepass", s.Password)
 	}
