@@ -36,6 +36,9 @@ func (c *converter) behavior(bm map[string]any, distVPP string, isDefault bool) 
 	if boolOf(bm, "Compress") {
 		b.setBool("compress")
 	}
+	if boolOf(obj(bm, "GrpcConfig"), "Enabled") {
+		b.setBool("grpc") // its origin gets http2: true
+	}
 	// The API's {Enabled, Quantity, Items}, or CloudFormation's bare list.
 	var groups []string
 	if enabled(bm, "TrustedKeyGroups") {

@@ -14,6 +14,7 @@ import (
 	"github.com/edgefront/edgefront/internal/certtest"
 	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/edge"
+	"github.com/edgefront/edgefront/internal/geotest"
 	"github.com/edgefront/edgefront/internal/logtest"
 )
 
@@ -91,6 +92,9 @@ func TestGoldenImports(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			if bytes.Contains(out, []byte("database: GeoLite2-Country.mmdb")) {
+				geotest.Countries(t, "GeoLite2-Country.mmdb", map[string]string{"192.0.2.0/24": "GB"})
+			}
 			cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), out)
 			if err != nil {
 				t.Fatalf("the imported config does not validate:\n%v", err)
@@ -104,7 +108,7 @@ func TestGoldenImports(t *testing.T) {
 	}
 }
 
-var goldenInputs = []string{"seed.json", "cli.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json", "cdk-seed.template.json", "cdk-modern.template.json"}
+var goldenInputs = []string{"seed.json", "cli.json", "bare.json", "template.yaml", "template.json", "custom.yaml", "policy-files.json", "cdk-seed.template.json", "cdk-modern.template.json", "newer.json"}
 
 var (
 	envUse  = regexp.MustCompile(`\$\{([A-Z0-9_]+)\}`)

@@ -109,10 +109,15 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 
 	origins := newMap()
 	dist.add("origins", origins.n)
+	grpcOrigins := c.grpcOrigins(dc)
 	for _, o := range items(dc, "Origins") {
 		om, _ := o.(map[string]any)
 		id, _ := c.str(om, "Id")
 		n, comments := c.origin(om)
+		if grpcOrigins[id] && scalarOf(n, "type") == "http" {
+			mapping{n}.setBool("http2")
+			comments = append(comments, "http2: a gRPC behavior (GrpcConfig) goes to this origin; CloudFront reaches it over HTTP/2")
+		}
 		k := origins.add(originName(id), n)
 		for _, cm := range comments {
 			note(k, cm)
@@ -215,6 +220,41 @@ func originName(id string) string {
 		return "origin"
 	}
 	return n
+}
+
+// grpcOrigins are the ids of the origins a gRPC behavior (GrpcConfig
+// enabled) goes to, a group's members included.
+func (c *converter) grpcOrigins(dc map[string]any) map[string]bool {
+	out := map[string]bool{}
+	bs := append([]any{dc["DefaultCacheBehavior"]}, items(dc, "CacheBehaviors")...)
+	for _, b := range bs {
+		bm, _ := b.(map[string]any)
+		if bm == nil || !boolOf(obj(bm, "GrpcConfig"), "Enabled") {
+			continue
+		}
+		id, _ := c.str(bm, "TargetOriginId")
+		out[id] = true
+		for _, g := range items(dc, "OriginGroups") {
+			gm, _ := g.(map[string]any)
+			if gid, _ := c.str(gm, "Id"); gid == id {
+				for _, m := range items(gm, "Members") {
+					mid, _ := c.str(m.(map[string]any), "OriginId")
+					out[mid] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// scalarOf is the value of key in a mapping node; "" when absent.
+func scalarOf(n *yaml.Node, key string) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 // geoRestriction is the distribution's Restrictions.GeoRestriction as

@@ -226,6 +226,9 @@ type Origin struct {
 	Path          string            `yaml:"path"`
 	CustomHeaders map[string]string `yaml:"custom_headers"`
 	CAFile        string            `yaml:"ca_file"`
+	// HTTP2 reaches an http origin over HTTP/2 only: h2 for https://, h2c
+	// for http:// (gRPC servers).
+	HTTP2 bool `yaml:"http2"`
 	// Timeouts, as CloudFront's origin connection timeout, response (read)
 	// timeout and keep-alive timeout.
 	ConnectTimeout   Duration `yaml:"connect_timeout"`
@@ -310,6 +313,8 @@ type Behavior struct {
 	// Compress compresses answers at the edge (gzip, br, zstd) with
 	// CloudFront's conditions.
 	Compress bool `yaml:"compress"`
+	// GRPC passes gRPC calls through (never cached) to an http2 origin.
+	GRPC bool `yaml:"grpc"`
 	// MaxBodySize is the largest request body accepted (413 beyond it).
 	MaxBodySize    *Size           `yaml:"max_body_size"`
 	ErrorResponses []ErrorResponse `yaml:"error_responses"`

@@ -148,6 +148,9 @@ func (v *validator) origin(at, name string, o *Origin) {
 	default:
 		v.add(at+".type", "origin %q: type %q is not http, s3, dir, group or edgefront", name, o.Type)
 	}
+	if o.HTTP2 && o.Type != "http" && o.Type != "edgefront" {
+		v.add(at+".http2", "origin %q: http2 is for http origins", name)
+	}
 	if o.Type != "group" && (o.Primary != "" || o.Secondary != "" || o.FailoverStatusCodes != nil) {
 		v.add(at, "origin %q: primary, secondary and failover_status_codes are for group origins", name)
 	}
@@ -326,9 +329,38 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 		v.add(at+".cache_key.headers", "cache_key.headers takes none or a list of names, as a CloudFront cache policy")
 	}
 	v.errorResponses(at+".error_responses", b.ErrorResponses, true)
+	if b.GRPC {
+		v.grpc(at, d, b)
+	}
 	for i, g := range b.TrustedKeyGroups {
 		if _, ok := v.c.KeyGroups[g]; !ok {
 			v.add(fmt.Sprintf("%s.trusted_key_groups[%d]", at, i), "trusted key group %q is not in key_groups%s", g, didYouMean(g, slices.Sorted(maps.Keys(v.c.KeyGroups))))
+		}
+	}
+}
+
+// grpc checks a gRPC behavior: calls arrive over HTTP/2 (the https
+// listener), are POSTs, and go to an origin reached over HTTP/2.
+func (v *validator) grpc(at string, d *Distribution, b *Behavior) {
+	if v.c.Listen.HTTPS == "" {
+		v.add(at+".grpc", "gRPC clients call over HTTP/2, which the edge serves on its https listener: set listen.https")
+	}
+	if !contains(b.AllowedMethods, "POST") {
+		v.add(at+".allowed_methods", "a grpc behavior needs POST among its allowed_methods (CloudFront's gRPC behaviors allow all seven)")
+	}
+	o, ok := d.Origins[b.TargetOrigin]
+	if !ok {
+		return
+	}
+	members := []string{b.TargetOrigin}
+	if o.Type == "group" {
+		members = []string{o.Primary, o.Secondary}
+	}
+	for _, name := range members {
+		if m := d.Origins[name]; m.Type == "http" && !m.HTTP2 {
+			v.add(at+".grpc", "origin %q of a grpc behavior needs http2: true (gRPC servers speak HTTP/2: h2c for http://, h2 for https://)", name)
+		} else if m.Type != "http" && m.Type != "" {
+			v.add(at+".grpc", "origin %q of a grpc behavior is %s: gRPC goes to an http origin with http2: true", name, m.Type)
 		}
 	}
 }

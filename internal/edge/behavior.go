@@ -56,6 +56,7 @@ type Behavior struct {
 	// shield: the origin is another edgefront (type: edgefront), a tier
 	// above this cache that is asked with the same keys.
 	shield bool
+	grpc   bool // grpc: true
 }
 
 type namedOrigin struct {
@@ -126,6 +127,7 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 		origin:        origins[c.TargetOrigin].Origin,
 		originURL:     origins[c.TargetOrigin].url,
 		shield:        origins[c.TargetOrigin].kind == "edgefront",
+		grpc:          c.GRPC,
 		methods:       newMethodSet(c.AllowedMethods),
 		strip:         c.StripPrefix,
 		fwd:           newForwardPolicy(c.Forward),
@@ -215,7 +217,12 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 		signedurl.StripCookies(out.Header)
 	}
 	out.URL.RawQuery = b.fwd.query(rawQuery)
-	b.fwd.filter(out.Header)
+	if !b.grpc {
+		// A gRPC call goes to the origin with every field it has (its
+		// content type, te, grpc-timeout, metadata), as CloudFront
+		// proxies gRPC directly.
+		b.fwd.filter(out.Header)
+	}
 	if b.fwd.viewerHost {
 		out.Host = in.Host
 	} else {

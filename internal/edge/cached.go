@@ -115,7 +115,7 @@ func parseCookies(h http.Header) []*http.Cookie {
 // cacheable reports whether a request goes through the cache: a GET or
 // HEAD on a behavior that caches, without a body.
 func (b *Behavior) cacheable(r *http.Request) bool {
-	return b.cache != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+	return b.cache != nil && !b.grpc && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 		r.Header.Get("Upgrade") == "" && (r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody)
 }
 
@@ -156,7 +156,11 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 
 // pass sends a viewer request through the proxy to the origin, uncached.
 func (b *Behavior) pass(w http.ResponseWriter, r *http.Request, ex *exchange) {
-	if b.passRaw(w, r, ex) {
+	if b.grpc {
+		var cancel func()
+		r, cancel = withGRPCDeadline(r)
+		defer cancel()
+	} else if b.passRaw(w, r, ex) {
 		return
 	}
 	b.proxy.ServeHTTP(w, r.WithContext(withExchange(r.Context(), ex)))

@@ -167,6 +167,10 @@ func (b *Behavior) reportOriginError(r *http.Request, ex *exchange, err error) {
 // rule when one applies, else a short built-in page. r may be the origin
 // request; what the viewer sent is ex.in.
 func (d *Distribution) fail(w http.ResponseWriter, r *http.Request, ex *exchange, status int, why string) {
+	if b := ex.behavior; b != nil && b.grpc && isGRPC(ex.in) {
+		writeGRPCError(w, ex, status, why)
+		return
+	}
 	if rule := d.rule(ex.behavior, status, ex.accept); rule != nil && rule.pagePath != "" {
 		if page, err := d.fetchPage(r.Context(), rule.pagePath); err == nil {
 			defer page.Body.Close()

@@ -350,10 +350,14 @@ func (b *h1Body) Close() error {
 
 // splitTransport sends what the h1 client fits through it (plain-HTTP GET
 // and HEAD without a body or an upgrade), the rest through the standard
-// transport, with the same timeouts and pool size.
+// transport, with the same timeouts and pool size. An HTTP/2 origin has
+// no h1 client: everything goes through its HTTP/2 transport.
 type splitTransport struct {
-	h1  *h1Client
-	std *http.Transport
+	h1  *h1Client // nil for an HTTP/2 origin
+	std interface {
+		http.RoundTripper
+		CloseIdleConnections()
+	}
 }
 
 func newSplitTransport(t *http.Transport) splitTransport {
@@ -361,13 +365,18 @@ func newSplitTransport(t *http.Transport) splitTransport {
 }
 
 func (t splitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.h1.fits(req) {
+	if t.fits(req) {
 		return t.h1.RoundTrip(req)
 	}
 	return t.std.RoundTrip(req)
 }
 
+// fits reports whether the h1 client takes req.
+func (t splitTransport) fits(req *http.Request) bool { return t.h1 != nil && t.h1.fits(req) }
+
 func (t splitTransport) CloseIdleConnections() {
-	t.h1.CloseIdleConnections()
+	if t.h1 != nil {
+		t.h1.CloseIdleConnections()
+	}
 	t.std.CloseIdleConnections()
 }

@@ -41,7 +41,7 @@ type RawRoundTripper interface {
 // RoundTripRaw sends out over the origin's pool, answering with its head
 // raw when the small HTTP/1.1 client sends it.
 func (o *HTTP) RoundTripRaw(out *http.Request) (*RawResponse, error) {
-	if !o.transport.h1.fits(out) {
+	if !o.transport.fits(out) {
 		resp, err := o.transport.std.RoundTrip(out)
 		if err != nil {
 			return nil, err
