@@ -1,0 +1,134 @@
+// Command grpc measures gRPC unary calls through the edge against the same
+// calls made to the server directly, both over TLS from grpc-go's client
+// to grpc-go's server (its own test service), in interleaved rounds, and
+// prints the medians and their ratio.
+//
+//	go run ./bench/grpc [-rounds 5] [-duration 3s] [-conns 4] [-streams 16] [-size 1024]
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+
+	"github.com/edgefront/edgefront/bench/internal/benchkit"
+	"github.com/edgefront/edgefront/internal/certtest"
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/grpctest"
+	"github.com/edgefront/edgefront/internal/server"
+)
+
+func main() {
+	rounds := flag.Int("rounds", 5, "interleaved rounds")
+	duration := flag.Duration("duration", 3*time.Second, "length of each run")
+	conns := flag.Int("conns", 4, "client connections")
+	streams := flag.Int("streams", 16, "concurrent calls on each connection")
+	size := flag.Int("size", 1024, "answer payload, bytes")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the runs through the edge to this file")
+	flag.Parse()
+
+	dir, _ := os.MkdirTemp("", "grpc-bench-")
+	defer os.RemoveAll(dir)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := certtest.Write(certFile, keyFile, "grpc.example")
+	benchkit.Check(err)
+	creds, err := credentials.NewServerTLSFromFile(certFile, keyFile)
+	benchkit.Check(err)
+
+	// The server, over TLS (h2), as the edge reaches an https:// origin.
+	gs := grpc.NewServer(grpc.Creds(creds))
+	testgrpc.RegisterTestServiceServer(gs, &grpctest.Service{})
+	gln, err := net.Listen("tcp", "127.0.0.1:0")
+	benchkit.Check(err)
+	go gs.Serve(gln)
+
+	httpsAddr := benchkit.FreeAddr()
+	yaml := fmt.Sprintf(`listen: {https: %q}
+tls: {certificates: [{cert_file: cert.pem, key_file: key.pem}]}
+distributions:
+  - name: api
+    aliases: [grpc.example]
+    origins: {g: {type: http, url: "https://%s", http2: true, ca_file: cert.pem}}
+    default_behavior: {target_origin: g, grpc: true, allowed_methods: [GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE]}
+`, httpsAddr, gln.Addr())
+	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
+	benchkit.Check(err)
+	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
+	benchkit.Check(err)
+	_, _, err = srv.Listen(cfg.Listen)
+	benchkit.Check(err)
+	defer srv.Shutdown(context.Background())
+
+	tlsConf := &tls.Config{RootCAs: certtest.Pool(cert), ServerName: "grpc.example"}
+	targets := []struct{ name, addr string }{{"direct", gln.Addr().String()}, {"edgefront", httpsAddr}}
+	results := map[string][]float64{}
+	var prof *os.File
+	if *profile != "" {
+		prof, err = os.Create(*profile)
+		benchkit.Check(err)
+		defer prof.Close()
+	}
+	for r := range *rounds {
+		for _, tg := range targets {
+			if prof != nil && tg.name == "edgefront" && r == 0 {
+				benchkit.Check(pprof.StartCPUProfile(prof))
+			}
+			rps := run(tg.addr, tlsConf, *conns, *streams, int32(*size), *duration)
+			if prof != nil && tg.name == "edgefront" && r == 0 {
+				pprof.StopCPUProfile()
+			}
+			results[tg.name] = append(results[tg.name], rps)
+			fmt.Printf("round %d  %-9s %8.0f calls/s\n", r+1, tg.name, rps)
+		}
+	}
+	med := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
+	d, e := med(results["direct"]), med(results["edgefront"])
+	fmt.Printf("unary calls (%d-byte answers, %d connections x %d calls): direct %.0f/s, through edgefront %.0f/s: %.2fx (target >= 0.7x)\n",
+		*size, *conns, *streams, d, e, e/d)
+}
+
+// run makes unary calls to addr for d and returns calls per second.
+func run(addr string, tlsConf *tls.Config, conns, streams int, size int32, d time.Duration) float64 {
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for range conns {
+		cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)))
+		benchkit.Check(err)
+		defer cc.Close()
+		c := testgrpc.NewTestServiceClient(cc)
+		// One call first: the connection and its handshake are not timed.
+		_, err = c.UnaryCall(context.Background(), &testgrpc.SimpleRequest{ResponseSize: size})
+		benchkit.Check(err)
+		for range streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					if _, err := c.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: size}); err == nil {
+						calls.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	start := time.Now()
+	wg.Wait()
+	return float64(calls.Load()) / time.Since(start).Seconds()
+}
