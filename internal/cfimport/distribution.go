@@ -79,6 +79,12 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	dists := &yaml.Node{Kind: yaml.SequenceNode}
 	dists.Content = append(dists.Content, dist.n)
 	root.add("distributions", dists)
+	defer func() {
+		// After the distribution is whole: its staging copy is of all of it.
+		if staging := c.continuousDeployment(dist, dc); staging != nil {
+			dists.Content = append(dists.Content, staging)
+		}
+	}()
 
 	dist.set("name", c.name)
 	if len(aliases) > 0 {
@@ -222,6 +228,78 @@ func originName(id string) string {
 	return n
 }
 
+// continuousDeployment carries ContinuousDeploymentPolicyId over as
+// continuous_deployment, from the policy's JSON (--policy) or the
+// template's resource, and returns the staging distribution to add: a
+// copy of this one, as CloudFront's CopyDistribution makes it, to replace
+// with the staging distribution's own import. nil without a policy.
+func (c *converter) continuousDeployment(dist mapping, dc map[string]any) *yaml.Node {
+	id, ok := dc["ContinuousDeploymentPolicyId"]
+	if !ok || id == "" || id == nil {
+		return nil
+	}
+	k := dist.n.Content[0]
+	cfg, _ := c.policyConfig(id, "ContinuousDeploymentPolicyConfig")
+	if cfg == nil {
+		note(k, fmt.Sprintf("not carried over: ContinuousDeploymentPolicyId %s: pass the policy's JSON (aws cloudfront get-continuous-deployment-policy --id ID) with --policy", raw(id)))
+		return nil
+	}
+	tc := obj(cfg, "TrafficConfig")
+	header, weight := obj(tc, "SingleHeaderConfig"), obj(tc, "SingleWeightConfig")
+	if tc == nil { // CloudFormation's legacy fields
+		header, weight = obj(cfg, "SingleHeaderPolicyConfig"), obj(cfg, "SingleWeightPolicyConfig")
+	}
+	cd := newMap()
+	cd.set("staging_distribution", "staging")
+	switch {
+	case header != nil:
+		h := newMap().flow()
+		name, _ := c.str(header, "Header")
+		value, _ := c.str(header, "Value")
+		h.set("header", name)
+		h.set("value", value)
+		cd.add("single_header", h.n)
+	case weight != nil:
+		w := newMap()
+		v, _ := c.str(weight, "Weight")
+		w.add("weight", &yaml.Node{Kind: yaml.ScalarNode, Value: v})
+		if st := obj(weight, "SessionStickinessConfig"); st != nil {
+			s := newMap().flow()
+			idle, _ := c.str(st, "IdleTTL")
+			maxTTL, _ := c.str(st, "MaximumTTL")
+			s.add("idle_ttl", &yaml.Node{Kind: yaml.ScalarNode, Value: idle})
+			s.add("maximum_ttl", &yaml.Node{Kind: yaml.ScalarNode, Value: maxTTL})
+			w.add("session_stickiness", s.n)
+		}
+		cd.add("single_weight", w.n)
+	default:
+		note(k, "not carried over: continuous deployment policy without SingleHeaderConfig or SingleWeightConfig")
+		return nil
+	}
+	ck := dist.add("continuous_deployment", cd.n)
+	if en, ok := cfg["Enabled"]; ok && !truth(en) {
+		note(ck, "CloudFront: the policy is disabled (Enabled false); edgefront applies it: remove continuous_deployment to turn it off")
+	}
+	if names := c.names(cfg, "StagingDistributionDnsNames"); len(names) > 0 {
+		note(ck, "CloudFront's staging distribution: "+strings.Join(names, ", "))
+	}
+	// The staging copy: every key but the name, aliases and the policy.
+	staging := newMap()
+	for i := 0; i+1 < len(dist.n.Content); i += 2 {
+		key, val := dist.n.Content[i], dist.n.Content[i+1]
+		switch key.Value {
+		case "name":
+			sk := staging.set("name", "staging")
+			note(sk, "a copy of "+scalarOf(dist.n, "name")+", as CloudFront's CopyDistribution makes a staging distribution:")
+			note(sk, "replace it with the staging distribution's own (import it and rename it staging); it keeps no aliases")
+		case "aliases", "continuous_deployment":
+		default:
+			staging.add(key.Value, val)
+		}
+	}
+	return staging.n
+}
+
 // grpcOrigins are the ids of the origins a gRPC behavior (GrpcConfig
 // enabled) goes to, a group's members included.
 func (c *converter) grpcOrigins(dc map[string]any) map[string]bool {
@@ -285,7 +363,7 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		{"PriceClass", "price class"}, {"WebACLId", "AWS WAF web ACL"},
 		{"HttpVersion", "HTTP version (edgefront serves HTTP/1.1 and HTTP/2, HTTP/3 with listen.http3)"},
 		{"IsIPV6Enabled", "IPv6 off (edgefront listens where listen says)"}, {"IPV6Enabled", "IPv6 off (edgefront listens where listen says)"},
-		{"ContinuousDeploymentPolicyId", "continuous deployment"}, {"Staging", "staging distribution"},
+		{"Staging", "staging distribution"},
 		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
 		{"TenantConfig", "multi-tenant parameters"},
 		{"ViewerMtlsConfig", "viewer mTLS"}, {"ConnectionFunctionAssociation", "connection function"},

@@ -18,6 +18,7 @@ var policyKinds = []struct{ config, wrapper, list, resource string }{
 	{"CachePolicyConfig", "CachePolicy", "CachePolicyList", "AWS::CloudFront::CachePolicy"},
 	{"OriginRequestPolicyConfig", "OriginRequestPolicy", "OriginRequestPolicyList", "AWS::CloudFront::OriginRequestPolicy"},
 	{"ResponseHeadersPolicyConfig", "ResponseHeadersPolicy", "ResponseHeadersPolicyList", "AWS::CloudFront::ResponseHeadersPolicy"},
+	{"ContinuousDeploymentPolicyConfig", "ContinuousDeploymentPolicy", "ContinuousDeploymentPolicyList", "AWS::CloudFront::ContinuousDeploymentPolicy"},
 }
 
 // addPolicies reads custom policies from the JSON of get-...-policy or
@@ -52,7 +53,7 @@ func (c *converter) addPolicies(data []byte) error {
 		}
 	}
 	if found == 0 {
-		return errors.New("no cache, origin request or response headers policy with an Id in it (use aws cloudfront get-cache-policy --id ID, or list-cache-policies --type custom)")
+		return errors.New("no cache, origin request, response headers or continuous deployment policy with an Id in it (use aws cloudfront get-cache-policy --id ID, or list-cache-policies --type custom)")
 	}
 	return nil
 }

@@ -217,6 +217,8 @@ type Distribution struct {
 	CacheTagHeader string `yaml:"cache_tag_header"`
 	// GeoRestriction serves viewers by their country, as CloudFront's.
 	GeoRestriction *GeoRestriction `yaml:"geo_restriction"`
+	// ContinuousDeployment sends some viewers to a staging distribution.
+	ContinuousDeployment *ContinuousDeployment `yaml:"continuous_deployment"`
 }
 
 // Origin is where a behavior's requests go.

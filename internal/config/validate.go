@@ -33,6 +33,7 @@ func (c *Config) validate() Problems {
 	names := map[string]string{}
 	hosts := map[string]string{}
 	catchAll := ""
+	staging := c.StagingDistributions()
 	for i := range c.Distributions {
 		d := &c.Distributions[i]
 		at := fmt.Sprintf("distributions[%d]", i)
@@ -43,7 +44,8 @@ func (c *Config) validate() Problems {
 			v.add(at+".name", "distribution name %q is already used at line %d", d.Name, c.Line(prev))
 		}
 		names[d.Name] = at + ".name"
-		if len(d.Aliases) == 0 {
+		v.continuousDeployment(at+".continuous_deployment", d, staging)
+		if _, isStaging := staging[d.Name]; len(d.Aliases) == 0 && !isStaging {
 			if catchAll != "" {
 				v.add(at, "distribution %q has no aliases, and neither has %q: only one distribution can take the Host names no other claims", d.Name, catchAll)
 			}

@@ -248,10 +248,7 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	if b.shield && ex.origin == nil {
 		out.Host = in.Host
 		if p := b.dist.rt.peers; p != nil {
-			out.Header[NodeHeader] = []string{p.token}
-			if ex.client.IsValid() {
-				out.Header[viewerHeader] = []string{ex.client.String()}
-			}
+			p.mark(out.Header, &exchange{client: ex.client, dist: b.dist})
 		}
 	}
 }

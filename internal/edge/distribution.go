@@ -40,6 +40,7 @@ type Distribution struct {
 	originDomains map[string]string
 	tagHeader     string // cache_tag_header, canonical; "" for none
 	geo           *geoRule
+	deploy        *deployment // continuous_deployment; nil without
 }
 
 // compileDistribution compiles the distribution at config path at, or
@@ -56,6 +57,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		rt:         rt,
 		tagHeader:  canonicalOrEmpty(c.CacheTagHeader),
 		geo:        compileGeoRule(c.GeoRestriction),
+		deploy:     compileDeployment(c.ContinuousDeployment),
 	}
 	if rl := c.RateLimit; rl != nil {
 		d.limiter = newSharedLimit(c.Name, rl, rt.shared)

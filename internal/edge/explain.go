@@ -44,6 +44,17 @@ func (rt *Router) explain(w io.Writer, r *http.Request, live bool) {
 		}
 	}
 	p("distribution: %s (%s)", d.Name, how)
+	if cd := d.deploy; cd != nil {
+		p("staging:      %s", cd.describe())
+		if cd.header != "" && r.Header.Get(cd.header) == cd.value {
+			p("this request: %s answers (its %s matches); what follows is %s's", cd.name, cd.header, cd.name)
+			d = cd.staging
+		} else if cd.header != "" {
+			p("this request: %s answers (no %s: %s)", d.Name, cd.header, cd.value)
+		} else {
+			p("this request: a draw decides; what follows is %s's", d.Name)
+		}
+	}
 	path, ok := cleanPath(r.URL.Path)
 	if !ok {
 		p("answer:       400: the path is not valid")

@@ -114,12 +114,16 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 		_, httpsPort, _ = net.SplitHostPort(cfg.Listen.HTTPS)
 	}
 	groups := loadKeyGroups(cfg.KeyGroups, probs)
+	staging := cfg.StagingDistributions()
 	for i := range cfg.Distributions {
 		d := compileDistribution(fmt.Sprintf("distributions[%d]", i), &cfg.Distributions[i], httpsPort, groups, rt, probs)
 		if d == nil {
 			continue
 		}
 		rt.dists = append(rt.dists, d)
+		if _, ok := staging[d.Name]; ok {
+			continue // reached through its primary only
+		}
 		if len(d.aliases) == 0 && rt.fallback == nil {
 			rt.fallback = d
 		}
@@ -128,6 +132,14 @@ func Compile(cfg *config.Config, opts Options) (*Router, error) {
 				rt.wildcard[a[1:]] = d
 			} else {
 				rt.byHost[a] = d
+			}
+		}
+	}
+	for _, d := range rt.dists {
+		if d.deploy != nil {
+			d.deploy.staging = rt.Distribution(d.deploy.name)
+			if d.deploy.staging == nil {
+				d.deploy = nil // config.Parse said so
 			}
 		}
 	}
@@ -297,6 +309,11 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request) {
 	if d == nil {
 		writeErrorPage(w, r, nil, http.StatusNotFound, "no distribution answers for this host")
 		return
+	}
+	if nd := rt.peers.distributionOf(r, rt); nd != nil {
+		d = nd // another node chose it, staging or not
+	} else if cd := d.deploy; cd != nil && cd.toStaging(w, r, time.Now()) {
+		d = cd.staging
 	}
 	d.ServeHTTP(w, r)
 }

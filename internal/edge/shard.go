@@ -28,6 +28,9 @@ const (
 	NodeHeader    = "X-Edgefront-Cluster"
 	viewerHeader  = "X-Edgefront-Viewer"
 	refusedHeader = "X-Edgefront-Cluster-Refused"
+	// distHeader names the distribution the asking node chose (a
+	// staging one, say), so that the owner answers from the same.
+	distHeader = "X-Edgefront-Distribution"
 )
 
 // errTokenRefused is an owner's refusal of this node's token.
@@ -86,10 +89,31 @@ func (p *peering) rewrite(pr *httputil.ProxyRequest) {
 	ex := exchangeOf(pr.In)
 	pr.Out.URL.Scheme, pr.Out.URL.Host = "http", ex.shardTo
 	pr.Out.Host = pr.In.Host
-	pr.Out.Header[NodeHeader] = []string{p.token}
+	p.mark(pr.Out.Header, ex)
+}
+
+// mark makes h a node's request for ex: the token, the viewer, and the
+// distribution that answers it here.
+func (p *peering) mark(h http.Header, ex *exchange) {
+	h[NodeHeader] = []string{p.token}
 	if ex.client.IsValid() {
-		pr.Out.Header[viewerHeader] = []string{ex.client.String()}
+		h[viewerHeader] = []string{ex.client.String()}
 	}
+	if ex.dist != nil {
+		h[distHeader] = []string{ex.dist.Name}
+	}
+}
+
+// distributionOf is the distribution a node's request names, when r is
+// one; the fields stay for fromNode.
+func (p *peering) distributionOf(r *http.Request, rt *Router) *Distribution {
+	tok, has := r.Header[NodeHeader]
+	if p == nil || !has || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
+		return nil
+	}
+	name := r.Header.Get(distHeader)
+	delete(r.Header, distHeader)
+	return rt.Distribution(name)
 }
 
 // fromNode says whether r comes from another node of the cluster, and
@@ -104,6 +128,7 @@ func (p *peering) fromNode(r *http.Request) (viewer netip.Addr, node, refused bo
 	v := r.Header.Get(viewerHeader)
 	delete(r.Header, NodeHeader)
 	delete(r.Header, viewerHeader)
+	delete(r.Header, distHeader)
 	if p == nil || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
 		return netip.Addr{}, false, true
 	}
@@ -123,7 +148,7 @@ func (b *Behavior) fillFromOwner(f *cache.Fill, req *http.Request, ex *exchange,
 	if !remote {
 		return false, nil
 	}
-	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, client: ex.client, shardTo: addr}
+	fex := &exchange{in: req, w: fw, id: ex.id, accept: ex.accept, behavior: b, fill: fw, client: ex.client, shardTo: addr, dist: b.dist}
 	err = runProxy(p.proxy, fw, req.WithContext(withExchange(req.Context(), fex)))
 	if !fw.started {
 		b.dist.log.Debug("object owner did not answer; asking the origin", "owner", addr, "key", f.Key, "err", fex.shardErr)
