@@ -14,6 +14,8 @@
 #   h2spec         the HTTP/2 conformance suite, run against the HTTPS
 #                  listener (go install)
 #   redis-server   the Redis that the cluster tests run (Debian package)
+#   curl           a client with certificates, for the viewer mTLS tests
+#                  (Debian package)
 # When everything is there it adds well under a second.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -80,6 +82,9 @@ export REDIS_SERVER
 
 if ! command -v openssl >/dev/null 2>&1; then
   apt_install openssl
+fi
+if ! command -v curl >/dev/null 2>&1; then
+  apt_install curl
 fi
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt_install --no-install-recommends nodejs npm

@@ -108,6 +108,7 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	if geo != nil {
 		dist.add("geo_restriction", geo.n)
 	}
+	c.viewerMTLS(dist, dc)
 	c.unsupported(dist, dc)
 	if cm, _ := c.str(dc, "Comment"); cm != "" {
 		note(dist.n.Content[0], "CloudFront comment: "+cm)
@@ -300,6 +301,47 @@ func (c *converter) continuousDeployment(dist mapping, dc map[string]any) *yaml.
 	return staging.n
 }
 
+// viewerMTLS carries ViewerMtlsConfig over as viewer_mtls. CloudFront's
+// trust store lives in the account (TrustStoreId): its CA bundle is put in
+// a file named for it, which the comment says how to fill.
+func (c *converter) viewerMTLS(dist mapping, dc map[string]any) {
+	vm := obj(dc, "ViewerMtlsConfig")
+	if vm == nil {
+		return
+	}
+	mode, _ := c.str(vm, "Mode")
+	m := newMap()
+	m.set("mode", mode)
+	k := dist.add("viewer_mtls", m.n)
+	ts := obj(vm, "TrustStoreConfig")
+	if ts == nil {
+		return
+	}
+	id, _ := c.str(ts, "TrustStoreId")
+	store := newMap().flow()
+	file := "truststore-" + sanitize(id) + ".pem"
+	store.set("ca_file", file)
+	if boolOf(ts, "AdvertiseTrustStoreCaNames") {
+		store.setBool("advertise_ca_names")
+	}
+	if boolOf(ts, "IgnoreCertificateExpiry") {
+		store.setBool("ignore_certificate_expiry")
+	}
+	m.add("trust_store", store.n)
+	note(k, "CloudFront's trust store "+id+": put its CA bundle (the PEM it was made from, in S3) in "+file+";")
+	note(k, "add crl_file: FILE to honour a revocation list")
+}
+
+// sanitize keeps the letters, digits, '-' and '_' of s, for a file name.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return -1
+	}, s)
+}
+
 // grpcOrigins are the ids of the origins a gRPC behavior (GrpcConfig
 // enabled) goes to, a group's members included.
 func (c *converter) grpcOrigins(dc map[string]any) map[string]bool {
@@ -366,7 +408,7 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		{"Staging", "staging distribution"},
 		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
 		{"TenantConfig", "multi-tenant parameters"},
-		{"ViewerMtlsConfig", "viewer mTLS"}, {"ConnectionFunctionAssociation", "connection function"},
+		{"ConnectionFunctionAssociation", "connection function"},
 		{"CNAMEs", "(CloudFormation's legacy name for Aliases)"}, {"CustomOrigin", "(CloudFormation's legacy origin: use Origins)"},
 		{"S3Origin", "(CloudFormation's legacy origin: use Origins)"},
 	} {

@@ -219,6 +219,8 @@ type Distribution struct {
 	GeoRestriction *GeoRestriction `yaml:"geo_restriction"`
 	// ContinuousDeployment sends some viewers to a staging distribution.
 	ContinuousDeployment *ContinuousDeployment `yaml:"continuous_deployment"`
+	// ViewerMTLS asks this distribution's viewers for client certificates.
+	ViewerMTLS *ViewerMTLS `yaml:"viewer_mtls"`
 }
 
 // Origin is where a behavior's requests go.

@@ -28,6 +28,7 @@ func (v *validator) distribution(at string, d *Distribution) {
 		v.add(at+".cache_tag_header", "cache_tag_header %q is not a header name (S3 object metadata arrives as x-amz-meta-NAME)", h)
 	}
 	v.geoRestriction(at+".geo_restriction", d.GeoRestriction)
+	v.viewerMTLS(at+".viewer_mtls", d.ViewerMTLS)
 	if rl := d.RateLimit; rl != nil {
 		if rl.RequestsPerSecond <= 0 {
 			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")
@@ -322,6 +323,13 @@ func (v *validator) behavior(at string, d *Distribution, b *Behavior) {
 		for i, h := range f.Headers.Items {
 			if !ValidFieldName(h) {
 				v.add(fmt.Sprintf("%s.forward.headers[%d]", at, i), "%q is not a header name", h)
+			}
+		}
+	}
+	if k := b.CacheKey; k != nil {
+		for i, h := range k.Headers.Items {
+			if strings.EqualFold(h, "CloudFront-Viewer-Cert-Validity") || strings.EqualFold(h, "CloudFront-Viewer-Cert-Pem") {
+				v.add(fmt.Sprintf("%s.cache_key.headers[%d]", at, i), "%s is for origin requests only, as on CloudFront: name it in forward, not cache_key", h)
 			}
 		}
 	}

@@ -234,6 +234,12 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
 		out.Header["X-Forwarded-For"] = xff
 	}
+	if b.viewerHeaders&hdrCertPEM != 0 && b.dist.mtls != nil {
+		// Too large for functions, as on CloudFront: only the origin gets it.
+		if pem, ok := viewerCertHeaders(in.TLS)[hdrCertPEM]; ok {
+			out.Header[pem[0]] = []string{pem[1]}
+		}
+	}
 	pr.SetXForwarded()
 	if via := in.Header.Values("Via"); len(via) > 0 {
 		out.Header["Via"] = append(via[:len(via):len(via)], "1.1 edgefront")

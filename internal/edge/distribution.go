@@ -41,6 +41,7 @@ type Distribution struct {
 	tagHeader     string // cache_tag_header, canonical; "" for none
 	geo           *geoRule
 	deploy        *deployment // continuous_deployment; nil without
+	mtls          *viewerMTLS // viewer_mtls; nil without
 }
 
 // compileDistribution compiles the distribution at config path at, or
@@ -58,6 +59,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		tagHeader:  canonicalOrEmpty(c.CacheTagHeader),
 		geo:        compileGeoRule(c.GeoRestriction),
 		deploy:     compileDeployment(c.ContinuousDeployment),
+		mtls:       compileViewerMTLS(at+".viewer_mtls", c.ViewerMTLS, probs),
 	}
 	if rl := c.RateLimit; rl != nil {
 		d.limiter = newSharedLimit(c.Name, rl, rt.shared)

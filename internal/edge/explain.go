@@ -178,6 +178,9 @@ func (rt *Router) explain(w io.Writer, r *http.Request, live bool) {
 	if d.geo != nil {
 		p("geo:          %s", d.geo.describe())
 	}
+	if m := d.mtls; m != nil {
+		p("viewer mTLS:  %s", m.describe())
+	}
 	if b.grpc {
 		p("grpc:         calls pass through to the origin over HTTP/2, never cached, streamed both ways with their trailers; grpc-timeout is the deadline; the edge's own answers are grpc-status codes")
 	}

@@ -40,11 +40,21 @@ const (
 	hdrASN
 	hdrJA3
 	hdrJA4
+	hdrCertSerial
+	hdrCertIssuer
+	hdrCertSubject
+	hdrCertPresent
+	hdrCertSHA256
+	hdrCertValidity // origin requests only: forward, not cache_key
+	hdrCertPEM      // origin requests only, and never shown to functions
 )
 
 // hdrLocation are the headers a location database answers.
 const hdrLocation = hdrCountry | hdrCountryName | hdrRegion | hdrRegionName | hdrCity | hdrPostalCode |
 	hdrTimeZone | hdrLatitude | hdrLongitude | hdrMetroCode
+
+// hdrCert are the viewer certificate's headers (viewer_mtls).
+const hdrCert = hdrCertSerial | hdrCertIssuer | hdrCertSubject | hdrCertPresent | hdrCertSHA256 | hdrCertValidity | hdrCertPEM
 
 const hdrDevice = hdrIsDesktop | hdrIsMobile | hdrIsTablet | hdrIsSmartTV | hdrIsIOS | hdrIsAndroid
 
@@ -73,6 +83,13 @@ var viewerHeaderBits = map[string]uint32{
 	"Cloudfront-Viewer-Asn":                 hdrASN,
 	"Cloudfront-Viewer-Ja3-Fingerprint":     hdrJA3,
 	"Cloudfront-Viewer-Ja4-Fingerprint":     hdrJA4,
+	"Cloudfront-Viewer-Cert-Serial-Number":  hdrCertSerial,
+	"Cloudfront-Viewer-Cert-Issuer":         hdrCertIssuer,
+	"Cloudfront-Viewer-Cert-Subject":        hdrCertSubject,
+	"Cloudfront-Viewer-Cert-Present":        hdrCertPresent,
+	"Cloudfront-Viewer-Cert-Sha256":         hdrCertSHA256,
+	"Cloudfront-Viewer-Cert-Validity":       hdrCertValidity,
+	"Cloudfront-Viewer-Cert-Pem":            hdrCertPEM,
 }
 
 // viewerHeaders says which CloudFront-* headers a behavior asks for.
@@ -199,6 +216,13 @@ func (b *Behavior) addViewerHeaders(r *http.Request, ex *exchange) {
 		if hello := clientHelloOf(r.Context()); hello != nil {
 			set(hdrJA3, "Cloudfront-Viewer-Ja3-Fingerprint", hello.JA3)
 			set(hdrJA4, "Cloudfront-Viewer-Ja4-Fingerprint", hello.JA4)
+		}
+	}
+	if bits&hdrCert != 0 && b.dist.mtls != nil {
+		for bit, kv := range viewerCertHeaders(r.TLS) {
+			if bit != hdrCertPEM { // the origin request's only: see rewriteFor
+				set(bit, kv[0], kv[1])
+			}
 		}
 	}
 	set(hdrForwardedProto, "Cloudfront-Forwarded-Proto", proto)

@@ -25,7 +25,7 @@ func (s *Server) listenHTTP3(addr net.Addr) error {
 	l := s.limits.Resolved()
 	h3 := &http3.Server{
 		Handler:        s,
-		TLSConfig:      http3.ConfigureTLSConfig(&tls.Config{GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.tls.Load(), nil }}),
+		TLSConfig:      http3.ConfigureTLSConfig(&tls.Config{GetConfigForClient: s.viewerTLS}),
 		MaxHeaderBytes: l.MaxHeaderBytes,
 		IdleTimeout:    l.Idle,
 		Port:           addr.(*net.TCPAddr).Port,
@@ -204,9 +204,22 @@ func (s *Server) tlsWithH2() *tls.Config {
 			if h, ok := s.hellos.Load(hello.Conn); ok {
 				h.(*edge.ClientHello).Set(hello)
 			}
-			return s.tls.Load(), nil
+			return s.viewerTLS(hello)
 		},
 	}
+}
+
+// viewerTLS is a handshake's config: the certificates in force, and when
+// the distribution the viewer names (SNI) has viewer_mtls, its client
+// certificate settings.
+func (s *Server) viewerTLS(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	base := s.tls.Load()
+	if rt := s.router.Load(); rt != nil {
+		if c := rt.ViewerTLS(hello.ServerName, base); c != nil {
+			return c, nil
+		}
+	}
+	return base, nil
 }
 
 // fingerprint gives the requests of each TLS connection its ClientHello's

@@ -1,0 +1,208 @@
+package edge
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgefront/edgefront/internal/config"
+)
+
+// viewerMTLS is a distribution's viewer_mtls, compiled: the handshake
+// settings its viewers get (chosen by SNI) and how their certificates are
+// verified.
+type viewerMTLS struct {
+	mode         string // required, optional, passthrough
+	roots        *x509.CertPool
+	advertise    bool
+	ignoreExpiry bool
+	crls         []*x509.RevocationList
+	// made is the handshake config derived from the listener's config in
+	// force; a new one when that changes.
+	made atomic.Pointer[madeTLS]
+}
+
+type madeTLS struct{ base, cfg *tls.Config }
+
+func compileViewerMTLS(at string, c *config.ViewerMTLS, probs *problems) *viewerMTLS {
+	if c == nil {
+		return nil
+	}
+	m := &viewerMTLS{mode: c.Mode}
+	if ts := c.TrustStore; ts != nil {
+		m.advertise, m.ignoreExpiry = ts.AdvertiseCANames, ts.IgnoreCertificateExpiry
+		if ts.CAFile != "" {
+			b, err := os.ReadFile(ts.CAFile)
+			m.roots = x509.NewCertPool()
+			if err != nil || !m.roots.AppendCertsFromPEM(b) {
+				probs.addf(at+".trust_store.ca_file", "viewer_mtls trust store %s: no PEM certificate (%v)", ts.CAFile, err)
+			}
+		}
+		if ts.CRLFile != "" {
+			b, err := os.ReadFile(ts.CRLFile)
+			if err == nil {
+				m.crls, err = config.ParseCRLs(b)
+			}
+			if err != nil {
+				probs.addf(at+".trust_store.crl_file", "viewer_mtls CRL %s: %v", ts.CRLFile, err)
+			}
+		}
+	}
+	return m
+}
+
+// describe is the setting, for explain.
+func (m *viewerMTLS) describe() string {
+	var s string
+	switch m.mode {
+	case "required":
+		s = "required: no handshake without a certificate that chains to the trust store"
+	case "optional":
+		s = "optional: viewers are served with or without a certificate; one presented must chain to the trust store"
+	default:
+		s = "passthrough: a certificate is asked for and passed on unverified"
+	}
+	if m.ignoreExpiry {
+		s += "; expiry ignored"
+	}
+	if len(m.crls) > 0 {
+		s += fmt.Sprintf("; %d revocation list(s)", len(m.crls))
+	}
+	return s + "; CloudFront-Viewer-Cert-* headers for forward and cache_key (Validity and Pem for the origin only)"
+}
+
+// ViewerTLS is the handshake config for a viewer that asked for sni: the
+// listener's base, with the client certificate settings of the
+// distribution that answers sni; nil when it has none.
+func (rt *Router) ViewerTLS(sni string, base *tls.Config) *tls.Config {
+	if sni == "" {
+		return nil
+	}
+	d := rt.Select(sni)
+	if d == nil || d.mtls == nil {
+		return nil
+	}
+	return d.mtls.config(base)
+}
+
+func (m *viewerMTLS) config(base *tls.Config) *tls.Config {
+	if made := m.made.Load(); made != nil && made.base == base {
+		return made.cfg
+	}
+	cfg := base.Clone()
+	cfg.ClientAuth = tls.RequestClientCert
+	if m.mode == "required" {
+		cfg.ClientAuth = tls.RequireAnyClientCert
+	}
+	if m.advertise && m.roots != nil {
+		// With Request/RequireAny, Go names these CAs in the handshake
+		// and verifies nothing against them: verify does.
+		cfg.ClientCAs = m.roots
+	}
+	if m.mode != "passthrough" {
+		cfg.VerifyPeerCertificate = m.verify
+	}
+	m.made.Store(&madeTLS{base: base, cfg: cfg})
+	return cfg
+}
+
+// verify checks a viewer's chain against the trust store, its revocation
+// lists and (unless ignored) its validity; no certificate is an error in
+// required mode only.
+func (m *viewerMTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
+	if len(raw) == 0 {
+		if m.mode == "required" {
+			return errors.New("viewer_mtls: a client certificate is required")
+		}
+		return nil
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, b := range raw {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return fmt.Errorf("viewer_mtls: %w", err)
+		}
+		certs[i] = c
+	}
+	opts := x509.VerifyOptions{Roots: m.roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if m.ignoreExpiry {
+		// A moment inside the leaf's own validity: the chain is judged as
+		// it was then.
+		opts.CurrentTime = certs[0].NotBefore.Add(time.Second)
+	}
+	chains, err := certs[0].Verify(opts)
+	if err != nil {
+		return fmt.Errorf("viewer_mtls: %w", err)
+	}
+	for _, chain := range chains {
+		for i := 0; i+1 < len(chain); i++ {
+			if m.revoked(chain[i], chain[i+1]) {
+				return fmt.Errorf("viewer_mtls: certificate %s of %s is revoked", serialHex(chain[i]), chain[i].Subject)
+			}
+		}
+	}
+	return nil
+}
+
+// revoked reports whether a CRL that issuer signed lists c.
+func (m *viewerMTLS) revoked(c, issuer *x509.Certificate) bool {
+	for _, crl := range m.crls {
+		if crl.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			if e.SerialNumber.Cmp(c.SerialNumber) == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serialHex is a serial number as CloudFront writes it: hexadecimal bytes
+// joined by colons.
+func serialHex(c *x509.Certificate) string {
+	b := c.SerialNumber.Bytes()
+	if len(b) == 0 {
+		b = []byte{0}
+	}
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = hex.EncodeToString([]byte{x})
+	}
+	return strings.Join(parts, ":")
+}
+
+// viewerCertHeaders are the CloudFront-Viewer-Cert-* values of the
+// viewer's certificate on a connection with viewer_mtls.
+func viewerCertHeaders(cs *tls.ConnectionState) map[uint32][2]string {
+	out := map[uint32][2]string{}
+	if cs == nil || len(cs.PeerCertificates) == 0 {
+		out[hdrCertPresent] = [2]string{"Cloudfront-Viewer-Cert-Present", "0"}
+		return out
+	}
+	leaf := cs.PeerCertificates[0]
+	sum := sha256.Sum256(leaf.Raw)
+	out[hdrCertPresent] = [2]string{"Cloudfront-Viewer-Cert-Present", "1"}
+	out[hdrCertSerial] = [2]string{"Cloudfront-Viewer-Cert-Serial-Number", serialHex(leaf)}
+	out[hdrCertIssuer] = [2]string{"Cloudfront-Viewer-Cert-Issuer", leaf.Issuer.String()}
+	out[hdrCertSubject] = [2]string{"Cloudfront-Viewer-Cert-Subject", leaf.Subject.String()}
+	out[hdrCertSHA256] = [2]string{"Cloudfront-Viewer-Cert-Sha256", hex.EncodeToString(sum[:])}
+	out[hdrCertValidity] = [2]string{"Cloudfront-Viewer-Cert-Validity",
+		"NotBefore=" + leaf.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + leaf.NotAfter.UTC().Format(time.RFC3339)}
+	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
+	out[hdrCertPEM] = [2]string{"Cloudfront-Viewer-Cert-Pem", strings.ReplaceAll(url.QueryEscape(string(p)), "+", "%20")}
+	return out
+}
