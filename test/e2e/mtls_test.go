@@ -144,12 +144,12 @@ func TestViewerMTLSWithCurl(t *testing.T) {
 	}{
 		{names[0], "alice", dir, true, "present=1 subject=CN=alice,O=mTLS test issuer=CN=edgefront test client CA,O=mTLS test serial=10:00 pem=true validity=true"},
 		{names[0], "", dir, false, ""},
-		{names[0], "mallory", dir, false, ""},         // revoked
-		{names[0], "old", dir, false, ""},             // expired
-		{names[0], "eve", other.dir, false, ""},       // another CA
-		{names[1], "", dir, true, "present=0"},        // optional: served without
+		{names[0], "mallory", dir, false, ""},   // revoked
+		{names[0], "old", dir, false, ""},       // expired
+		{names[0], "eve", other.dir, false, ""}, // another CA
+		{names[1], "", dir, true, "present=0"},  // optional: served without
 		{names[1], "alice", dir, true, "present=1 subject=CN=alice"},
-		{names[1], "eve", other.dir, false, ""},       // optional: a bad one is refused
+		{names[1], "eve", other.dir, false, ""},                        // optional: a bad one is refused
 		{names[2], "eve", other.dir, true, "present=1 subject=CN=eve"}, // passthrough: passed on unverified
 		{names[2], "", dir, true, "present=0"},
 		{names[3], "", dir, true, "present= "}, // no viewer_mtls: no headers
