@@ -221,6 +221,8 @@ type Distribution struct {
 	ContinuousDeployment *ContinuousDeployment `yaml:"continuous_deployment"`
 	// ViewerMTLS asks this distribution's viewers for client certificates.
 	ViewerMTLS *ViewerMTLS `yaml:"viewer_mtls"`
+	// ConnectionFunction allows or denies its viewers' TLS connections.
+	ConnectionFunction *ConnectionFunction `yaml:"connection_function"`
 }
 
 // Origin is where a behavior's requests go.

@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"os"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ViewerMTLS is CloudFront's ViewerMtlsConfig: whether viewers of a
@@ -93,4 +95,47 @@ func ParseCRLs(b []byte) ([]*x509.RevocationList, error) {
 		out = append(out, crl)
 	}
 	return out, nil
+}
+
+// ConnectionFunction is a distribution's connection function: its code
+// file, and the key value store cf.kvs() reads in it. It is written as
+// the file alone, or as {code: FILE, key_value_store: NAME}.
+type ConnectionFunction struct {
+	Code          string `yaml:"code"`
+	KeyValueStore string `yaml:"key_value_store"`
+}
+
+// UnmarshalYAML takes the file alone or the mapping.
+func (c *ConnectionFunction) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		c.Code = n.Value
+		return nil
+	}
+	type plain ConnectionFunction
+	return n.Decode((*plain)(c))
+}
+
+// connectionFunction checks a distribution's connection_function: its
+// file, its store, and the viewer_mtls it runs with.
+func (v *validator) connectionFunction(at string, d *Distribution) {
+	cf := d.ConnectionFunction
+	if cf == nil {
+		return
+	}
+	if cf.Code == "" {
+		v.add(at, "connection_function needs its code: a file such as functions/conn.js")
+	} else {
+		cf.Code = v.file(cf.Code)
+		if _, err := os.Stat(cf.Code); err != nil {
+			v.add(at, "%v", err)
+		}
+	}
+	if cf.KeyValueStore != "" {
+		if _, ok := v.c.KeyValueStores[cf.KeyValueStore]; !ok {
+			v.add(at+".key_value_store", "key value store %q is not in key_value_stores", cf.KeyValueStore)
+		}
+	}
+	if d.ViewerMTLS == nil {
+		v.add(at, "a connection function runs on the TLS handshakes of viewer_mtls, as on CloudFront: set viewer_mtls")
+	}
 }

@@ -22,6 +22,9 @@ func TestViewerMTLSSettings(t *testing.T) {
 		{tls + d("{mode: required, trust_store: {ca_file: c.pem, crl_file: c.pem}}", ""), `:3: `},
 		{d("{mode: passthrough}", ""), `:1: viewer_mtls is a TLS setting: it needs listen.https`},
 		{tls + d("{mode: passthrough}", ", cache_key: {headers: [CloudFront-Viewer-Cert-Pem]}"), `:3: CloudFront-Viewer-Cert-Pem is for origin requests only`},
+		{tls + strings.Replace(d("{mode: required, trust_store: {ca_file: c.pem}}", ""), "viewer_mtls:", "connection_function: c.pem, viewer_mtls:", 1), ""},
+		{tls + strings.Replace(d("{mode: required, trust_store: {ca_file: c.pem}}", ""), "viewer_mtls:", "connection_function: {code: c.pem, key_value_store: nope}, viewer_mtls:", 1), `:3: key value store "nope" is not in key_value_stores`},
+		{tls + "distributions: [{name: main, connection_function: c.pem, origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}, default_behavior: {target_origin: o}}]\n", `:3: a connection function runs on the TLS handshakes of viewer_mtls`},
 	} {
 		p := write(t, c.yaml)
 		dir := filepath.Dir(p)

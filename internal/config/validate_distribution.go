@@ -29,6 +29,7 @@ func (v *validator) distribution(at string, d *Distribution) {
 	}
 	v.geoRestriction(at+".geo_restriction", d.GeoRestriction)
 	v.viewerMTLS(at+".viewer_mtls", d.ViewerMTLS)
+	v.connectionFunction(at+".connection_function", d)
 	if rl := d.RateLimit; rl != nil {
 		if rl.RequestsPerSecond <= 0 {
 			v.add(at+".rate_limit", "rate_limit needs requests_per_second above 0")

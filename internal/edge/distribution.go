@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgefront/edgefront/internal/cache"
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/functions"
 	"github.com/edgefront/edgefront/internal/pathpattern"
 )
 
@@ -40,8 +41,9 @@ type Distribution struct {
 	originDomains map[string]string
 	tagHeader     string // cache_tag_header, canonical; "" for none
 	geo           *geoRule
-	deploy        *deployment // continuous_deployment; nil without
-	mtls          *viewerMTLS // viewer_mtls; nil without
+	deploy        *deployment         // continuous_deployment; nil without
+	mtls          *viewerMTLS         // viewer_mtls; nil without
+	connFn        *functions.Function // connection_function; nil without
 }
 
 // compileDistribution compiles the distribution at config path at, or
@@ -60,6 +62,7 @@ func compileDistribution(at string, c *config.Distribution, httpsPort string, gr
 		geo:        compileGeoRule(c.GeoRestriction),
 		deploy:     compileDeployment(c.ContinuousDeployment),
 		mtls:       compileViewerMTLS(at+".viewer_mtls", c.ViewerMTLS, probs),
+		connFn:     compileConnectionFunction(at+".connection_function", c.ConnectionFunction, rt.kvs, rt.functionTime, probs),
 	}
 	if rl := c.RateLimit; rl != nil {
 		d.limiter = newSharedLimit(c.Name, rl, rt.shared)

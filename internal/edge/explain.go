@@ -181,6 +181,9 @@ func (rt *Router) explain(w io.Writer, r *http.Request, live bool) {
 	if m := d.mtls; m != nil {
 		p("viewer mTLS:  %s", m.describe())
 	}
+	if f := d.connFn; f != nil {
+		p("connection:   %s allows or denies each TLS connection once its certificate checked out (a failure, a timeout or no decision denies)", f.Name)
+	}
 	if b.grpc {
 		p("grpc:         calls pass through to the origin over HTTP/2, never cached, streamed both ways with their trailers; grpc-timeout is the deadline; the edge's own answers are grpc-status codes")
 	}

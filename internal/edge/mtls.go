@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/functions"
 )
 
 // viewerMTLS is a distribution's viewer_mtls, compiled: the handshake
@@ -80,18 +82,72 @@ func (m *viewerMTLS) describe() string {
 	return s + "; CloudFront-Viewer-Cert-* headers for forward and cache_key (Validity and Pem for the origin only)"
 }
 
-// ViewerTLS is the handshake config for a viewer that asked for sni: the
+// ViewerTLS is the handshake config for the viewer of hello: the
 // listener's base, with the client certificate settings of the
-// distribution that answers sni; nil when it has none.
-func (rt *Router) ViewerTLS(sni string, base *tls.Config) *tls.Config {
-	if sni == "" {
+// distribution that answers its SNI, and its connection function; nil
+// when it has none.
+func (rt *Router) ViewerTLS(hello *tls.ClientHelloInfo, base *tls.Config) *tls.Config {
+	if hello.ServerName == "" {
 		return nil
 	}
-	d := rt.Select(sni)
+	d := rt.Select(hello.ServerName)
 	if d == nil || d.mtls == nil {
 		return nil
 	}
-	return d.mtls.config(base)
+	cfg := d.mtls.config(base)
+	if d.connFn == nil {
+		return cfg
+	}
+	// The connection function decides once the certificate checked out:
+	// a config of this handshake's own, which knows the viewer.
+	cfg = cfg.Clone()
+	ip := ""
+	if hello.Conn != nil {
+		if host, _, err := net.SplitHostPort(hello.Conn.RemoteAddr().String()); err == nil {
+			ip = host
+		}
+	}
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return d.runConnectionFunction(ip, cs) }
+	return cfg
+}
+
+// runConnectionFunction lets the distribution's connection function
+// allow or deny a handshake. One that fails, runs past its budget or
+// decides nothing denies it.
+func (d *Distribution) runConnectionFunction(ip string, cs tls.ConnectionState) error {
+	c := &functions.Connection{ClientIP: ip, ServerName: cs.ServerName, TLSVersion: tlsVersionName(cs.Version), Cipher: cipherName(cs.CipherSuite)}
+	if len(cs.PeerCertificates) > 0 {
+		c.Cert = cs.PeerCertificates[0]
+	}
+	allowed, logs, err := d.connFn.RunConnection(c)
+	for _, l := range logs {
+		d.log.Info("connection function log", "distribution", d.Name, "function", d.connFn.Name, "client", ip, "line", l)
+	}
+	switch {
+	case err != nil:
+		d.log.Warn("connection function failed; the connection is denied", "distribution", d.Name, "function", d.connFn.Name, "client", ip, "err", err)
+		return fmt.Errorf("connection function: %w", err)
+	case !allowed:
+		return errors.New("the connection function denied the connection")
+	}
+	return nil
+}
+
+// compileConnectionFunction compiles a distribution's connection_function.
+func compileConnectionFunction(at string, c *config.ConnectionFunction, stores map[string]map[string]string, budget time.Duration, probs *problems) *functions.Function {
+	if c == nil || c.Code == "" {
+		return nil
+	}
+	src, err := os.ReadFile(c.Code)
+	if err == nil {
+		var f *functions.Function
+		if f, err = functions.CompileConnection(c.Code, string(src)); err == nil {
+			f.KVS, f.Budget = stores[c.KeyValueStore], budget
+			return f
+		}
+	}
+	probs.add(at, err)
+	return nil
 }
 
 func (m *viewerMTLS) config(base *tls.Config) *tls.Config {

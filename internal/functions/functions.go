@@ -48,6 +48,7 @@ type Function struct {
 	idle   chan *runtime
 	Budget time.Duration
 	KVS    map[string]string // cf.kvs(), when the behavior names a store
+	entry  string            // handler, or connectionHandler
 }
 
 // ErrBudget is an invocation stopped at its time budget.
@@ -111,10 +112,13 @@ var hardenProgram = goja.MustCompile("harden.js", hardenSource, true)
 
 var promiseType = reflect.TypeOf((*goja.Promise)(nil))
 
-var asyncHandler = regexp.MustCompile(`(^|[\s;}])async\s+function\s+handler\s*\(`)
+var asyncHandler = regexp.MustCompile(`(^|[\s;}])async\s+function\s+(handler|connectionHandler)\s*\(`)
 
 // Compile checks and compiles a function's source. Errors name the line.
-func Compile(name, source string) (*Function, error) {
+func Compile(name, source string) (*Function, error) { return compileFor(name, source, "handler") }
+
+// compileFor is Compile for a function whose entry point is entry.
+func compileFor(name, source, entry string) (*Function, error) {
 	if len(source) > MaxCodeSize {
 		return nil, fmt.Errorf("function %s is %d bytes; CloudFront allows %d", name, len(source), MaxCodeSize)
 	}
@@ -136,13 +140,13 @@ func Compile(name, source string) (*Function, error) {
 	// An async handler that never awaits settles before it returns: it is
 	// run as an ordinary function, which spares a promise an invocation.
 	if !strings.Contains(src, "await") {
-		src = asyncHandler.ReplaceAllString(src, "${1}function handler(")
+		src = asyncHandler.ReplaceAllString(src, "${1}function ${2}(")
 	}
 	prog, err := goja.Compile(name, src, true)
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %v", name, err)
 	}
-	f := &Function{Name: name, prog: prog, Budget: Budget, idle: make(chan *runtime, 4*goruntime.GOMAXPROCS(0))}
+	f := &Function{Name: name, prog: prog, Budget: Budget, idle: make(chan *runtime, 4*goruntime.GOMAXPROCS(0)), entry: entry}
 	// Run it once now: a missing handler is a config error, not a 503.
 	vm, err := f.newRuntime()
 	if err != nil {
@@ -234,9 +238,13 @@ func (f *Function) newRuntime() (*runtime, error) {
 	if _, err := vm.RunProgram(f.prog); err != nil {
 		return nil, fmt.Errorf("function %s: %v", f.Name, err)
 	}
-	h, ok := goja.AssertFunction(vm.Get("handler"))
+	h, ok := goja.AssertFunction(vm.Get(f.entry))
 	if !ok {
-		return nil, fmt.Errorf("function %s has no handler(event) function", f.Name)
+		arg := "event"
+		if f.entry == "connectionHandler" {
+			arg = "connection"
+		}
+		return nil, fmt.Errorf("function %s has no %s(%s) function", f.Name, f.entry, arg)
 	}
 	rt.handler = h
 	return rt, nil
@@ -292,6 +300,20 @@ func (f *Function) call(ev *Event, out *Outcome) (rt *runtime, v goja.Value, b *
 		}
 	}
 	rt.logs, rt.origin, rt.eventType, rt.logBytes = nil, nil, ev.Type, 0
+	obj, b := rt.event(ev)
+	v, err = f.invoke(rt, obj)
+	out.Logs, out.Origin = rt.logs, rt.origin
+	rt.logs, rt.origin = nil, nil
+	if errors.Is(err, ErrBudget) {
+		return nil, nil, nil, err // an interrupted runtime is not reused
+	}
+	return rt, v, b, err
+}
+
+// invoke calls the entry point with arg within the time budget and
+// settles a promise it returns. ErrBudget means the runtime was
+// interrupted and must not serve again.
+func (f *Function) invoke(rt *runtime, arg goja.Value) (goja.Value, error) {
 	budget := f.Budget
 	if budget <= 0 {
 		budget = Budget
@@ -301,18 +323,14 @@ func (f *Function) call(ev *Event, out *Outcome) (rt *runtime, v goja.Value, b *
 	} else {
 		rt.timer.Reset(budget)
 	}
-	obj, b := rt.event(ev)
-	v, err = rt.handler(goja.Undefined(), obj)
+	v, err := rt.handler(goja.Undefined(), arg)
 	stopped := !rt.timer.Stop()
-	out.Logs, out.Origin = rt.logs, rt.origin
-	rt.logs, rt.origin = nil, nil
 	if err != nil {
 		var ie *goja.InterruptedError
 		if errors.As(err, &ie) {
-			// An interrupted runtime is left as it is: start afresh.
-			return nil, nil, nil, ErrBudget
+			return nil, ErrBudget
 		}
-		return rt, nil, b, err
+		return nil, err
 	}
 	if stopped {
 		rt.vm.ClearInterrupt()
@@ -323,10 +341,10 @@ func (f *Function) call(ev *Event, out *Outcome) (rt *runtime, v goja.Value, b *
 		case goja.PromiseStateFulfilled:
 			v = p.Result()
 		case goja.PromiseStateRejected:
-			return rt, nil, b, fmt.Errorf("the handler's promise was rejected: %v", p.Result())
+			return nil, fmt.Errorf("the handler's promise was rejected: %v", p.Result())
 		default:
-			return rt, nil, b, errors.New("the handler's promise never settled")
+			return nil, errors.New("the handler's promise never settled")
 		}
 	}
-	return rt, v, b, nil
+	return v, nil
 }

@@ -215,7 +215,7 @@ func (s *Server) tlsWithH2() *tls.Config {
 func (s *Server) viewerTLS(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	base := s.tls.Load()
 	if rt := s.router.Load(); rt != nil {
-		if c := rt.ViewerTLS(hello.ServerName, base); c != nil {
+		if c := rt.ViewerTLS(hello, base); c != nil {
 			return c, nil
 		}
 	}

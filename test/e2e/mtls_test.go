@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -90,12 +91,27 @@ func TestViewerMTLSWithCurl(t *testing.T) {
 	ca.issue("alice")
 	ca.issue("mallory")
 	ca.issue("old", "20200101000000Z", "20200201000000Z")
+	ca.issue("bob")
 	ca.run("ca", "-batch", "-config", "ca.cnf", "-revoke", "mallory.pem")
 	ca.run("ca", "-batch", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem")
 	other := newOpensslCA(t, t.TempDir())
 	other.issue("eve")
 
-	names := []string{"required.example", "optional.example", "pass.example", "plain.example"}
+	names := []string{"required.example", "optional.example", "pass.example", "plain.example", "fn.example", "slow.example"}
+	// A connection function that denies what the store lists (alice's
+	// serial), and one that never decides in time.
+	os.WriteFile(filepath.Join(dir, "revoked.json"), []byte(`{"data": [{"key": "10:00", "value": "lost laptop"}]}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "conn.js"), []byte(`import cf from 'cloudfront';
+async function connectionHandler(connection) {
+  if (await cf.kvs().exists(connection.clientCertInfo.serialNumber)) {
+    console.log("denied " + connection.clientCertInfo.subject + " from " + connection.clientIp);
+    connection.deny();
+    return;
+  }
+  connection.allow();
+}
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "slow.js"), []byte("function connectionHandler(connection) { for (;;) {} }\n"), 0o644)
 	if _, err := certtest.Write(filepath.Join(dir, "edge.pem"), filepath.Join(dir, "edge.key"), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +141,10 @@ func TestViewerMTLSWithCurl(t *testing.T) {
 		dist("required", names[0], "\n    viewer_mtls: {mode: required, trust_store: {ca_file: ca.pem, crl_file: crl.pem, advertise_ca_names: true}}")+
 		dist("optional", names[1], "\n    viewer_mtls: {mode: optional, trust_store: {ca_file: ca.pem, crl_file: crl.pem}}")+
 		dist("pass", names[2], "\n    viewer_mtls: {mode: passthrough}")+
-		dist("plain", names[3], "")), 0o644)
+		dist("plain", names[3], "")+
+		dist("fn", names[4], "\n    viewer_mtls: {mode: required, trust_store: {ca_file: ca.pem}}\n    connection_function: {code: conn.js, key_value_store: revoked}")+
+		dist("slow", names[5], "\n    viewer_mtls: {mode: required, trust_store: {ca_file: ca.pem}}\n    connection_function: slow.js")+
+		"key_value_stores: {revoked: {file: revoked.json}}\n"), 0o644)
 	p := startBinary(t, "edgefront serving", "serve", "-c", cfg)
 	defer p.stop(t)
 
@@ -152,7 +171,10 @@ func TestViewerMTLSWithCurl(t *testing.T) {
 		{names[1], "eve", other.dir, false, ""},                        // optional: a bad one is refused
 		{names[2], "eve", other.dir, true, "present=1 subject=CN=eve"}, // passthrough: passed on unverified
 		{names[2], "", dir, true, "present=0"},
-		{names[3], "", dir, true, "present= "}, // no viewer_mtls: no headers
+		{names[3], "", dir, true, "present= "},         // no viewer_mtls: no headers
+		{names[4], "bob", dir, true, "subject=CN=bob"}, // the function allows
+		{names[4], "alice", dir, false, ""},            // the function denies (the store lists her)
+		{names[5], "bob", dir, false, ""},              // a function that never decides denies
 	} {
 		out, err := curl(c.host, c.client, c.dir)
 		switch {
@@ -162,8 +184,16 @@ func TestViewerMTLSWithCurl(t *testing.T) {
 			t.Errorf("%s with %q was served: %s", c.host, c.client, out)
 		}
 	}
+	// edgefront function test runs a connection function on an event.
+	pemBytes, _ := os.ReadFile(filepath.Join(dir, "alice.pem"))
+	ev, _ := json.Marshal(map[string]string{"clientIp": "192.0.2.1", "serverName": names[4], "tlsVersion": "TLSv1.3", "clientCertificate": string(pemBytes)})
+	os.WriteFile(filepath.Join(dir, "conn-event.json"), ev, 0o644)
+	out, err := exec.Command(binary, "function", "test", filepath.Join(dir, "conn.js"), filepath.Join(dir, "conn-event.json"), "--kvs", filepath.Join(dir, "revoked.json")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"connection": "deny"`) || !strings.Contains(string(out), "denied CN=alice,O=mTLS test from 192.0.2.1") {
+		t.Errorf("function test on a connection event: %v\n%s", err, out)
+	}
 	// The CA names are advertised where asked for.
-	out, _ := exec.Command("openssl", "s_client", "-connect", httpsAddr, "-servername", names[0], "-CAfile", filepath.Join(dir, "edge.pem")).CombinedOutput()
+	out, _ = exec.Command("openssl", "s_client", "-connect", httpsAddr, "-servername", names[0], "-CAfile", filepath.Join(dir, "edge.pem")).CombinedOutput()
 	if !strings.Contains(string(out), "Acceptable client certificate CA names") || !strings.Contains(string(out), "edgefront test client CA") {
 		t.Errorf("advertise_ca_names: the handshake does not name the CA:\n%s", out)
 	}
