@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +32,19 @@ type viewerMTLS struct {
 	// made is the handshake config derived from the listener's config in
 	// force; a new one when that changes.
 	made atomic.Pointer[madeTLS]
+	// verified are the chains that checked out, by their hash, until
+	// when: a viewer that reconnects with the same certificate is not
+	// verified again (its handshake still proves it holds the key).
+	mu       sync.Mutex
+	verified map[[32]byte]time.Time
 }
+
+// maxVerified bounds the chains remembered; verifiedFor is how long one
+// is, at most.
+const (
+	maxVerified = 16384
+	verifiedFor = 5 * time.Minute
+)
 
 type madeTLS struct{ base, cfg *tls.Config }
 
@@ -107,7 +120,15 @@ func (rt *Router) ViewerTLS(hello *tls.ClientHelloInfo, base *tls.Config) *tls.C
 			ip = host
 		}
 	}
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error { return d.runConnectionFunction(ip, cs) }
+	check := cfg.VerifyConnection // the trust store's, when there is one
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if check != nil {
+			if err := check(cs); err != nil {
+				return err // an invalid certificate never reaches the function
+			}
+		}
+		return d.runConnectionFunction(ip, cs)
+	}
 	return cfg
 }
 
@@ -165,22 +186,15 @@ func (m *viewerMTLS) config(base *tls.Config) *tls.Config {
 		cfg.ClientCAs = m.roots
 	}
 	if m.mode != "passthrough" {
-		cfg.VerifyPeerCertificate = m.verify
+		// The certificates as the handshake parsed them: checked once.
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return m.verifyChain(cs.PeerCertificates) }
 	}
 	m.made.Store(&madeTLS{base: base, cfg: cfg})
 	return cfg
 }
 
-// verify checks a viewer's chain against the trust store, its revocation
-// lists and (unless ignored) its validity; no certificate is an error in
-// required mode only.
+// verify is verifyChain of the certificates as sent, for tests.
 func (m *viewerMTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
-	if len(raw) == 0 {
-		if m.mode == "required" {
-			return errors.New("viewer_mtls: a client certificate is required")
-		}
-		return nil
-	}
 	certs := make([]*x509.Certificate, len(raw))
 	for i, b := range raw {
 		c, err := x509.ParseCertificate(b)
@@ -189,6 +203,51 @@ func (m *viewerMTLS) verify(raw [][]byte, _ [][]*x509.Certificate) error {
 		}
 		certs[i] = c
 	}
+	return m.verifyChain(certs)
+}
+
+// verifyChain checks a viewer's chain against the trust store, its
+// revocation lists and (unless ignored) its validity; no certificate is
+// an error in required mode only.
+func (m *viewerMTLS) verifyChain(certs []*x509.Certificate) error {
+	if len(certs) == 0 {
+		if m.mode == "required" {
+			return errors.New("viewer_mtls: a client certificate is required")
+		}
+		return nil
+	}
+	h := sha256.New()
+	for _, c := range certs {
+		h.Write(c.Raw)
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	now := time.Now()
+	m.mu.Lock()
+	until, ok := m.verified[sum]
+	m.mu.Unlock()
+	if ok && now.Before(until) {
+		return nil
+	}
+	if err := m.verifyNow(certs); err != nil {
+		return err
+	}
+	until = now.Add(verifiedFor)
+	if !m.ignoreExpiry && certs[0].NotAfter.Before(until) {
+		until = certs[0].NotAfter
+	}
+	m.mu.Lock()
+	if m.verified == nil || len(m.verified) >= maxVerified {
+		m.verified = map[[32]byte]time.Time{}
+	}
+	m.verified[sum] = until
+	m.mu.Unlock()
+	return nil
+}
+
+// verifyNow checks a chain: the trust store, the validity (unless
+// ignored), the revocation lists.
+func (m *viewerMTLS) verifyNow(certs []*x509.Certificate) error {
 	opts := x509.VerifyOptions{Roots: m.roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
 	for _, c := range certs[1:] {
 		opts.Intermediates.AddCert(c)
