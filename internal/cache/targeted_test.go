@@ -137,3 +137,30 @@ func TestEdgefrontFieldIsNotStored(t *testing.T) {
 		t.Errorf("stored: %v", o)
 	}
 }
+
+// FuzzParseTargeted feeds targeted fields to the Structured Fields
+// reader: it never panics, what it accepts has every duration within
+// range, and a field it refuses leaves Cache-Control in charge.
+func FuzzParseTargeted(f *testing.F) {
+	for _, s := range []string{"max-age=60", "max-age=60, must-revalidate", `a="x\"y";p=1, b=?0`, "max-age=1.5", "Max-Age=1", "a,,b", "*x=tok/en:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := parseTargeted([]string{v})
+		if !ok {
+			h := http.Header{"Cdn-Cache-Control": {v}, "Cache-Control": {"max-age=7"}}
+			if _, field, _ := DirectivesOf(h); field != "Cache-Control" {
+				t.Fatalf("%q was refused, but %s decided", v, field)
+			}
+			return
+		}
+		for _, n := range []int64{d.MaxAge, d.SMaxAge, d.StaleWhileRevalidate, d.StaleIfError} {
+			if n < -1 || n > maxDelta {
+				t.Fatalf("%q: a duration of %d", v, n)
+			}
+		}
+		if s := strings.TrimLeft(v, " \t"); s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] == '*') {
+			t.Fatalf("%q was accepted without a key first", v)
+		}
+	})
+}
