@@ -3,6 +3,7 @@ package cfimport
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -109,6 +110,7 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 		dist.add("geo_restriction", geo.n)
 	}
 	c.viewerMTLS(dist, dc)
+	c.connectionFunction(dist, dc)
 	c.unsupported(dist, dc)
 	if cm, _ := c.str(dc, "Comment"); cm != "" {
 		note(dist.n.Content[0], "CloudFront comment: "+cm)
@@ -332,6 +334,23 @@ func (c *converter) viewerMTLS(dist mapping, dc map[string]any) {
 	note(k, "add crl_file: FILE to honour a revocation list")
 }
 
+// connectionFunction carries ConnectionFunctionAssociation over as
+// connection_function: a file named for the function, for its code,
+// which the distribution's config does not hold; validate asks for it.
+func (c *converter) connectionFunction(dist mapping, dc map[string]any) {
+	id, _ := c.str(obj(dc, "ConnectionFunctionAssociation"), "Id")
+	if id == "" {
+		return
+	}
+	dir := c.opts.FunctionsDir
+	if dir == "" {
+		dir = "functions"
+	}
+	file := path.Join(dir, "connection-"+sanitize(id)+".js")
+	k := dist.set("connection_function", file)
+	note(k, "CloudFront's connection function "+id+": put its code in "+file+" (aws cloudfront get-connection-function gives it)")
+}
+
 // sanitize keeps the letters, digits, '-' and '_' of s, for a file name.
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {
@@ -408,7 +427,6 @@ func (c *converter) unsupported(dist mapping, dc map[string]any) {
 		{"Staging", "staging distribution"},
 		{"AnycastIpListId", "anycast static IP list"}, {"ConnectionMode", "connection mode (multi-tenant distributions)"},
 		{"TenantConfig", "multi-tenant parameters"},
-		{"ConnectionFunctionAssociation", "connection function"},
 		{"CNAMEs", "(CloudFormation's legacy name for Aliases)"}, {"CustomOrigin", "(CloudFormation's legacy origin: use Origins)"},
 		{"S3Origin", "(CloudFormation's legacy origin: use Origins)"},
 	} {

@@ -124,6 +124,7 @@ var carried = map[string]string{
 	"Restrictions.GeoRestriction.Items":                            "locations: [x-",
 	"Restrictions.GeoRestriction.Locations":                        "locations: [x-",
 	"DefaultCacheBehavior.GrpcConfig.Enabled":                      "grpc: true",
+	"ConnectionFunctionAssociation.Id":                             "connection_function: functions/connection-x-id.js",
 	"ViewerMtlsConfig.Mode":                                        "viewer_mtls:",
 	"ViewerMtlsConfig.TrustStoreConfig.TrustStoreId":               "ca_file: truststore-x-truststoreid.pem",
 	"ViewerMtlsConfig.TrustStoreConfig.AdvertiseTrustStoreCaNames": "trust_store: {ca_file: truststore-",
