@@ -27,7 +27,7 @@ const maxDelta = 2147483648
 // first occurrence of a directive counts (§4.2.1); a duration that is not a
 // number makes the response stale (max-age=0), as the RFC advises.
 func ParseCacheControl(lines []string) Directives {
-	d := Directives{MaxAge: -1, SMaxAge: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
+	d := absent()
 	seen := map[string]bool{}
 	for _, line := range lines {
 		for len(line) > 0 {
@@ -37,37 +37,62 @@ func ParseCacheControl(lines []string) Directives {
 				continue
 			}
 			seen[name] = true
-			switch name {
-			case "max-age":
-				d.MaxAge = deltaSeconds(value)
-			case "s-maxage":
-				d.SMaxAge = deltaSeconds(value)
-			case "stale-while-revalidate":
-				d.StaleWhileRevalidate = deltaSeconds(value)
-			case "stale-if-error":
-				d.StaleIfError = deltaSeconds(value)
-			case "no-store":
-				d.NoStore = true
-			case "no-cache":
-				d.NoCache = true // qualified or not: revalidate every time
-			case "private":
-				d.Private = true
-			case "public":
-				d.Public = true
-			case "must-revalidate":
-				d.MustRevalidate = true
-			case "proxy-revalidate":
-				d.ProxyRevalidate = true
-			case "immutable":
-				d.Immutable = true
-			case "only-if-cached":
-				d.OnlyIfCached = true
-			case "no-transform":
-				d.NoTransform = true
+			var n int64
+			if takesSeconds(name) {
+				n = deltaSeconds(value)
 			}
+			d.set(name, n, true) // no-cache, qualified or not: revalidate every time
 		}
 	}
 	return d
+}
+
+// absent is Directives with none given: every duration -1.
+func absent() Directives {
+	return Directives{MaxAge: -1, SMaxAge: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
+}
+
+// takesSeconds reports whether directive name's value is delta-seconds.
+func takesSeconds(name string) bool {
+	switch name {
+	case "max-age", "s-maxage", "stale-while-revalidate", "stale-if-error":
+		return true
+	}
+	return false
+}
+
+// set records directive name: n is its delta-seconds when it takes them,
+// on whether it is set, for the others. Cache-Control and the targeted
+// fields (targeted.go) share it.
+func (d *Directives) set(name string, n int64, on bool) {
+	switch name {
+	case "max-age":
+		d.MaxAge = n
+	case "s-maxage":
+		d.SMaxAge = n
+	case "stale-while-revalidate":
+		d.StaleWhileRevalidate = n
+	case "stale-if-error":
+		d.StaleIfError = n
+	case "no-store":
+		d.NoStore = on
+	case "no-cache":
+		d.NoCache = on
+	case "private":
+		d.Private = on
+	case "public":
+		d.Public = on
+	case "must-revalidate":
+		d.MustRevalidate = on
+	case "proxy-revalidate":
+		d.ProxyRevalidate = on
+	case "immutable":
+		d.Immutable = on
+	case "only-if-cached":
+		d.OnlyIfCached = on
+	case "no-transform":
+		d.NoTransform = on
+	}
 }
 
 // nextDirective splits the first directive off s: its lower-cased name, its

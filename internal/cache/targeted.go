@@ -41,7 +41,7 @@ func DirectivesOf(h http.Header) (d Directives, field string, useExpires bool) {
 // as one, or is empty, makes the whole field invalid, and it is ignored
 // (RFC 9213 §2.1). Durations are integers; parameters are ignored.
 func parseTargeted(lines []string) (Directives, bool) {
-	d := Directives{MaxAge: -1, SMaxAge: -1, StaleWhileRevalidate: -1, StaleIfError: -1}
+	d := absent()
 	s := strings.Join(lines, ",")
 	seen := false
 	for {
@@ -74,40 +74,15 @@ func parseTargeted(lines []string) (Directives, bool) {
 		}
 		seen = true
 		// The last value of a key wins in a dictionary (RFC 8941 §4.2.2).
-		switch key {
-		case "max-age", "s-maxage", "stale-while-revalidate", "stale-if-error":
-			n := int64(-1)
+		var n int64
+		if takesSeconds(key) {
+			n = 0 // a duration that is not an integer: stale
 			if isInt {
 				n, _ = strconv.ParseInt(value, 10, 64)
 				n = min(max(n, 0), maxDelta)
-			} else {
-				n = 0 // a duration that is not an integer: stale
 			}
-			switch key {
-			case "max-age":
-				d.MaxAge = n
-			case "s-maxage":
-				d.SMaxAge = n
-			case "stale-while-revalidate":
-				d.StaleWhileRevalidate = n
-			case "stale-if-error":
-				d.StaleIfError = n
-			}
-		case "no-store":
-			d.NoStore = value != "?0"
-		case "no-cache":
-			d.NoCache = value != "?0"
-		case "private":
-			d.Private = value != "?0"
-		case "public":
-			d.Public = value != "?0"
-		case "must-revalidate":
-			d.MustRevalidate = value != "?0"
-		case "proxy-revalidate":
-			d.ProxyRevalidate = value != "?0"
-		case "immutable":
-			d.Immutable = value != "?0"
 		}
+		d.set(key, n, value != "?0")
 		rest = strings.TrimLeft(rest, " \t")
 		if rest == "" {
 			return d, true
