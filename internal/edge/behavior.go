@@ -236,7 +236,7 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	}
 	if b.viewerHeaders&hdrCertPEM != 0 && b.dist.mtls != nil {
 		// Too large for functions, as on CloudFront: only the origin gets it.
-		if pem, ok := viewerCertHeaders(in.TLS)[hdrCertPEM]; ok {
+		if pem, ok := viewerCertHeaders(in.TLS, hdrCertPEM)[hdrCertPEM]; ok {
 			out.Header[pem[0]] = []string{pem[1]}
 		}
 	}

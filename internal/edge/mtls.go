@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -264,7 +263,7 @@ func (m *viewerMTLS) verifyNow(certs []*x509.Certificate) error {
 	for _, chain := range chains {
 		for i := 0; i+1 < len(chain); i++ {
 			if m.revoked(chain[i], chain[i+1]) {
-				return fmt.Errorf("viewer_mtls: certificate %s of %s is revoked", serialHex(chain[i]), chain[i].Subject)
+				return fmt.Errorf("viewer_mtls: certificate %s of %s is revoked", functions.DescribeCert(chain[i]).SerialNumber, chain[i].Subject)
 			}
 		}
 	}
@@ -286,38 +285,28 @@ func (m *viewerMTLS) revoked(c, issuer *x509.Certificate) bool {
 	return false
 }
 
-// serialHex is a serial number as CloudFront writes it: hexadecimal bytes
-// joined by colons.
-func serialHex(c *x509.Certificate) string {
-	b := c.SerialNumber.Bytes()
-	if len(b) == 0 {
-		b = []byte{0}
-	}
-	parts := make([]string, len(b))
-	for i, x := range b {
-		parts[i] = hex.EncodeToString([]byte{x})
-	}
-	return strings.Join(parts, ":")
-}
-
-// viewerCertHeaders are the CloudFront-Viewer-Cert-* values of the
-// viewer's certificate on a connection with viewer_mtls.
-func viewerCertHeaders(cs *tls.ConnectionState) map[uint32][2]string {
+// viewerCertHeaders are the CloudFront-Viewer-Cert-* values among want
+// of the viewer's certificate on a connection with viewer_mtls; only
+// those are worked out.
+func viewerCertHeaders(cs *tls.ConnectionState, want uint32) map[uint32][2]string {
 	out := map[uint32][2]string{}
 	if cs == nil || len(cs.PeerCertificates) == 0 {
 		out[hdrCertPresent] = [2]string{"Cloudfront-Viewer-Cert-Present", "0"}
 		return out
 	}
 	leaf := cs.PeerCertificates[0]
-	sum := sha256.Sum256(leaf.Raw)
 	out[hdrCertPresent] = [2]string{"Cloudfront-Viewer-Cert-Present", "1"}
-	out[hdrCertSerial] = [2]string{"Cloudfront-Viewer-Cert-Serial-Number", serialHex(leaf)}
-	out[hdrCertIssuer] = [2]string{"Cloudfront-Viewer-Cert-Issuer", leaf.Issuer.String()}
-	out[hdrCertSubject] = [2]string{"Cloudfront-Viewer-Cert-Subject", leaf.Subject.String()}
-	out[hdrCertSHA256] = [2]string{"Cloudfront-Viewer-Cert-Sha256", hex.EncodeToString(sum[:])}
-	out[hdrCertValidity] = [2]string{"Cloudfront-Viewer-Cert-Validity",
-		"NotBefore=" + leaf.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + leaf.NotAfter.UTC().Format(time.RFC3339)}
-	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
-	out[hdrCertPEM] = [2]string{"Cloudfront-Viewer-Cert-Pem", strings.ReplaceAll(url.QueryEscape(string(p)), "+", "%20")}
+	if want&(hdrCert&^(hdrCertPresent|hdrCertPEM)) != 0 {
+		ci := functions.DescribeCert(leaf)
+		out[hdrCertSerial] = [2]string{"Cloudfront-Viewer-Cert-Serial-Number", ci.SerialNumber}
+		out[hdrCertIssuer] = [2]string{"Cloudfront-Viewer-Cert-Issuer", ci.Issuer}
+		out[hdrCertSubject] = [2]string{"Cloudfront-Viewer-Cert-Subject", ci.Subject}
+		out[hdrCertSHA256] = [2]string{"Cloudfront-Viewer-Cert-Sha256", ci.SHA256}
+		out[hdrCertValidity] = [2]string{"Cloudfront-Viewer-Cert-Validity", "NotBefore=" + ci.NotBefore + ";NotAfter=" + ci.NotAfter}
+	}
+	if want&hdrCertPEM != 0 {
+		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
+		out[hdrCertPEM] = [2]string{"Cloudfront-Viewer-Cert-Pem", strings.ReplaceAll(url.QueryEscape(string(p)), "+", "%20")}
+	}
 	return out
 }

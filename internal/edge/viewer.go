@@ -219,10 +219,9 @@ func (b *Behavior) addViewerHeaders(r *http.Request, ex *exchange) {
 		}
 	}
 	if bits&hdrCert != 0 && b.dist.mtls != nil {
-		for bit, kv := range viewerCertHeaders(r.TLS) {
-			if bit != hdrCertPEM { // the origin request's only: see rewriteFor
-				set(bit, kv[0], kv[1])
-			}
+		// Pem is the origin request's only: see rewriteFor.
+		for bit, kv := range viewerCertHeaders(r.TLS, bits&^hdrCertPEM) {
+			set(bit, kv[0], kv[1])
 		}
 	}
 	set(hdrForwardedProto, "Cloudfront-Forwarded-Proto", proto)

@@ -91,27 +91,42 @@ func connectionObject(vm *goja.Runtime, c *Connection, decided *int) *goja.Objec
 	return o
 }
 
-// certInfo is a certificate as a connection function reads it, in the
-// formats of the CloudFront-Viewer-Cert-* headers.
-func certInfo(vm *goja.Runtime, c *x509.Certificate) *goja.Object {
-	o := vm.NewObject()
+// CertInfo is a certificate in the formats CloudFront gives it, in the
+// CloudFront-Viewer-Cert-* headers and a connection function's
+// clientCertInfo.
+type CertInfo struct {
+	SerialNumber        string // hexadecimal bytes joined by colons
+	Issuer, Subject     string // RFC 2253
+	SHA256              string // hex, of the DER
+	NotBefore, NotAfter string // RFC 3339, UTC
+}
+
+// DescribeCert is c in CloudFront's formats.
+func DescribeCert(c *x509.Certificate) CertInfo {
 	b := c.SerialNumber.Bytes()
-	parts := make([]string, max(1, len(b)))
-	for i := range parts {
-		var x byte
-		if i < len(b) {
-			x = b[i]
-		}
+	if len(b) == 0 {
+		b = []byte{0}
+	}
+	parts := make([]string, len(b))
+	for i, x := range b {
 		parts[i] = hex.EncodeToString([]byte{x})
 	}
 	sum := sha256.Sum256(c.Raw)
-	o.Set("serialNumber", strings.Join(parts, ":"))
-	o.Set("issuer", c.Issuer.String())
-	o.Set("subject", c.Subject.String())
-	o.Set("sha256", hex.EncodeToString(sum[:]))
+	return CertInfo{SerialNumber: strings.Join(parts, ":"), Issuer: c.Issuer.String(), Subject: c.Subject.String(),
+		SHA256: hex.EncodeToString(sum[:]), NotBefore: c.NotBefore.UTC().Format(time.RFC3339), NotAfter: c.NotAfter.UTC().Format(time.RFC3339)}
+}
+
+// certInfo is a certificate as a connection function reads it.
+func certInfo(vm *goja.Runtime, c *x509.Certificate) *goja.Object {
+	ci := DescribeCert(c)
+	o := vm.NewObject()
+	o.Set("serialNumber", ci.SerialNumber)
+	o.Set("issuer", ci.Issuer)
+	o.Set("subject", ci.Subject)
+	o.Set("sha256", ci.SHA256)
 	validity := vm.NewObject()
-	validity.Set("notBefore", c.NotBefore.UTC().Format(time.RFC3339))
-	validity.Set("notAfter", c.NotAfter.UTC().Format(time.RFC3339))
+	validity.Set("notBefore", ci.NotBefore)
+	validity.Set("notAfter", ci.NotAfter)
 	o.Set("validity", validity)
 	o.Set("pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 	return o
