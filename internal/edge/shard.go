@@ -107,8 +107,7 @@ func (p *peering) mark(h http.Header, ex *exchange) {
 // distributionOf is the distribution a node's request names, when r is
 // one; the fields stay for fromNode.
 func (p *peering) distributionOf(r *http.Request, rt *Router) *Distribution {
-	tok, has := r.Header[NodeHeader]
-	if p == nil || !has || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
+	if p == nil || !p.carriesToken(r.Header[NodeHeader]) {
 		return nil
 	}
 	name := r.Header.Get(distHeader)
@@ -129,11 +128,17 @@ func (p *peering) fromNode(r *http.Request) (viewer netip.Addr, node, refused bo
 	delete(r.Header, NodeHeader)
 	delete(r.Header, viewerHeader)
 	delete(r.Header, distHeader)
-	if p == nil || len(tok) != 1 || subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) != 1 {
+	if p == nil || !p.carriesToken(tok) {
 		return netip.Addr{}, false, true
 	}
 	viewer, _ = netip.ParseAddr(v)
 	return viewer, true, false
+}
+
+// carriesToken reports whether a NodeHeader's values are the cluster
+// token, compared in constant time.
+func (p *peering) carriesToken(tok []string) bool {
+	return len(tok) == 1 && subtle.ConstantTimeCompare([]byte(tok[0]), []byte(p.token)) == 1
 }
 
 // fillFromOwner asks the owner of f's object for it, when another node
