@@ -208,14 +208,7 @@ func (l Limits) Resolved() ResolvedLimits {
 // IsLoopback reports whether a listen address binds loopback only.
 func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && isLoopbackHost(host)
 }
 
 // ReadToken reads an admin token file: its first line, at least 16
