@@ -31,6 +31,20 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browserContext starts a headless browser for the test, with more
+// options when given, and returns its context: 60 s at most, ended with
+// the test.
+func browserContext(t *testing.T, exe string, more ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, more...)...)
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTime(); cancelBrowser(); cancelAlloc() })
+	return ctx
+}
+
 // The seed's promise, in a real browser: a deep link into the single-page
 // app loads the app, and the app fetches its data from the API on the same
 // origin.
@@ -40,22 +54,11 @@ func TestBrowserDeepLinkLoadsNoteFromAPI(t *testing.T) {
 	p := startBinary(t, "Press Ctrl-C", "demo", "--http", addr)
 	defer p.stop(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox,
-		chromedp.UserDataDir(t.TempDir()),
+	ctx := browserContext(t, exe,
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
 
 	step := func(what string, err error) {
 		t.Helper()
