@@ -32,7 +32,6 @@ import (
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
 	"github.com/edgefront/edgefront/internal/admin"
-	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/server"
 )
 
@@ -184,10 +183,7 @@ func startNode(dir, name, redisURL, origin string, shard bool) *node {
     origins: {o: {type: http, url: "http://%s"}}
     default_behavior: {target_origin: o}
 `, clusterLine, origin, origin)
-	cfg, err := config.Parse(filepath.Join(dir, name+".yaml"), []byte(yaml))
-	benchkit.Check(err)
-	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
-	benchkit.Check(err)
+	srv, _ := benchkit.Edge(filepath.Join(dir, name+".yaml"), yaml)
 	go (&http.Server{Handler: srv}).Serve(eln)
 	go (&http.Server{Handler: admin.New(srv, "", slog.New(slog.DiscardHandler))}).Serve(aln)
 	return &node{srv: srv, edge: eln.Addr().String(), adm: aln.Addr().String(),

@@ -10,7 +10,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,8 +20,6 @@ import (
 	"time"
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
-	"github.com/edgefront/edgefront/internal/config"
-	"github.com/edgefront/edgefront/internal/server"
 )
 
 func main() {
@@ -50,10 +47,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	eln := listen()
 	yaml := fmt.Sprintf("distributions:\n  - name: main\n    origins: {o: {type: http, url: \"http://%s\"}}\n    default_behavior: {target_origin: o}\n", oln.Addr())
-	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
-	benchkit.Check(err)
-	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
-	benchkit.Check(err)
+	srv, _ := benchkit.Edge(filepath.Join(dir, "edgefront.yaml"), yaml)
 	go (&http.Server{Handler: srv}).Serve(eln)
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *n, MaxConnsPerHost: 0}}

@@ -11,7 +11,6 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,9 +27,7 @@ import (
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
 	"github.com/edgefront/edgefront/internal/certtest"
-	"github.com/edgefront/edgefront/internal/config"
 	"github.com/edgefront/edgefront/internal/grpctest"
-	"github.com/edgefront/edgefront/internal/server"
 )
 
 func main() {
@@ -66,10 +63,7 @@ distributions:
     origins: {g: {type: http, url: "https://%s", http2: true, ca_file: cert.pem}}
     default_behavior: {target_origin: g, grpc: true, allowed_methods: [GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE]}
 `, httpsAddr, gln.Addr())
-	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
-	benchkit.Check(err)
-	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
-	benchkit.Check(err)
+	srv, cfg := benchkit.Edge(filepath.Join(dir, "edgefront.yaml"), yaml)
 	_, _, err = srv.Listen(cfg.Listen)
 	benchkit.Check(err)
 	defer srv.Shutdown(context.Background())

@@ -17,7 +17,6 @@ import (
 	"encoding/pem"
 	"flag"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -32,8 +31,6 @@ import (
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
 	"github.com/edgefront/edgefront/internal/certtest"
-	"github.com/edgefront/edgefront/internal/config"
-	"github.com/edgefront/edgefront/internal/server"
 )
 
 func main() {
@@ -61,10 +58,7 @@ func main() {
 		dist("plain", names[0], "") +
 		dist("mtls", names[1], ", viewer_mtls: {mode: required, trust_store: {ca_file: ca.pem}}") +
 		dist("fn", names[2], ", viewer_mtls: {mode: required, trust_store: {ca_file: ca.pem}}, connection_function: conn.js")
-	cfg, err := config.Parse(filepath.Join(dir, "edgefront.yaml"), []byte(yaml))
-	benchkit.Check(err)
-	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
-	benchkit.Check(err)
+	srv, cfg := benchkit.Edge(filepath.Join(dir, "edgefront.yaml"), yaml)
 	_, _, err = srv.Listen(cfg.Listen)
 	benchkit.Check(err)
 	defer srv.Shutdown(context.Background())

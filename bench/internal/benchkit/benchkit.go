@@ -3,8 +3,12 @@ package benchkit
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/server"
 )
 
 // Check ends the program with err's message when err is not nil.
@@ -21,4 +25,15 @@ func FreeAddr() string {
 	Check(err)
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Edge runs the config yaml, read as if from file (relative paths are
+// beside it), logging nowhere, and returns the server and its config; the
+// program dies on an error.
+func Edge(file, yaml string) (*server.Server, *config.Config) {
+	cfg, err := config.Parse(file, []byte(yaml))
+	Check(err)
+	srv, err := server.New(cfg, nil, slog.New(slog.DiscardHandler))
+	Check(err)
+	return srv, cfg
 }
