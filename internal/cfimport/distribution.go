@@ -80,13 +80,6 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	dists := &yaml.Node{Kind: yaml.SequenceNode}
 	dists.Content = append(dists.Content, dist.n)
 	root.add("distributions", dists)
-	defer func() {
-		// After the distribution is whole: its staging copy is of all of it.
-		if staging := c.continuousDeployment(dist, dc); staging != nil {
-			dists.Content = append(dists.Content, staging)
-		}
-	}()
-
 	dist.set("name", c.name)
 	if len(aliases) > 0 {
 		k := dist.add("aliases", seq(aliases...))
@@ -191,6 +184,10 @@ func (c *converter) convert(dc map[string]any) *yaml.Node {
 	}
 	if len(errs) > 0 {
 		dist.add("custom_error_responses", &yaml.Node{Kind: yaml.SequenceNode, Content: errs})
+	}
+	// The distribution is whole: its staging copy is of all of it.
+	if staging := c.continuousDeployment(dist, dc); staging != nil {
+		dists.Content = append(dists.Content, staging)
 	}
 	if len(c.keyGroups) > 0 {
 		// key_groups goes before distributions.
