@@ -110,9 +110,6 @@ type Member struct {
 	Started time.Time `json:"started"`
 }
 
-// ErrAuth is returned by Open when Redis refuses the credentials.
-var ErrAuth = errors.New("redis refused the credentials")
-
 // Open joins the cluster: it connects to Redis, catches up with the
 // invalidation stream (waiting up to StartWait), and starts the loops that
 // keep the node's membership and cache current. A Redis that cannot be
