@@ -138,6 +138,9 @@ func TestNormalizeAcceptEncoding(t *testing.T) {
 		"zstd, gzip":              "zstd",
 		"GZIP":                    "gzip",
 		"*":                       "",
+		" Br ;q=0.9 , gzip;q=0.8": "br",
+		"zſtd, gzip":              "gzip", // only ASCII letters fold
+		"gzi":                     "",
 	} {
 		if got := NormalizeAcceptEncoding(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)

@@ -16,10 +16,11 @@ import (
 // browsers write the header share one cached variant.
 func NormalizeAcceptEncoding(v string) string {
 	best, bestQ := "", 0.0
-	for _, part := range splitComma(v) {
+	for rest := v; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		name, params, _ := strings.Cut(part, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		rank := encodingRank(name)
+		rank := encodingRank(strings.TrimSpace(name))
 		if rank < 0 {
 			continue
 		}
@@ -33,20 +34,29 @@ func NormalizeAcceptEncoding(v string) string {
 			continue
 		}
 		if q > bestQ || (q == bestQ && rank < encodingRank(best)) {
-			best, bestQ = name, q
+			best, bestQ = encodings[rank], q
 		}
 	}
 	return best
 }
 
+// encodings are the encodings the edge serves, by preference.
+var encodings = [...]string{"br", "zstd", "gzip"}
+
+// encodingRank is name's place in encodings (ASCII letters in any case),
+// -1 when the edge does not serve it.
 func encodingRank(name string) int {
-	switch name {
-	case "br":
-		return 0
-	case "zstd":
-		return 1
-	case "gzip":
-		return 2
+next:
+	for i, e := range encodings {
+		if len(name) != len(e) {
+			continue
+		}
+		for j := 0; j < len(e); j++ {
+			if name[j]|0x20 != e[j] { // e is lower-case letters
+				continue next
+			}
+		}
+		return i
 	}
 	return -1
 }
