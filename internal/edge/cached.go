@@ -134,7 +134,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 		if !obj.MustRevalidate() && obj.Staleness(now) < obj.SWR() {
 			// stale-while-revalidate: answer now, refresh once per key.
 			if f, leader := c.Join(primary, key); leader {
-				c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, r, ex, obj) })
+				b.startFill(f, r, ex, obj)
 			}
 			b.serveObject(w, r, ex, key, obj, outcomeHit, now)
 			return
@@ -149,7 +149,7 @@ func (b *Behavior) serveCached(w http.ResponseWriter, r *http.Request, ex *excha
 	rd := f.Attach(leader)
 	defer rd.Close()
 	if leader {
-		c.Go(f, r.Context(), func(ctx context.Context) { b.fill(ctx, f, r, ex, obj) })
+		b.startFill(f, r, ex, obj)
 	}
 	b.serveFill(w, r, ex, rd, obj)
 }

@@ -17,12 +17,13 @@ var unkeyedOverrides = []string{
 	"X-Forwarded-Host", "X-Forwarded-Scheme", "X-Forwarded-Server", "X-Host", "Forwarded",
 }
 
-// fillRequest is the origin request of a fill: the viewer's, on the
-// fill's context (not the viewer's: other viewers may be waiting), without its range and
-// conditional fields, with Accept-Encoding normalised as the key has it,
-// and with the stale object's validators when revalidating.
-func (b *Behavior) fillRequest(ctx context.Context, r *http.Request, stale *cache.Object) *http.Request {
-	req := r.Clone(ctx)
+// fillRequest is the origin request of a fill: a copy of the viewer's
+// (the fill outlives the viewer's handler, and the viewer's connection
+// reuses its request), without its range and conditional fields, with
+// Accept-Encoding normalised as the key has it, and with the stale
+// object's validators when revalidating.
+func (b *Behavior) fillRequest(r *http.Request, stale *cache.Object) *http.Request {
+	req := r.Clone(r.Context())
 	req.Method = http.MethodGet
 	h := req.Header
 	for _, f := range []string{"Range", "If-Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "Cache-Control", "Pragma"} {
@@ -87,11 +88,17 @@ func (fw *fillWriter) Write(p []byte) (int, error) {
 // Flush is a no-op: readers see every write at once.
 func (fw *fillWriter) Flush() {}
 
-// fill runs one origin fetch for f; the cache stores what it may. It runs
-// on a goroutine of the cache's (Cache.Go), detached from the viewer that
-// started it: ctx ends only when shutting down stops waiting.
-func (b *Behavior) fill(ctx context.Context, f *cache.Fill, r *http.Request, ex *exchange, stale *cache.Object) {
-	req := b.fillRequest(ctx, r, stale)
+// startFill starts the origin fetch of f, which r's viewer leads, on a
+// goroutine of the cache's (Cache.Go), detached from the viewer: its
+// context ends only when shutting down stops waiting. The origin request
+// is made here, while r is the viewer's.
+func (b *Behavior) startFill(f *cache.Fill, r *http.Request, ex *exchange, stale *cache.Object) {
+	req := b.fillRequest(r, stale)
+	b.cache.Go(f, r.Context(), func(ctx context.Context) { b.fill(f, req.WithContext(ctx), ex, stale) })
+}
+
+// fill runs one origin fetch for f with req; the cache stores what it may.
+func (b *Behavior) fill(f *cache.Fill, req *http.Request, ex *exchange, stale *cache.Object) {
 	f.Begin(req.Header, stale, b.storePolicy)
 	fw := &fillWriter{f: f, header: http.Header{}, length: -1}
 	if answered, err := b.fillFromOwner(f, req, ex, fw); answered {
