@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,5 +86,74 @@ func storedAnswerMatchesNetHTTP(t *testing.T, tier, accept string) {
 	}
 	if answered, handed := e.srv.viewer["http"].(interface{ Stats() (int64, int64) }).Stats(); answered < 3 || handed < 2 {
 		t.Errorf("answered %d, handed over %d: the comparison did not take both paths", answered, handed)
+	}
+}
+
+// A stale-while-revalidate refresh outlives the request that started it,
+// while the same connection goes on with requests of its own (the loop
+// reuses a request's fields for the next): the refresh's origin request
+// carries the fields of the request that started it, not a later one's.
+func TestRefreshOutlivesItsRequestOnAReusedConnection(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string // X-Viewer of each origin request for /x
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/x" {
+			mu.Lock()
+			asked = append(asked, r.Header.Get("X-Viewer"))
+			refresh := len(asked) > 1
+			mu.Unlock()
+			if refresh {
+				time.Sleep(100 * time.Millisecond) // long enough for the viewer to move on
+			}
+		}
+		w.Header().Set("Cache-Control", "max-age=1, stale-while-revalidate=60")
+		fmt.Fprint(w, "object")
+	}))
+	defer o.Close()
+	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0}\n", o.URL))
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: h\r\nX-Viewer: first\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil {
+		t.Fatal(err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	time.Sleep(1100 * time.Millisecond) // stale now
+	// The refresher and what follows it, pipelined: the loop answers them
+	// one after the other with no wait between, while the refresh starts.
+	var pipelined strings.Builder
+	fmt.Fprintf(&pipelined, "GET /x HTTP/1.1\r\nHost: h\r\nX-Viewer: refresher\r\n\r\n")
+	for i := 0; i < 20; i++ {
+		fmt.Fprintf(&pipelined, "GET /x HTTP/1.1\r\nHost: h\r\nX-Viewer: later-%d\r\n\r\n", i)
+	}
+	io.WriteString(c, pipelined.String())
+	for i := 0; i <= 20; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if xc := resp.Header.Get("X-Cache"); !strings.HasPrefix(xc, "Hit") {
+			t.Fatalf("answer %d, within stale-while-revalidate: X-Cache %q", i, xc)
+		}
+	}
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got := slices.Clone(asked)
+		mu.Unlock()
+		if len(got) >= 2 || time.Now().After(deadline) {
+			if !slices.Equal(got, []string{"first", "refresher"}) {
+				t.Errorf("the origin was asked for /x with X-Viewer %q, want the miss's and the refresher's", got)
+			}
+			return
+		}
 	}
 }

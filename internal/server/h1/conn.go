@@ -25,6 +25,16 @@ type conn struct {
 	head head
 	bw   bufWriter
 	hold [hold]byte // the answer's held-back body, reused
+
+	// Reused from request to request (reuse.go).
+	rctx *reqCtx
+	tmpl *http.Request // carries rctx
+	req  *http.Request
+	url  url.URL
+	hdr  http.Header
+	vals []string
+	resp response
+	rhdr http.Header
 }
 
 const readChunk = 4096
@@ -96,7 +106,7 @@ func (cn *conn) serve() {
 		}
 		// The read deadline stays: the handler reads nothing, and the next
 		// wait sets its own.
-		keep := cn.answer(cn.head.url)
+		keep := cn.answer()
 		s.answered.Add(1)
 		cn.buf = cn.buf[:copy(cn.buf, cn.buf[cn.head.n:])]
 		if !keep {
@@ -169,16 +179,10 @@ func (cn *conn) fill() bool {
 
 // answer serves the parsed request; it reports whether the connection
 // may serve another.
-func (cn *conn) answer(u *url.URL) bool {
-	h := &cn.head
-	ctx, cancel := context.WithCancel(cn.ctx)
-	defer cancel()
-	r := (&http.Request{
-		Method: h.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h.header(), Body: http.NoBody, Host: h.host, RemoteAddr: cn.remote,
-		RequestURI: h.target, TLS: cn.tls, Close: h.close,
-	}).WithContext(ctx)
-	w := &response{cn: cn, req: r, header: make(http.Header, 8), contentLength: -1, closeAfter: h.close, held: cn.hold[:0]}
+func (cn *conn) answer() bool {
+	r := cn.request()
+	w := cn.writer(r)
+	defer cn.endRequest()
 	ok := cn.call(w, r)
 	if !ok {
 		return false

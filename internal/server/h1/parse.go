@@ -17,7 +17,7 @@ import (
 // the head's bytes, made once.
 type head struct {
 	method, target string
-	url            *url.URL
+	url            url.URL
 	minor          int // HTTP/1.minor
 	host           string
 	fields         []field
@@ -168,13 +168,50 @@ func (h *head) requestLine(line string) bool {
 		}
 	}
 	h.target = target
-	u, err := url.ParseRequestURI(h.target)
+	return parseTarget(target, &h.url)
+}
+
+// parseTarget reads an origin-form target into u as url.ParseRequestURI
+// does, without allocating for the common target: a path of characters
+// that stand for themselves, and a query.
+func parseTarget(target string, u *url.URL) bool {
+	path, query, hasQuery := strings.Cut(target, "?")
+	if plainPath(path) && (!hasQuery || query != "") {
+		*u = url.URL{Path: path, RawQuery: query}
+		return true
+	}
+	v, err := url.ParseRequestURI(target)
 	if err != nil {
 		return false
 	}
-	h.url = u
+	*u = *v
 	return true
 }
+
+// plainPath reports whether p is its own escaped form: url.URL keeps it
+// as Path with no RawPath.
+func plainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if !pathChar[p[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// pathChar are the bytes url.URL's path escaping leaves as they are.
+var pathChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range "-_.~$&+,/:;=@" {
+		t[c] = true
+	}
+	return t
+}()
 
 // validName reports whether b is a field name net/http takes as it is: a
 // token.
@@ -253,8 +290,22 @@ func asciiEqualFold(s, lower string) bool {
 // header builds the request's http.Header, names canonical as net/http
 // makes them, without Host (net/http keeps it in Request.Host).
 func (h *head) header() http.Header {
-	hdr := make(http.Header, len(h.fields))
-	vals := make([]string, len(h.fields)) // one backing array for the one-value fields
+	hdr, _ := h.headerInto(nil, nil)
+	return hdr
+}
+
+// headerInto is header into hdr (cleared) and vals, the backing array of
+// the one-value fields, which it returns, grown when needed.
+func (h *head) headerInto(hdr http.Header, vals []string) (http.Header, []string) {
+	if hdr == nil {
+		hdr = make(http.Header, len(h.fields))
+	} else {
+		clear(hdr)
+	}
+	if cap(vals) < len(h.fields) {
+		vals = make([]string, len(h.fields))
+	}
+	vals = vals[:len(h.fields)]
 	for i, f := range h.fields {
 		if asciiEqualFold(f.name, "host") {
 			continue
@@ -267,7 +318,7 @@ func (h *head) header() http.Header {
 		vals[i] = f.value
 		hdr[name] = vals[i : i+1 : i+1]
 	}
-	return hdr
+	return hdr, vals
 }
 
 // canonical is textproto's canonical form of a token, with the common

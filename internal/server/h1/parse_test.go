@@ -31,6 +31,10 @@ func FuzzParseHead(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: a\r\nX: \x01\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+		"GET /a?b?c HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a? HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /a!b*(c)'d%2Fe?q=%zz HTTP/1.1\r\nHost: a\r\n\r\n",
+		"GET /~u/$&+,:;=@-_. HTTP/1.1\r\nHost: a\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -46,6 +50,9 @@ func FuzzParseHead(f *testing.F) {
 		if r.Method != h.method || r.RequestURI != h.target || r.Host != h.host || r.ContentLength != 0 || len(r.TransferEncoding) != 0 || r.Close != h.close {
 			t.Fatalf("%q: loop %s %s host %q close %v; net/http %s %s host %q close %v length %d te %v",
 				in, h.method, h.target, h.host, h.close, r.Method, r.RequestURI, r.Host, r.Close, r.ContentLength, r.TransferEncoding)
+		}
+		if *r.URL != h.url {
+			t.Fatalf("%q: loop URL %#v, net/http %#v", in, h.url, *r.URL)
 		}
 		if got := h.header(); !maps.EqualFunc(got, r.Header, slices.Equal) {
 			t.Fatalf("%q: loop fields %v, net/http %v", in, got, r.Header)

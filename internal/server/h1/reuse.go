@@ -1,0 +1,150 @@
+package h1
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// A connection answers one request at a time, so it keeps what each
+// request needs (the http.Request, its URL and fields, the answer's
+// writer and fields, the request's context) and reuses them for the
+// next: a hit then allocates almost nothing. A handler must therefore not
+// keep the request, its Header or URL, or the ResponseWriter past its
+// return; what outlives it (a cache fill) takes a Clone first.
+
+// reqCtx is the context of the request a connection is answering: the
+// connection's values, ended when the handler returns, as net/http's
+// request contexts are. A connection reuses it for its next request when
+// nobody asked about its end during this one (Done, Err, AfterFunc, which
+// WithCancel and AfterFunc call): a context nobody asked about cannot be
+// seen to end, or not to. One that was asked about is ended for good and
+// replaced, so that nothing waiting on it sees it live again.
+type reqCtx struct {
+	context.Context // the connection's: its values, no end of its own
+
+	mu     sync.Mutex
+	asked  bool
+	done   chan struct{} // made by the first Done
+	err    error
+	afters []*afterFunc
+}
+
+type afterFunc struct {
+	f       func()
+	stopped bool
+}
+
+func (c *reqCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asked = true
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+func (c *reqCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asked = true
+	return c.err
+}
+
+// AfterFunc is what context.AfterFunc and context.WithCancel use for a
+// parent that has it: f runs on its own goroutine when the request ends,
+// unless stop comes first.
+func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.asked = true
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f}
+	c.afters = append(c.afters, a)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if a.stopped || c.err != nil {
+			return false
+		}
+		a.stopped = true
+		return true
+	}
+}
+
+// end ends the request's context. It reports whether the context may
+// serve the next request (nobody asked about it).
+func (c *reqCtx) end() (reusable bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.asked {
+		return true
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	for _, a := range c.afters {
+		if !a.stopped {
+			go a.f()
+		}
+	}
+	c.afters = nil
+	return false
+}
+
+// newRequestContext gives the connection a fresh request context, and a
+// template request carrying it (http.Request keeps its context in a field
+// only WithContext sets).
+func (cn *conn) newRequestContext() {
+	cn.rctx = &reqCtx{Context: cn.ctx}
+	cn.tmpl = new(http.Request).WithContext(cn.rctx)
+}
+
+// request is the connection's request, reset for the head just parsed.
+func (cn *conn) request() *http.Request {
+	h := &cn.head
+	if cn.tmpl == nil {
+		cn.newRequestContext()
+	}
+	if cn.req == nil {
+		cn.req = new(http.Request)
+	}
+	cn.url = h.url
+	r := cn.req
+	*r = *cn.tmpl
+	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, &cn.url, "HTTP/1.1", 1, 1
+	cn.hdr, cn.vals = h.headerInto(cn.hdr, cn.vals)
+	r.Header, r.Body, r.Host, r.RemoteAddr = cn.hdr, http.NoBody, h.host, cn.remote
+	r.RequestURI, r.TLS, r.Close = h.target, cn.tls, h.close
+	return r
+}
+
+// writer is the connection's answer writer, reset for r.
+func (cn *conn) writer(r *http.Request) *response {
+	if cn.rhdr == nil {
+		cn.rhdr = make(http.Header, 8)
+	} else {
+		clear(cn.rhdr)
+	}
+	cn.resp = response{cn: cn, req: r, header: cn.rhdr, contentLength: -1, closeAfter: cn.head.close, held: cn.hold[:0]}
+	return &cn.resp
+}
+
+// endRequest ends the request's context. When someone asked about it,
+// something may still run that holds the request (an origin exchange
+// winding down): the next request gets a new context, request and field
+// maps, as a connection of net/http's would.
+func (cn *conn) endRequest() {
+	if !cn.rctx.end() {
+		cn.newRequestContext()
+		cn.req, cn.hdr, cn.vals, cn.rhdr = nil, nil, nil, nil
+	}
+}

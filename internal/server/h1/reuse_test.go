@@ -1,0 +1,144 @@
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// keepAlive sends each of paths as a GET on one connection, one after the
+// other, and reads each answer.
+func keepAlive(t *testing.T, addr string, paths ...string) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	br := bufio.NewReader(c)
+	for _, p := range paths {
+		io.WriteString(c, "GET "+p+" HTTP/1.1\r\nHost: a\r\nX-Path: "+p+"\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+}
+
+// A request's context ends when its handler returns, as net/http's: what
+// waits on it (Done, AfterFunc, a child context) is told, and the next
+// request on the connection starts with a live context, never that one.
+func TestRequestContextEndsWithTheHandler(t *testing.T) {
+	type seen struct {
+		ctx      context.Context
+		done     <-chan struct{}
+		child    context.Context
+		cancel   context.CancelFunc
+		after    chan struct{}
+		errAtRun error
+	}
+	var mu sync.Mutex
+	var got []seen
+	addr, _ := loop(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		s := seen{ctx: ctx, errAtRun: ctx.Err()}
+		if r.URL.Path == "/wait" {
+			s.done = ctx.Done()
+			s.child, s.cancel = context.WithCancel(ctx) // ended by its parent, which the test checks
+			s.after = make(chan struct{})
+			after := s.after
+			context.AfterFunc(ctx, func() { close(after) })
+		}
+		mu.Lock()
+		got = append(got, s)
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}), nil)
+	keepAlive(t, addr, "/wait", "/plain", "/wait", "/plain")
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 4 {
+		t.Fatalf("%d requests answered, want 4", len(got))
+	}
+	for i, s := range got {
+		if s.errAtRun != nil {
+			t.Errorf("request %d: its context had ended before its handler ran: %v", i, s.errAtRun)
+		}
+		if s.done == nil {
+			continue
+		}
+		defer s.cancel()
+		select {
+		case <-s.done:
+		case <-time.After(time.Second):
+			t.Fatalf("request %d: Done not closed after the answer", i)
+		}
+		if !errors.Is(s.ctx.Err(), context.Canceled) || !errors.Is(s.child.Err(), context.Canceled) {
+			t.Errorf("request %d: after the answer, Err %v and the child's %v, want Canceled", i, s.ctx.Err(), s.child.Err())
+		}
+		select {
+		case <-s.after:
+		case <-time.After(time.Second):
+			t.Errorf("request %d: AfterFunc did not run when the handler returned", i)
+		}
+		if i+1 < len(got) && got[i+1].ctx == s.ctx {
+			t.Errorf("request %d: the context waited on was given to the next request", i)
+		}
+	}
+}
+
+// AfterFunc's stop keeps f from running, as context's does.
+func TestRequestContextAfterFuncStop(t *testing.T) {
+	ran := make(chan struct{}, 1)
+	addr, _ := loop(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stop := context.AfterFunc(r.Context(), func() { ran <- struct{}{} })
+		if !stop() {
+			t.Error("stop before the end reported false")
+		}
+		if stop() {
+			t.Error("a second stop reported true")
+		}
+	}), nil)
+	keepAlive(t, addr, "/a", "/b")
+	select {
+	case <-ran:
+		t.Error("a stopped AfterFunc ran")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+// The fields, URL and answer fields of one request are not the next
+// one's, though the connection reuses them.
+func TestReusedRequestStartsClean(t *testing.T) {
+	var mu sync.Mutex
+	var problems []string
+	addr, _ := loop(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		p := r.URL.Path
+		if r.Header.Get("X-Path") != r.RequestURI || len(r.Header["X-Added"]) != 0 || r.URL.RawQuery != strings.TrimPrefix(r.RequestURI[len(p):], "?") {
+			problems = append(problems, p+": fields "+strings.Join(r.Header["X-Added"], ",")+" query "+r.URL.RawQuery)
+		}
+		if len(w.Header()) != 0 {
+			problems = append(problems, p+": the answer starts with fields")
+		}
+		r.Header.Set("X-Added", p)
+		r.URL.RawQuery = "changed"
+		w.Header().Set("X-Set", p)
+	}), nil)
+	keepAlive(t, addr, "/one?q=1", "/two", "/three?x")
+	if len(problems) > 0 {
+		t.Error(problems)
+	}
+}
