@@ -28,7 +28,6 @@ type conn struct {
 
 	// Reused from request to request (reuse.go).
 	rctx *reqCtx
-	tmpl *http.Request // carries rctx
 	req  *http.Request
 	url  url.URL
 	hdr  http.Header

@@ -27,12 +27,28 @@ type reqCtx struct {
 	asked  bool
 	done   chan struct{} // made by the first Done
 	err    error
-	afters []*afterFunc
+	first  [2]afterFunc // the AfterFuncs, the first two without allocating
+	n      int
+	afters []*afterFunc // the rest
+
+	tmpl http.Request // empty, but for its context: this
 }
 
 type afterFunc struct {
+	c       *reqCtx
 	f       func()
 	stopped bool
+}
+
+// stop is AfterFunc's stop.
+func (a *afterFunc) stop() bool {
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	if a.stopped || a.c.err != nil {
+		return false
+	}
+	a.stopped = true
+	return true
 }
 
 func (c *reqCtx) Done() <-chan struct{} {
@@ -66,17 +82,16 @@ func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	a := &afterFunc{f: f}
-	c.afters = append(c.afters, a)
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if a.stopped || c.err != nil {
-			return false
-		}
-		a.stopped = true
-		return true
+	var a *afterFunc
+	if c.n < len(c.first) {
+		a = &c.first[c.n]
+		c.n++
+	} else {
+		a = new(afterFunc)
+		c.afters = append(c.afters, a)
 	}
+	*a = afterFunc{c: c, f: f}
+	return a.stop
 }
 
 // end ends the request's context. It reports whether the context may
@@ -91,27 +106,32 @@ func (c *reqCtx) end() (reusable bool) {
 	if c.done != nil {
 		close(c.done)
 	}
+	for i := range c.n {
+		if a := &c.first[i]; !a.stopped {
+			go a.f()
+		}
+	}
 	for _, a := range c.afters {
 		if !a.stopped {
 			go a.f()
 		}
 	}
-	c.afters = nil
 	return false
 }
 
-// newRequestContext gives the connection a fresh request context, and a
+// newRequestContext gives the connection a fresh request context, with a
 // template request carrying it (http.Request keeps its context in a field
 // only WithContext sets).
 func (cn *conn) newRequestContext() {
-	cn.rctx = &reqCtx{Context: cn.ctx}
-	cn.tmpl = new(http.Request).WithContext(cn.rctx)
+	c := &reqCtx{Context: cn.ctx}
+	c.tmpl = *new(http.Request).WithContext(c)
+	cn.rctx = c
 }
 
 // request is the connection's request, reset for the head just parsed.
 func (cn *conn) request() *http.Request {
 	h := &cn.head
-	if cn.tmpl == nil {
+	if cn.rctx == nil {
 		cn.newRequestContext()
 	}
 	if cn.req == nil {
@@ -119,7 +139,7 @@ func (cn *conn) request() *http.Request {
 	}
 	cn.url = h.url
 	r := cn.req
-	*r = *cn.tmpl
+	*r = cn.rctx.tmpl
 	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, &cn.url, "HTTP/1.1", 1, 1
 	cn.hdr, cn.vals = h.headerInto(cn.hdr, cn.vals)
 	r.Header, r.Body, r.Host, r.RemoteAddr = cn.hdr, http.NoBody, h.host, cn.remote
@@ -138,13 +158,10 @@ func (cn *conn) writer(r *http.Request) *response {
 	return &cn.resp
 }
 
-// endRequest ends the request's context. When someone asked about it,
-// something may still run that holds the request (an origin exchange
-// winding down): the next request gets a new context, request and field
-// maps, as a connection of net/http's would.
+// endRequest ends the request's context, and replaces it when someone
+// asked about it.
 func (cn *conn) endRequest() {
 	if !cn.rctx.end() {
 		cn.newRequestContext()
-		cn.req, cn.hdr, cn.vals, cn.rhdr = nil, nil, nil, nil
 	}
 }
