@@ -5,9 +5,10 @@
 # by wrk on loopback once every cache holds both objects. Rounds are
 # interleaved (edgefront, nginx, varnish, edgefront, ...) and the medians
 # reported, with the ratios within each round. A fourth contender, "bare",
-# is the floor for a Go server: a bare net/http handler writing the same
+# is a bare net/http handler writing the same
 # answer from memory (bench/barehit), to tell the edge's own cost from
-# net/http's.
+# net/http's; a fifth, "floor", is barehit -raw, a minimal loop that
+# writes the answer rendered once: what this machine allows a Go server.
 #
 #   bash bench/cache.sh               # 5 rounds of 5 s per contender and size
 #   ROUNDS=7 DURATION=10s CONNS=64 bash bench/cache.sh
@@ -23,7 +24,7 @@ ROUNDS=${ROUNDS:-5}
 need nginx wrk curl
 command -v varnishd >/dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends varnish >/dev/null; }
 
-ORIGIN=127.0.0.1:18200 NGINX=127.0.0.1:18201 VARNISH=127.0.0.1:18202 EDGE=127.0.0.1:18203 BARE=127.0.0.1:18204
+ORIGIN=127.0.0.1:18200 NGINX=127.0.0.1:18201 VARNISH=127.0.0.1:18202 EDGE=127.0.0.1:18203 BARE=127.0.0.1:18204 FLOOR=127.0.0.1:18205
 
 mkdir -p "$work/www" "$work/origin" "$work/proxy" "$work/proxy-cache" "$work/varnish"
 head -c 1024 /dev/urandom >"$work/www/1k.bin"
@@ -88,8 +89,9 @@ varnishd -F -a "$VARNISH" -f "$work/varnish/default.vcl" -s malloc,256m -n "$wor
   -p thread_pool_min=50 >"$work/varnish.log" 2>&1 & pids+=($!)
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
 "$work/barehit" "$BARE" 1k.bin=1024 100k.bin=102400 >"$work/barehit.log" 2>&1 & pids+=($!)
+"$work/barehit" -raw "$FLOOR" 1k.bin=1024 100k.bin=102400 >"$work/floor.log" 2>&1 & pids+=($!)
 
-for addr in $ORIGIN $NGINX $VARNISH $EDGE $BARE; do
+for addr in $ORIGIN $NGINX $VARNISH $EDGE $BARE $FLOOR; do
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://$addr/1k.bin" 2>/dev/null && break; sleep 0.1; done
   for f in 1k.bin 100k.bin 1k.bin 100k.bin; do
     curl -fsS -o /dev/null "http://$addr/$f" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
@@ -111,14 +113,17 @@ run() { # name addr file -> "rps p99"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; cache hits only"
 for f in 1k.bin 100k.bin; do
-  for a in $EDGE $NGINX $VARNISH $BARE; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$a/$f" >/dev/null; done
-  : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"; : >"$work/ratios-bare"
-  for c in edgefront nginx varnish bare; do : >"$work/$c.rps"; : >"$work/$c.p99"; done
+  for a in $EDGE $NGINX $VARNISH $BARE $FLOOR; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$a/$f" >/dev/null; done
+  : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"; : >"$work/ratios-bare"; : >"$work/ratios-floor"
+  for c in edgefront nginx varnish bare floor; do : >"$work/$c.rps"; : >"$work/$c.p99"; done
   for _ in $(seq "$ROUNDS"); do
     read -r e_r e_l <<<"$(run edgefront $EDGE $f)"
     read -r n_r n_l <<<"$(run nginx $NGINX $f)"
     read -r v_r v_l <<<"$(run varnish $VARNISH $f)"
     read -r b_r b_l <<<"$(run bare $BARE $f)"
+    read -r f_r f_l <<<"$(run floor $FLOOR $f)"
+    echo "$f_r" >>"$work/floor.rps"; echo "$f_l" >>"$work/floor.p99"
+    ratio "$e_r" "$f_r" >>"$work/ratios-floor"; echo >>"$work/ratios-floor"
     echo "$b_r" >>"$work/bare.rps"; echo "$b_l" >>"$work/bare.p99"
     ratio "$e_r" "$b_r" >>"$work/ratios-bare"; echo >>"$work/ratios-bare"
     echo "$e_r" >>"$work/edgefront.rps"; echo "$e_l" >>"$work/edgefront.p99"
@@ -129,10 +134,11 @@ for f in 1k.bin 100k.bin; do
   done
   echo
   echo "$f hits:"
-  for c in edgefront nginx varnish bare; do
+  for c in edgefront nginx varnish bare floor; do
     printf '  %-22s %10.0f req/s   p99 %8.3f ms\n' "$c" "$(median <"$work/$c.rps")" "$(median <"$work/$c.p99")"
   done
   echo "  edgefront / nginx proxy_cache  requests/s: $(median <"$work/ratios-nginx")x (median of per-round ratios)   p99: $(ratio "$(median <"$work/edgefront.p99")" "$(median <"$work/nginx.p99")")x"
   echo "  edgefront / varnish            requests/s: $(median <"$work/ratios-varnish")x"
   echo "  edgefront / bare net/http      requests/s: $(median <"$work/ratios-bare")x   (bare / nginx: $(ratio "$(median <"$work/bare.rps")" "$(median <"$work/nginx.rps")")x)"
+  echo "  edgefront / floor (raw loop)   requests/s: $(median <"$work/ratios-floor")x   (floor / nginx: $(ratio "$(median <"$work/floor.rps")" "$(median <"$work/nginx.rps")")x)"
 done

@@ -4,11 +4,20 @@
 // X-Edge-Request-Id) with no routing, key or lookup. bench/cache.sh runs
 // it beside edgefront, nginx and Varnish.
 //
-//	go run ./bench/barehit 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
+// With -raw it is the machine's floor for any Go server: a goroutine per
+// connection that finds the end of each request head and the path, and
+// writes the answer rendered once, head and body in one writev, with
+// nothing else (no parser, no fields, no timeouts, no log).
+//
+//	go run ./bench/barehit [-raw] 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -17,14 +26,20 @@ import (
 )
 
 func main() {
+	raw := flag.Bool("raw", false, "a minimal HTTP/1.1 loop instead of net/http")
+	flag.Parse()
 	bodies := map[string][]byte{}
-	for _, arg := range os.Args[2:] {
+	for _, arg := range flag.Args()[1:] {
 		name, size, _ := strings.Cut(arg, "=")
 		n, _ := strconv.Atoi(size)
 		bodies["/"+name] = make([]byte, n)
 	}
 	lastMod := time.Now().UTC().Format(http.TimeFormat)
-	srv := &http.Server{Addr: os.Args[1], Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if *raw {
+		check(serveRaw(flag.Arg(0), bodies, lastMod))
+		return
+	}
+	srv := &http.Server{Addr: flag.Arg(0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := bodies[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
@@ -44,8 +59,58 @@ func main() {
 		h["X-Edge-Request-Id"] = []string{"75yZw5wOmJ1SIaac-QAAAAAAAAAI"}
 		w.Write(body)
 	})}
-	if err := srv.ListenAndServe(); err != nil {
+	check(srv.ListenAndServe())
+}
+
+func check(err error) {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+}
+
+// serveRaw answers GET /name with the answer for it, rendered once.
+func serveRaw(addr string, bodies map[string][]byte, lastMod string) error {
+	heads := map[string][]byte{}
+	for path, body := range bodies {
+		heads[path] = fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/octet-stream\r\n"+
+			"Content-Length: %d\r\nLast-Modified: %s\r\nEtag: \"6567e4b4-400\"\r\nCache-Control: max-age=3600\r\n"+
+			"Accept-Ranges: bytes\r\nVia: 1.1 edgefront\r\nX-Cache: Hit from edgefront\r\nAge: 3\r\n"+
+			"X-Edge-Request-Id: 75yZw5wOmJ1SIaac-QAAAAAAAAAI\r\nDate: %s\r\n\r\n", len(body), lastMod, lastMod)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer c.Close()
+			br := bufio.NewReaderSize(c, 4096)
+			for {
+				line, err := br.ReadSlice('\n') // GET /path HTTP/1.1
+				if err != nil {
+					return
+				}
+				_, rest, _ := bytes.Cut(line, []byte(" "))
+				path, _, _ := bytes.Cut(rest, []byte(" "))
+				for len(line) > 2 {
+					if line, err = br.ReadSlice('\n'); err != nil {
+						return
+					}
+				}
+				head, ok := heads[string(path)]
+				if !ok {
+					return
+				}
+				bufs := net.Buffers{head, bodies[string(path)]}
+				if _, err := bufs.WriteTo(c); err != nil {
+					return
+				}
+			}
+		}()
 	}
 }
