@@ -7,9 +7,11 @@
 // With -raw it is the machine's floor for any Go server: a goroutine per
 // connection that finds the end of each request head and the path, and
 // writes the answer rendered once, head and body in one writev, with
-// nothing else (no parser, no fields, no timeouts, no log).
+// nothing else (no parser, no fields, no timeouts, no log). -memfd sends
+// the bodies with sendfile from memory files instead, as a cache that
+// kept its bodies there would.
 //
-//	go run ./bench/barehit [-raw] 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
+//	go run ./bench/barehit [-raw [-memfd]] 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
 package main
 
 import (
@@ -23,10 +25,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
 	raw := flag.Bool("raw", false, "a minimal HTTP/1.1 loop instead of net/http")
+	memfd := flag.Bool("memfd", false, "with -raw: bodies sent with sendfile from memory files")
 	flag.Parse()
 	bodies := map[string][]byte{}
 	for _, arg := range flag.Args()[1:] {
@@ -36,7 +41,7 @@ func main() {
 	}
 	lastMod := time.Now().UTC().Format(http.TimeFormat)
 	if *raw {
-		check(serveRaw(flag.Arg(0), bodies, lastMod))
+		check(serveRaw(flag.Arg(0), bodies, lastMod, *memfd))
 		return
 	}
 	srv := &http.Server{Addr: flag.Arg(0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,9 +75,19 @@ func check(err error) {
 }
 
 // serveRaw answers GET /name with the answer for it, rendered once.
-func serveRaw(addr string, bodies map[string][]byte, lastMod string) error {
-	heads := map[string][]byte{}
+func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool) error {
+	heads, files := map[string][]byte{}, map[string]int{}
 	for path, body := range bodies {
+		if memfd {
+			fd, err := unix.MemfdCreate(path, 0)
+			if err != nil {
+				return err
+			}
+			if _, err := unix.Write(fd, body); err != nil {
+				return err
+			}
+			files[path] = fd
+		}
 		heads[path] = fmt.Appendf(nil, "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: application/octet-stream\r\n"+
 			"Content-Length: %d\r\nLast-Modified: %s\r\nEtag: \"6567e4b4-400\"\r\nCache-Control: max-age=3600\r\n"+
 			"Accept-Ranges: bytes\r\nVia: 1.1 edgefront\r\nX-Cache: Hit from edgefront\r\nAge: 3\r\n"+
@@ -106,11 +121,44 @@ func serveRaw(addr string, bodies map[string][]byte, lastMod string) error {
 				if !ok {
 					return
 				}
-				bufs := net.Buffers{head, bodies[string(path)]}
-				if _, err := bufs.WriteTo(c); err != nil {
+				if !memfd {
+					bufs := net.Buffers{head, bodies[string(path)]}
+					if _, err := bufs.WriteTo(c); err != nil {
+						return
+					}
+					continue
+				}
+				if _, err := c.Write(head); err != nil || sendAll(c.(*net.TCPConn), files[string(path)], len(bodies[string(path)])) != nil {
 					return
 				}
 			}
 		}()
 	}
+}
+
+// sendAll sends size bytes of the file fd to c with sendfile.
+func sendAll(c *net.TCPConn, fd, size int) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var off int64
+	var serr error
+	err = rc.Write(func(out uintptr) bool {
+		for off < int64(size) {
+			_, e := unix.Sendfile(int(out), fd, &off, size-int(off))
+			if e == unix.EAGAIN {
+				return false
+			}
+			if e != nil && e != unix.EINTR {
+				serr = e
+				return true
+			}
+		}
+		return true
+	})
+	if serr != nil {
+		return serr
+	}
+	return err
 }
