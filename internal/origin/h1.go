@@ -33,6 +33,10 @@ type h1Conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle *time.Timer // closes the connection when it has been idle too long
+	// since is when the connection last went idle (under the client's
+	// lock): a timer that fires late for an earlier idle spell finds it
+	// too recent, and leaves it.
+	since time.Time
 }
 
 func newH1Client(connect, response, idle time.Duration, maxIdle int) *h1Client {
@@ -77,14 +81,24 @@ func (c *h1Client) put(addr string, pc *h1Conn) {
 		return
 	}
 	c.idle[addr] = append(c.idle[addr], pc)
-	pc.idle = time.AfterFunc(c.idleTimeout, func() { c.expire(addr, pc) })
+	pc.since = time.Now()
+	if pc.idle == nil {
+		// One timer for the connection's life, reset each time it goes
+		// idle.
+		pc.idle = time.AfterFunc(c.idleTimeout, func() { c.expire(addr, pc) })
+	} else {
+		pc.idle.Reset(c.idleTimeout)
+	}
 }
 
 // expire closes a connection that stayed idle for idleTimeout, unless a
-// request took it meanwhile.
+// request took it meanwhile or it went idle again since.
 func (c *h1Client) expire(addr string, pc *h1Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if time.Since(pc.since) < c.idleTimeout {
+		return // a late fire for an earlier idle spell; the timer is set again
+	}
 	list := c.idle[addr]
 	for i, x := range list {
 		if x == pc {

@@ -193,6 +193,42 @@ func TestH1ClientClosesIdleConnections(t *testing.T) {
 	}
 }
 
+// A connection used again and again within keepalive_timeout stays open
+// (its one idle timer is set again each time it goes idle, and a late fire
+// for an earlier spell leaves it), and closes once it has been idle that
+// long.
+func TestH1ClientKeepsABusyConnection(t *testing.T) {
+	var opened, closed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newH1Client(time.Second, time.Second, 150*time.Millisecond, 4)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for deadline := time.Now().Add(600 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h1Get(t, c, "GET", srv.URL+"/")
+		c.mu.Lock()
+		pc := c.idle[addr][0]
+		c.mu.Unlock()
+		c.expire(addr, pc) // as a timer firing late for the spell before
+	}
+	if o, cl := opened.Load(), closed.Load(); o != 1 || cl != 0 {
+		t.Fatalf("busy for four times keepalive_timeout: %d connections opened, %d closed; want 1 and 0", o, cl)
+	}
+	for deadline := time.Now().Add(5 * time.Second); closed.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("an idle origin connection outlived keepalive_timeout")
+		}
+	}
+}
+
 // The origin's framing is read strictly: interim answers are skipped, an
 // ambiguous length is an error and its connection is not reused.
 func TestH1ClientStrictFraming(t *testing.T) {
