@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // A connection answers one request at a time, so it keeps what each
@@ -16,82 +17,55 @@ import (
 // reqCtx is the context of the request a connection is answering: the
 // connection's values, ended when the handler returns, as net/http's
 // request contexts are. A connection reuses it for its next request when
-// nobody asked about its end during this one (Done, Err, AfterFunc, which
+// nobody asked about its end during this one (Done or Err, which
 // WithCancel and AfterFunc call): a context nobody asked about cannot be
-// seen to end, or not to. One that was asked about is ended for good and
-// replaced, so that nothing waiting on it sees it live again.
+// seen to end, or not to. The first question makes it a context.WithCancel
+// of the connection's, to which it then answers everything, so that
+// contexts made from it, directly or through values, are that one's
+// children as with any cancelable parent (no goroutine of their own). One
+// that was asked about is ended for good and replaced, so that nothing
+// waiting on it sees it live again.
 type reqCtx struct {
 	context.Context // the connection's: its values, no end of its own
 
-	mu     sync.Mutex
-	asked  bool
-	done   chan struct{} // made by the first Done
-	err    error
-	first  [2]afterFunc // the AfterFuncs, the first two without allocating
-	n      int
-	afters []*afterFunc // the rest
+	mu    sync.Mutex
+	asked atomic.Pointer[cancelable] // &c.made, once the first question made it
+	made  cancelable
 
 	tmpl http.Request // empty, but for its context: this
 }
 
-type afterFunc struct {
-	c       *reqCtx
-	f       func()
-	stopped bool
+type cancelable struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
-// stop is AfterFunc's stop.
-func (a *afterFunc) stop() bool {
-	a.c.mu.Lock()
-	defer a.c.mu.Unlock()
-	if a.stopped || a.c.err != nil {
-		return false
+// ask is the context that answers for c once someone asked about its end.
+func (c *reqCtx) ask() context.Context {
+	if a := c.asked.Load(); a != nil {
+		return a.ctx
 	}
-	a.stopped = true
-	return true
-}
-
-func (c *reqCtx) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.asked = true
-	if c.done == nil {
-		c.done = make(chan struct{})
-		if c.err != nil {
-			close(c.done)
-		}
+	a := c.asked.Load()
+	if a == nil {
+		a = &c.made
+		a.ctx, a.cancel = context.WithCancel(c.Context)
+		c.asked.Store(a)
 	}
-	return c.done
+	return a.ctx
 }
 
-func (c *reqCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.asked = true
-	return c.err
-}
+func (c *reqCtx) Done() <-chan struct{} { return c.ask().Done() }
+func (c *reqCtx) Err() error            { return c.ask().Err() }
 
-// AfterFunc is what context.AfterFunc and context.WithCancel use for a
-// parent that has it: f runs on its own goroutine when the request ends,
-// unless stop comes first.
-func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.asked = true
-	if c.err != nil {
-		go f()
-		return func() bool { return false }
+// Value answers from the WithCancel once there is one: it is how
+// context's functions find a cancelable parent.
+func (c *reqCtx) Value(key any) any {
+	if a := c.asked.Load(); a != nil {
+		return a.ctx.Value(key)
 	}
-	var a *afterFunc
-	if c.n < len(c.first) {
-		a = &c.first[c.n]
-		c.n++
-	} else {
-		a = new(afterFunc)
-		c.afters = append(c.afters, a)
-	}
-	*a = afterFunc{c: c, f: f}
-	return a.stop
+	return c.Context.Value(key)
 }
 
 // end ends the request's context. It reports whether the context may
@@ -99,23 +73,11 @@ func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
 func (c *reqCtx) end() (reusable bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.asked {
+	a := c.asked.Load()
+	if a == nil {
 		return true
 	}
-	c.err = context.Canceled
-	if c.done != nil {
-		close(c.done)
-	}
-	for i := range c.n {
-		if a := &c.first[i]; !a.stopped {
-			go a.f()
-		}
-	}
-	for _, a := range c.afters {
-		if !a.stopped {
-			go a.f()
-		}
-	}
+	a.cancel()
 	return false
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +45,8 @@ func TestRequestContextEndsWithTheHandler(t *testing.T) {
 		done     <-chan struct{}
 		child    context.Context
 		cancel   context.CancelFunc
+		valued   context.Context // a child made through a value
+		cancelV  context.CancelFunc
 		after    chan struct{}
 		errAtRun error
 	}
@@ -55,6 +58,7 @@ func TestRequestContextEndsWithTheHandler(t *testing.T) {
 		if r.URL.Path == "/wait" {
 			s.done = ctx.Done()
 			s.child, s.cancel = context.WithCancel(ctx) // ended by its parent, which the test checks
+			s.valued, s.cancelV = context.WithCancel(context.WithValue(ctx, valueKey{}, 1))
 			s.after = make(chan struct{})
 			after := s.after
 			context.AfterFunc(ctx, func() { close(after) })
@@ -79,13 +83,17 @@ func TestRequestContextEndsWithTheHandler(t *testing.T) {
 			continue
 		}
 		defer s.cancel()
+		defer s.cancelV()
 		select {
 		case <-s.done:
 		case <-time.After(time.Second):
 			t.Fatalf("request %d: Done not closed after the answer", i)
 		}
-		if !errors.Is(s.ctx.Err(), context.Canceled) || !errors.Is(s.child.Err(), context.Canceled) {
-			t.Errorf("request %d: after the answer, Err %v and the child's %v, want Canceled", i, s.ctx.Err(), s.child.Err())
+		if !errors.Is(s.ctx.Err(), context.Canceled) || !errors.Is(s.child.Err(), context.Canceled) || !errors.Is(s.valued.Err(), context.Canceled) {
+			t.Errorf("request %d: after the answer, Err %v, the child's %v, the one through a value %v; want Canceled", i, s.ctx.Err(), s.child.Err(), s.valued.Err())
+		}
+		if !errors.Is(context.Cause(s.ctx), context.Canceled) {
+			t.Errorf("request %d: Cause %v, want Canceled", i, context.Cause(s.ctx))
 		}
 		select {
 		case <-s.after:
@@ -98,11 +106,18 @@ func TestRequestContextEndsWithTheHandler(t *testing.T) {
 	}
 }
 
-// AfterFunc's stop keeps f from running, as context's does.
+// AfterFunc's stop keeps f from running, as context's does; and an
+// AfterFunc on a context made from the request's through a value is
+// registered with it, without a goroutine of its own waiting (as on a
+// context of context.WithCancel's).
 func TestRequestContextAfterFuncStop(t *testing.T) {
 	ran := make(chan struct{}, 1)
 	addr, _ := loop(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		stop := context.AfterFunc(r.Context(), func() { ran <- struct{}{} })
+		before := runtime.NumGoroutine()
+		stop := context.AfterFunc(context.WithValue(r.Context(), valueKey{}, 1), func() { ran <- struct{}{} })
+		if n := runtime.NumGoroutine(); n != before {
+			t.Errorf("AfterFunc through a value started %d goroutines", n-before)
+		}
 		if !stop() {
 			t.Error("stop before the end reported false")
 		}
@@ -142,3 +157,5 @@ func TestReusedRequestStartsClean(t *testing.T) {
 		t.Error(problems)
 	}
 }
+
+type valueKey struct{}
