@@ -157,3 +157,74 @@ func TestRefreshOutlivesItsRequestOnAReusedConnection(t *testing.T) {
 		}
 	}
 }
+
+// Hits, passes, fills and refreshes mixed, pipelined on a few
+// connections at once (run with -race): each pass's answer is made from
+// its own request's fields, although every connection reuses them from
+// one request to the next.
+func TestMixedPipelinedRequestsOnReusedConnections(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/pass/"):
+			w.Header().Set("Cache-Control", "no-store")
+		case strings.HasPrefix(r.URL.Path, "/swr/"):
+			w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=60")
+		default:
+			w.Header().Set("Cache-Control", "max-age=60")
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		if strings.HasPrefix(r.URL.Path, "/big/") {
+			fmt.Fprint(w, strings.Repeat("b", 300<<10))
+			return
+		}
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("X-Viewer"))
+	}))
+	defer o.Close()
+	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0}\n", o.URL))
+	kinds := []string{"/hit/a", "/pass/p", "/swr/s", "/big/x", "/hit/b?q=1", "/pass/q?z=2"}
+	var wg sync.WaitGroup
+	for conn := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			br := bufio.NewReader(c)
+			for batch := range 4 {
+				var req strings.Builder
+				type sent struct{ target, viewer string }
+				var want []sent
+				for i := range 30 {
+					target := kinds[(i+conn+batch)%len(kinds)]
+					viewer := fmt.Sprintf("c%d-b%d-r%d", conn, batch, i)
+					fmt.Fprintf(&req, "GET %s HTTP/1.1\r\nHost: h\r\nX-Viewer: %s\r\n\r\n", target, viewer)
+					want = append(want, sent{target, viewer})
+				}
+				io.WriteString(c, req.String())
+				for _, w := range want {
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					body, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK {
+						t.Errorf("%s: %d, %v", w.target, resp.StatusCode, err)
+						return
+					}
+					path, _, _ := strings.Cut(w.target, "?")
+					if strings.HasPrefix(path, "/pass/") && string(body) != path+" "+w.viewer {
+						t.Errorf("a pass for %s from %s answered %q", w.target, w.viewer, body)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
