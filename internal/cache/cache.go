@@ -103,11 +103,14 @@ func (c *Cache) Len() int { return c.store.Len() }
 
 // Join returns the fill in flight for key (primary's, or the variant's
 // Get found), or starts one; leader is true for the caller that must run
-// the fetch.
+// the fetch. A fill that an invalidation has covered since it began is
+// not joined: its answer predates the invalidation, so a request that
+// comes after it starts a fill of its own (the old one ends for the
+// viewers it has, storing nothing).
 func (c *Cache) Join(primary Key, key string) (f *Fill, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.fills[key]; f != nil {
+	if f := c.fills[key]; f != nil && !f.invalidated() {
 		return f, false
 	}
 	f = newFill(c, primary, key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)

@@ -302,6 +302,22 @@ func (r *Reader) wait(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
+// invalidated reports whether an invalidation since f began covers what
+// it fetches (by path, or by the answer's tags once its header came).
+func (f *Fill) invalidated() bool {
+	if f.c.invSeq.Load() <= f.seq {
+		return false // none since: one atomic load
+	}
+	r := f.Primary.ref()
+	f.mu.Lock()
+	if f.ready {
+		r.tags = f.tags // set before ready, by the fetch
+	}
+	f.mu.Unlock()
+	_, ok := f.c.validSeq(r, f.seq)
+	return !ok
+}
+
 // Key is the cache key of the reader's fill.
 func (r *Reader) Key() string { return r.f.Key }
 

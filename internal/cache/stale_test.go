@@ -55,3 +55,40 @@ func TestMarkStaleRevalidatesEveryObject(t *testing.T) {
 		t.Error("stored after the mark, it is stale")
 	}
 }
+
+// A request that comes after an invalidation does not join a fill begun
+// before it (by path, or by a tag of its answer): it starts its own, and
+// the old fill's end does not forget the new one.
+func TestJoinSkipsAnInvalidatedFill(t *testing.T) {
+	p := Policy{TTLs: TTLs{Max: time.Hour, Default: time.Minute}, TagHeader: "Cache-Tag"}
+	for _, item := range []string{"/a", "/*", "#t1"} {
+		t.Run(item, func(t *testing.T) {
+			c := New(NewMemory(1<<20), 1<<20, nil)
+			k := Key{Dist: "main", Host: "h", Path: "/a"}
+			key := k.String()
+			old, leader := c.Join(k, key)
+			if !leader {
+				t.Fatal("the first Join is not the leader")
+			}
+			old.Begin(http.Header{}, nil, p)
+			old.Respond(200, http.Header{"Cache-Tag": {"t1"}, "Content-Length": {"1"}}, 1)
+			if f, leader := c.Join(k, key); f != old || leader {
+				t.Fatal("before any invalidation, a second Join does not join the fill in flight")
+			}
+			c.Invalidate("other", []string{"/*"}) // another distribution's: no effect
+			if f, _ := c.Join(k, key); f != old {
+				t.Fatal("another distribution's invalidation made a new fill")
+			}
+			c.Invalidate("main", []string{item})
+			fresh, leader := c.Join(k, key)
+			if fresh == old || !leader {
+				t.Fatalf("after invalidating %s, Join gave the old fill (leader %v)", item, leader)
+			}
+			old.End(nil)
+			c.Leave(old)
+			if f, leader := c.Join(k, key); f != fresh || leader {
+				t.Fatal("the old fill's end forgot the new one")
+			}
+		})
+	}
+}
