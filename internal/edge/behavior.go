@@ -294,9 +294,11 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 	}
 	if resp.StatusCode >= 400 {
 		b.dist.replaceError(resp, ex)
-	} else if resp.ContentLength >= spliceMin {
-		if wt, ok := resp.Body.(io.WriterTo); ok && ex.in.TLS == nil && ex.in.ProtoMajor == 1 {
+	} else if resp.ContentLength >= spliceMin && ex.in.ProtoMajor == 1 {
+		if wt, ok := resp.Body.(io.WriterTo); ok && ex.in.TLS == nil {
 			resp.Body = &directBody{ReadCloser: resp.Body, to: wt, w: ex.w}
+		} else if resp.ContentLength >= largeCopyMin {
+			resp.Body = &directBody{ReadCloser: resp.Body, to: largeCopy{resp.Body}, w: ex.w}
 		}
 	}
 	return nil
@@ -304,6 +306,31 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 
 // spliceMin is the body size from which handing the copy to the kernel pays.
 const spliceMin = 64 << 10
+
+// largeCopyMin is the body size from which a body the kernel cannot copy
+// (an S3 origin's, one to a TLS viewer) is copied with large buffers,
+// 256 KiB reads and writes as nginx's proxy_buffers in bench/s3.sh, rather
+// than the proxy's 64 KiB: a quarter of the system calls (see
+// benchmarks.md). Only such answers hold one.
+const largeCopyMin = 1 << 20
+
+var largeBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// largeCopy copies a body with one of largeBuffers.
+type largeCopy struct{ body io.Reader }
+
+func (c largeCopy) WriteTo(w io.Writer) (int64, error) {
+	b := largeBuffers.Get().(*[]byte)
+	defer largeBuffers.Put(b)
+	return io.CopyBuffer(writerOnly{w}, readerOnly{c.body}, *b)
+}
+
+// writerOnly and readerOnly hide ReadFrom and WriteTo from io.CopyBuffer,
+// which would copy with buffers of their own.
+type (
+	writerOnly struct{ io.Writer }
+	readerOnly struct{ io.Reader }
+)
 
 // directBody lets a body that can write itself (an origin connection that
 // the kernel can splice) do so into the viewer's connection. The proxy asks

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -69,5 +70,55 @@ distributions:
 	r.Body.Close()
 	if err == nil || len(got) >= len(big) {
 		t.Errorf("an origin that cut its body short: the viewer read %d bytes, err %v; want an error", len(got), err)
+	}
+}
+
+// A large pass the kernel cannot splice (the viewer is on TLS) is copied
+// with large buffers: whole and in order, over a keep-alive connection,
+// and cut short visibly when the origin cuts it.
+func TestLargePassOverTLSArrivesIntact(t *testing.T) {
+	big := make([]byte, 3<<20+777)
+	for i := range big {
+		big[i] = byte(i*13 + i/509)
+	}
+	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		if r.URL.Path == "/cut" {
+			w.Write(big[:len(big)/2])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Write(big)
+	})
+	_, rt := edgeWithClock(t, fmt.Sprintf(`
+distributions:
+  - name: main
+    origins: {o: {type: http, url: %q}}
+    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}
+`, o.URL), nil, nil)
+	ts := httptest.NewUnstartedServer(rt)
+	ts.StartTLS()
+	defer ts.Close()
+	client := ts.Client()
+	for i := range 3 {
+		resp, err := client.Get(ts.URL + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || !bytes.Equal(body, big) || resp.ProtoMajor != 1 {
+			t.Fatalf("round %d: %v, %d bytes, intact %v, HTTP/%d", i, err, len(body), bytes.Equal(body, big), resp.ProtoMajor)
+		}
+	}
+	resp, err := client.Get(ts.URL + "/cut")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Errorf("a body the origin cut arrived whole-looking: %d bytes, no error", len(body))
 	}
 }
