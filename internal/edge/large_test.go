@@ -20,17 +20,7 @@ func TestLargeAnswersOnCachedBehaviors(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 31)
 	}
-	o, seen := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
-		if r.URL.Path == "/cut" {
-			w.Write(big[:len(big)/2])
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler)
-		}
-		w.Write(big)
-	})
+	o, seen := largeOrigin(t, big, "max-age=60")
 	e := edgeFor(t, fmt.Sprintf(`
 cache: {memory: 4MiB, max_object_size: 1MiB}
 distributions:
@@ -81,16 +71,7 @@ func TestLargePassOverTLSArrivesIntact(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i*13 + i/509)
 	}
-	o, _ := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
-		if r.URL.Path == "/cut" {
-			w.Write(big[:len(big)/2])
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler)
-		}
-		w.Write(big)
-	})
+	o, _ := largeOrigin(t, big, "")
 	_, rt := edgeWithClock(t, fmt.Sprintf(`
 distributions:
   - name: main
@@ -121,4 +102,23 @@ distributions:
 	if err == nil {
 		t.Errorf("a body the origin cut arrived whole-looking: %d bytes, no error", len(body))
 	}
+}
+
+// largeOrigin answers every path with big (with Cache-Control:
+// cacheControl unless it is ""), and /cut with its first half, then
+// cuts the connection.
+func largeOrigin(t *testing.T, big []byte, cacheControl string) (*httptest.Server, *seen) {
+	return upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if cacheControl != "" {
+			w.Header().Set("Cache-Control", cacheControl)
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.Itoa(len(big)))
+		if r.URL.Path == "/cut" {
+			w.Write(big[:len(big)/2])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		w.Write(big)
+	})
 }
