@@ -27,9 +27,10 @@ import (
 
 // Server is the running edge.
 type Server struct {
-	router atomic.Pointer[edge.Router]
-	tls    atomic.Pointer[tls.Config]
-	load   func() (*config.Config, error)
+	router  atomic.Pointer[edge.Router]
+	workers *workers // HTTP/2 and HTTP/3 handlers (workers.go)
+	tls     atomic.Pointer[tls.Config]
+	load    func() (*config.Config, error)
 	// hellos are the TLS connections' fingerprints, by the connection
 	// under TLS, from accept to close.
 	hellos sync.Map
@@ -76,7 +77,7 @@ func New(cfg *config.Config, load func() (*config.Config, error), log *slog.Logg
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{load: load, errs: make(chan error, 2), log: log}
+	s := &Server{load: load, errs: make(chan error, 2), log: log, workers: newWorkers()}
 	if cfg.Admin.Listen != "" {
 		s.metrics = edge.NewMetrics(func() uint64 {
 			s.applyMu.Lock()
@@ -262,6 +263,10 @@ func (s *Server) Metrics() *edge.Metrics { return s.metrics }
 
 // ServeHTTP hands the request to the config in force.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor >= 2 {
+		s.workers.serve(s.router.Load(), w, r)
+		return
+	}
 	s.router.Load().ServeHTTP(w, r)
 }
 
@@ -289,6 +294,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.wg.Wait()
+	s.workers.close()
 	if rt := s.router.Load(); rt != nil {
 		// Fills detached from their viewers end before the process does.
 		if err := rt.Cache().Close(ctx); err != nil {
