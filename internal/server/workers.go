@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // HTTP/2 and HTTP/3 run each request's handler on a goroutine of its own,
@@ -15,7 +16,7 @@ import (
 // its goroutine lives as long as the connection. So those requests are
 // handed to long-lived workers whose stacks have grown once; a request
 // that finds none idle starts one, up to maxWorkers, and past that runs
-// where it is.
+// where it is. A worker idle for workerIdle ends.
 
 const maxWorkers = 512
 
@@ -66,13 +67,23 @@ func (ws *workers) serve(h http.Handler, w http.ResponseWriter, r *http.Request)
 	}
 }
 
-// work runs first, then every job it is sent, until close.
+// workerIdle is how long a worker waits for a job before it ends: a
+// burst (or a flood of streams) leaves no goroutines behind.
+const workerIdle = 2 * time.Second
+
+// work runs first, then every job it is sent, until it has waited
+// workerIdle for one, or close.
 func (ws *workers) work(first *job) {
 	defer ws.n.Add(-1)
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
 	for j := first; ; {
 		j.done <- run(j)
+		idle.Reset(workerIdle)
 		select {
 		case j = <-ws.jobs:
+		case <-idle.C:
+			return
 		case <-ws.stop:
 			return
 		}

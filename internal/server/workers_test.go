@@ -11,7 +11,8 @@ import (
 
 // Requests handed to the workers run at once, never queued behind one
 // another; a handler's panic is raised again in the caller (with the
-// worker's stack, or as http.ErrAbortHandler itself); close ends them.
+// worker's stack, or as http.ErrAbortHandler itself); idle, they end, and
+// close ends them.
 func TestWorkers(t *testing.T) {
 	ws := newWorkers()
 	const n = 20
@@ -57,6 +58,13 @@ func TestWorkers(t *testing.T) {
 		t.Fatal("no worker stayed to serve the next request")
 	}
 
+	// Idle, they end by themselves.
+	for deadline := time.Now().Add(workerIdle + 3*time.Second); ws.n.Load() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers still running after %v idle", ws.n.Load(), workerIdle)
+		}
+	}
+	ws.serve(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	ws.close()
 	for deadline := time.Now().Add(2 * time.Second); ws.n.Load() != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
