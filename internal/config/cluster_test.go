@@ -37,13 +37,7 @@ func TestClusterSettings(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "short.token"), []byte("abc\n"), 0o600)
 		os.WriteFile(filepath.Join(dir, "good.token"), []byte("0123456789abcdef0123\n"), 0o600)
 		os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o600)
-		cfg, err := Load(p)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.cluster, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
-			t.Errorf("%s: %v, want %q", c.cluster, err, c.want)
-		case c.want == "" && cfg.Cluster.TimeoutOrDefault() != 50*time.Millisecond:
+		if cfg := loadsAs(t, p, c.cluster, c.want); cfg != nil && cfg.Cluster.TimeoutOrDefault() != 50*time.Millisecond {
 			t.Errorf("default timeout %s", cfg.Cluster.TimeoutOrDefault())
 		}
 	}

@@ -52,6 +52,23 @@ func write(t *testing.T, text string) string {
 	return p
 }
 
+// loadsAs loads the config at p and checks its error against want: none
+// when want is "", else one at p followed by want (":LINE: message").
+// label names the case. It returns the config when it loaded and was to.
+func loadsAs(t *testing.T, p, label, want string) *Config {
+	t.Helper()
+	cfg, err := Load(p)
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: %v", label, err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), p+want)):
+		t.Errorf("%s: %v, want %q", label, err, want)
+	case want == "":
+		return cfg
+	}
+	return nil
+}
+
 func TestGoodConfigDefaultsAndEnv(t *testing.T) {
 	t.Setenv("VERIFY", "s3cr3t")
 	p := write(t, `
@@ -157,13 +174,7 @@ func TestAdminListenerNeedsATokenOffLoopback(t *testing.T) {
 		p := write(t, c.admin+dist)
 		os.WriteFile(filepath.Join(filepath.Dir(p), "short.token"), []byte("abc\n"), 0o600)
 		os.WriteFile(filepath.Join(filepath.Dir(p), "good.token"), []byte("0123456789abcdef0123\n"), 0o600)
-		cfg, err := Load(p)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.admin, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
-			t.Errorf("%s: %v, want %q", c.admin, err, c.want)
-		case c.want == "" && cfg.Admin.TokenFile != "":
+		if cfg := loadsAs(t, p, c.admin, c.want); cfg != nil && cfg.Admin.TokenFile != "" {
 			if tok, err := ReadToken(cfg.Admin.TokenFile); err != nil || tok != "0123456789abcdef0123" {
 				t.Errorf("token %q %v", tok, err)
 			}

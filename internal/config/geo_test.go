@@ -21,13 +21,7 @@ func TestGeoRestrictionSettings(t *testing.T) {
 	} {
 		p := write(t, c.yaml)
 		os.WriteFile(filepath.Join(filepath.Dir(p), "countries.mmdb"), []byte("x"), 0o644)
-		cfg, err := Load(p)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.yaml, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
-			t.Errorf("%s: %v, want %q", c.yaml, err, c.want)
-		case c.want == "" && strings.Contains(c.yaml, " us]") && cfg.Distributions[0].GeoRestriction.Locations[1] != "US":
+		if cfg := loadsAs(t, p, c.yaml, c.want); cfg != nil && strings.Contains(c.yaml, " us]") && cfg.Distributions[0].GeoRestriction.Locations[1] != "US" {
 			t.Errorf("codes are not upper-cased: %v", cfg.Distributions[0].GeoRestriction.Locations)
 		}
 	}

@@ -1,11 +1,7 @@
 package config
 
 import (
-	"path/filepath"
-	"strings"
 	"testing"
-
-	"github.com/edgefront/edgefront/internal/certtest"
 )
 
 func TestGRPCSettings(t *testing.T) {
@@ -23,17 +19,7 @@ func TestGRPCSettings(t *testing.T) {
 		{behavior(`{type: http, url: "http://127.0.0.1:50051", http2: true}`, all), `:1: gRPC clients call over HTTP/2, which the edge serves on its https listener`},
 		{tls + "distributions: [{name: main, origins: {s: {type: dir, root: ., http2: true}}, default_behavior: {target_origin: s}}]\n", `:3: origin "s": http2 is for http origins`},
 	} {
-		p := write(t, c.yaml)
-		dir := filepath.Dir(p)
-		if _, err := certtest.Write(filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem"), "localhost"); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Load(p)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.yaml, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
-			t.Errorf("%s: %v, want %q", c.yaml, err, c.want)
-		}
+		p := writeWithCert(t, c.yaml)
+		loadsAs(t, p, c.yaml, c.want)
 	}
 }

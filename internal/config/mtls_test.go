@@ -26,17 +26,19 @@ func TestViewerMTLSSettings(t *testing.T) {
 		{tls + strings.Replace(d("{mode: required, trust_store: {ca_file: c.pem}}", ""), "viewer_mtls:", "connection_function: {code: c.pem, key_value_store: nope}, viewer_mtls:", 1), `:3: key value store "nope" is not in key_value_stores`},
 		{tls + "distributions: [{name: main, connection_function: c.pem, origins: {o: {type: http, url: \"http://127.0.0.1:1\"}}, default_behavior: {target_origin: o}}]\n", `:3: a connection function runs on the TLS handshakes of viewer_mtls`},
 	} {
-		p := write(t, c.yaml)
-		dir := filepath.Dir(p)
-		if _, err := certtest.Write(filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem"), "localhost"); err != nil {
-			t.Fatal(err)
-		}
-		_, err := Load(p)
-		switch {
-		case c.want == "" && err != nil:
-			t.Errorf("%s: %v", c.yaml, err)
-		case c.want != "" && (err == nil || !strings.Contains(err.Error(), p+c.want)):
-			t.Errorf("%s: %v, want %q", c.yaml, err, c.want)
-		}
+		p := writeWithCert(t, c.yaml)
+		loadsAs(t, p, c.yaml, c.want)
 	}
+}
+
+// writeWithCert is write, with a certificate for localhost beside the
+// config as c.pem and its key as k.pem.
+func writeWithCert(t *testing.T, text string) string {
+	t.Helper()
+	p := write(t, text)
+	dir := filepath.Dir(p)
+	if _, err := certtest.Write(filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem"), "localhost"); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
