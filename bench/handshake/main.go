@@ -8,16 +8,10 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
+	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"flag"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,8 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"context"
 
 	"github.com/edgefront/edgefront/bench/internal/benchkit"
 	"github.com/edgefront/edgefront/internal/certtest"
@@ -119,17 +111,10 @@ func handshakes(addr string, tc *tls.Config, conc int, d time.Duration) float64 
 // clientCA writes a CA (ca.pem) and returns a client certificate it
 // issued, for client authentication.
 func clientCA(dir string) tls.Certificate {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	ca, err := certtest.NewCA("bench CA", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	benchkit.Check(err)
-	benchkit.Check(os.WriteFile(filepath.Join(dir, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644))
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "bench client"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	benchkit.Check(os.WriteFile(filepath.Join(dir, "ca.pem"), ca.PEM(), 0o644))
+	der, key, err := ca.Client(2, "bench client", time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 	benchkit.Check(err)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

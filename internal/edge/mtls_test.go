@@ -1,30 +1,29 @@
 package edge
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/certtest"
 )
 
 // TestViewerCertificateVerification checks a chain against the trust
 // store, with and without ignore_certificate_expiry.
 func TestViewerCertificateVerification(t *testing.T) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, NotBefore: time.Now().AddDate(-5, 0, 0), NotAfter: time.Now().AddDate(5, 0, 0)}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	ca, _ := x509.ParseCertificate(caDER)
+	authority, err := certtest.NewCA("test CA", time.Now().AddDate(-5, 0, 0), time.Now().AddDate(5, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, caKey := authority.Cert, authority.Key
 	client := func(serial int64, notBefore, notAfter time.Time) []byte {
-		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "c"}, NotBefore: notBefore, NotAfter: notAfter,
-			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-		der, _ := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
+		der, _, err := authority.Client(serial, "c", notBefore, notAfter)
+		if err != nil {
+			t.Fatal(err)
+		}
 		return der
 	}
 	roots := x509.NewCertPool()
