@@ -287,15 +287,10 @@ func asciiEqualFold(s, lower string) bool {
 	return true
 }
 
-// header builds the request's http.Header, names canonical as net/http
-// makes them, without Host (net/http keeps it in Request.Host).
-func (h *head) header() http.Header {
-	hdr, _ := h.headerInto(nil, nil)
-	return hdr
-}
-
-// headerInto is header into hdr (cleared) and vals, the backing array of
-// the one-value fields, which it returns, grown when needed.
+// headerInto builds the request's http.Header, names canonical as
+// net/http makes them, without Host (net/http keeps it in Request.Host),
+// into hdr (cleared; made when nil) and vals, the backing array of the
+// one-value fields, which it returns, grown when needed.
 func (h *head) headerInto(hdr http.Header, vals []string) (http.Header, []string) {
 	if hdr == nil {
 		hdr = make(http.Header, len(h.fields))
