@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -29,7 +28,6 @@ type conn struct {
 	// Reused from request to request (reuse.go).
 	rctx *reqCtx
 	req  *http.Request
-	url  url.URL
 	hdr  http.Header
 	vals []string
 	resp response

@@ -17,8 +17,8 @@ import (
 // the head's bytes, made once.
 type head struct {
 	method, target string
-	url            url.URL
-	minor          int // HTTP/1.minor
+	url            url.URL // the request's URL itself, until the next head is parsed
+	minor          int     // HTTP/1.minor
 	host           string
 	fields         []field
 	close          bool // Connection: close

@@ -99,10 +99,9 @@ func (cn *conn) request() *http.Request {
 	if cn.req == nil {
 		cn.req = new(http.Request)
 	}
-	cn.url = h.url
 	r := cn.req
 	*r = cn.rctx.tmpl
-	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, &cn.url, "HTTP/1.1", 1, 1
+	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = h.method, &h.url, "HTTP/1.1", 1, 1
 	cn.hdr, cn.vals = h.headerInto(cn.hdr, cn.vals)
 	r.Header, r.Body, r.Host, r.RemoteAddr = cn.hdr, http.NoBody, h.host, cn.remote
 	r.RequestURI, r.TLS, r.Close = h.target, cn.tls, h.close
