@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -65,6 +66,13 @@ var errBodyTimeout = errors.New("the request body stopped arriving")
 // a deadline for each read, as nginx's client_body_timeout: a body may be
 // slow, but not stall. Its error, once it has one, decides the answer
 // whatever the origin says.
+//
+// An origin transport may go on reading the body on its own goroutine
+// after the answer is out and the handler has returned (an HTTP/2 origin
+// that answered first, as gRPC servers do). The deadline belongs to the
+// viewer's stream or connection, which is then finished or serving
+// another request, so end, called as the handler returns, stops reads
+// from touching it.
 type limitedBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
@@ -72,12 +80,21 @@ type limitedBody struct {
 	max     int64 // 0 is no limit
 	n       int64
 	err     atomic.Pointer[error]
+
+	mu    sync.Mutex // held while the deadline is set, so end waits for it
+	ended bool
 }
 
 func (lb *limitedBody) Read(p []byte) (int, error) {
+	lb.mu.Lock()
+	if lb.ended {
+		lb.mu.Unlock()
+		return 0, errBodyAfterAnswer
+	}
 	if lb.timeout > 0 {
 		lb.rc.SetReadDeadline(time.Now().Add(lb.timeout))
 	}
+	lb.mu.Unlock()
 	if lb.max > 0 && int64(len(p)) > lb.max-lb.n+1 {
 		p = p[:lb.max-lb.n+1]
 	}
@@ -94,6 +111,17 @@ func (lb *limitedBody) Read(p []byte) (int, error) {
 		lb.err.CompareAndSwap(nil, &err)
 	}
 	return n, err
+}
+
+// errBodyAfterAnswer ends a read of the body begun after the answer.
+var errBodyAfterAnswer = errors.New("the request body is read after the answer was sent")
+
+// end is called as the handler returns: no later read sets a deadline
+// on the viewer's connection, and none reads on.
+func (lb *limitedBody) end() {
+	lb.mu.Lock()
+	lb.ended = true
+	lb.mu.Unlock()
 }
 
 // Err is the body's error, nil while it is fine.

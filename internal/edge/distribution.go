@@ -259,6 +259,9 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ex.in = r
+		if ex.body != nil {
+			defer ex.body.end()
+		}
 	}
 	if b.cacheable(r) {
 		b.serveCached(w, r, ex)

@@ -75,6 +75,26 @@ func edgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Serve
 // edgeWithClock is edgeFor with the cache's clock, and returns the router.
 func edgeWithClock(t testing.TB, yaml string, files map[string]string, now func() time.Time) (*httptest.Server, *Router) {
 	t.Helper()
+	srv, rt := unstartedEdge(t, yaml, files, now)
+	srv.Start()
+	return srv, rt
+}
+
+// h2EdgeFor is edgeFor on a TLS listener that speaks HTTP/2 (net/http's
+// server, as the HTTPS listener's h2 connections are served); its
+// Client() trusts it and speaks h2.
+func h2EdgeFor(t *testing.T, yaml string, files map[string]string) *httptest.Server {
+	t.Helper()
+	srv, _ := unstartedEdge(t, yaml, files, nil)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	return srv
+}
+
+// unstartedEdge compiles yaml into a router behind a server not yet
+// started, closed with the test.
+func unstartedEdge(t testing.TB, yaml string, files map[string]string, now func() time.Time) (*httptest.Server, *Router) {
+	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
@@ -95,7 +115,6 @@ func edgeWithClock(t testing.TB, yaml string, files map[string]string, now func(
 	}
 	srv := httptest.NewUnstartedServer(rt)
 	srv.Config.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
-	srv.Start()
 	t.Cleanup(func() { srv.Close(); rt.Close() })
 	return srv, rt
 }

@@ -1,16 +1,27 @@
 package edge
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+
 	"github.com/edgefront/edgefront/internal/certtest"
+	"github.com/edgefront/edgefront/internal/grpctest"
 )
 
 // TestGRPCDeadlineAtTheEdge sends a call whose grpc-timeout passes while
@@ -96,4 +107,87 @@ func testCertFiles(t *testing.T) map[string]string {
 		files[n] = string(b)
 	}
 	return files
+}
+
+// TestManyGRPCCallsAtOnce makes unary calls from grpc-go's client to
+// grpc-go's server through the edge, 64 at a time: each is answered, and
+// the origin took each once.
+func TestManyGRPCCallsAtOnce(t *testing.T) {
+	gs, svc := grpctest.NewServer()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	go gs.Serve(ln)
+	defer gs.Stop()
+	e := h2EdgeFor(t, fmt.Sprintf(`
+listen: {https: "127.0.0.1:0"}
+tls: {certificates: [{cert_file: c.pem, key_file: k.pem}]}
+distributions:
+  - name: main
+    origins: {g: {type: http, url: "http://%s", http2: true}}
+    default_behavior: {target_origin: g, grpc: true, allowed_methods: [GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE]}
+`, ln.Addr()), testCertFiles(t))
+	pool := x509.NewCertPool()
+	pool.AddCert(e.Certificate())
+	cc, err := grpc.NewClient("passthrough:///"+e.Listener.Addr().String(),
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "example.com"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	c := testgrpc.NewTestServiceClient(cc)
+	const calls, at = 64 * 100, 64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range at {
+		wg.Go(func() {
+			for range calls / at {
+				if _, err := c.UnaryCall(t.Context(), &testgrpc.SimpleRequest{ResponseSize: 64, Payload: &testgrpc.Payload{Body: make([]byte, 512)}}); err != nil {
+					if failed.Add(1) == 1 {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := svc.Calls.Load(); n != calls || failed.Load() != 0 {
+		t.Errorf("the origin took %d of %d calls; %d failed", n, calls, failed.Load())
+	}
+}
+
+// TestBodyReadAfterTheHandler reads a viewer's HTTP/2 body after its
+// handler has returned, as an origin transport that was answered first
+// goes on doing on its own goroutine: the read ends with an error and
+// does not touch the finished stream (it did: the body timeout's
+// SetReadDeadline on an ended stream panicked and took the process down,
+// as gRPC calls under load showed).
+func TestBodyReadAfterTheHandler(t *testing.T) {
+	bodies := make(chan *limitedBody, 1)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lb := &limitedBody{ReadCloser: r.Body, rc: http.NewResponseController(w), timeout: time.Minute}
+		defer lb.end() // as Distribution.ServeHTTP does
+		if _, err := lb.Read(make([]byte, 1)); err != nil {
+			t.Error(err)
+		}
+		bodies <- lb
+		io.WriteString(w, "early")
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go io.WriteString(pw, "the first byte, and more to come")
+	resp, err := srv.Client().Post(srv.URL, "text/plain", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || string(b) != "early" {
+		t.Fatalf("HTTP/%d %q", resp.ProtoMajor, b)
+	}
+	lb := <-bodies
+	if _, err := lb.Read(make([]byte, 64)); err != errBodyAfterAnswer {
+		t.Errorf("a read after the answer: %v", err)
+	}
 }
