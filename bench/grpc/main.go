@@ -1,7 +1,11 @@
 // Command grpc measures gRPC unary calls through the edge against the same
-// calls made to the server directly, both over TLS from grpc-go's client
-// to grpc-go's server (its own test service), in interleaved rounds, and
-// prints the medians and their ratio.
+// calls made to the server directly and through nginx's grpc_pass (when
+// nginx is installed), all over TLS from grpc-go's client to grpc-go's
+// server (its own test service), in interleaved rounds, and prints the
+// medians and their ratios. The client and the server run in this
+// process; nginx runs in its own, tuned as its experts run gRPC: a worker
+// per core, TLS 1.3, keep-alive connections to the upstream with TLS
+// session reuse.
 //
 //	go run ./bench/grpc [-rounds 5] [-duration 3s] [-conns 4] [-streams 16] [-size 1024]
 package main
@@ -13,11 +17,13 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -70,6 +76,12 @@ distributions:
 
 	tlsConf := &tls.Config{RootCAs: certtest.Pool(cert), ServerName: "grpc.example"}
 	targets := []struct{ name, addr string }{{"direct", gln.Addr().String()}, {"edgefront", httpsAddr}}
+	if addr, stop, err := startNginx(dir, certFile, keyFile, gln.Addr().String()); err != nil {
+		fmt.Println("nginx:", err, "(install nginx to compare with its grpc_pass)")
+	} else {
+		defer stop()
+		targets = append(targets, struct{ name, addr string }{"nginx", addr})
+	}
 	results := map[string][]float64{}
 	var prof *os.File
 	if *profile != "" {
@@ -94,6 +106,57 @@ distributions:
 	d, e := med(results["direct"]), med(results["edgefront"])
 	fmt.Printf("unary calls (%d-byte answers, %d connections x %d calls): direct %.0f/s, through edgefront %.0f/s: %.2fx (target >= 0.7x)\n",
 		*size, *conns, *streams, d, e, e/d)
+	if n := results["nginx"]; n != nil {
+		m := med(n)
+		fmt.Printf("through nginx grpc_pass %.0f/s: %.2fx direct; edgefront / nginx %.2fx\n", m, m/d, e/m)
+	}
+}
+
+// startNginx runs nginx as a gRPC proxy in front of upstream (TLS on both
+// sides) and returns its address and how to stop it. nginx dies with this
+// process should it end first.
+func startNginx(dir, certFile, keyFile, upstream string) (string, func(), error) {
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := benchkit.FreeAddr()
+	conf := filepath.Join(dir, "nginx.conf")
+	err = os.WriteFile(conf, fmt.Appendf(nil, `daemon off; worker_processes auto; error_log stderr crit; pid %[1]s/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; http2_max_concurrent_streams 128;
+  client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
+  ssl_protocols TLSv1.3; ssl_session_cache shared:SSL:10m;
+  upstream g { server %[2]s; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen %[3]s ssl http2;
+    ssl_certificate %[4]s; ssl_certificate_key %[5]s;
+    location / { grpc_pass grpcs://g; grpc_ssl_session_reuse on; }
+  }
+}
+`, dir, upstream, addr, certFile, keyFile), 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", "stderr")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the master stops its workers
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			return "", nil, fmt.Errorf("nginx did not listen on %s", addr)
+		}
+	}
+	return addr, func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }, nil
 }
 
 // run makes unary calls to addr for d and returns calls per second.
