@@ -55,24 +55,6 @@ func NewHTTP(name string, c config.Origin) (*HTTP, error) {
 	return &HTTP{target: u, headers: h, transport: newSplitTransport(t)}, nil
 }
 
-// newH2Transport is t made HTTP/2 only: h2 over TLS for an https://
-// origin, h2c (prior knowledge) for http://, as gRPC servers speak it.
-// net/http's own HTTP/2 (golang.org/x/net/http2's Transport is
-// deprecated in its favour), with pings on a quiet connection, over
-// connections that gather the streams' writes (gatherConn).
-func newH2Transport(t *http.Transport, cleartext bool) *http.Transport {
-	h2 := t.Clone()
-	h2.DialContext, h2.DialTLSContext = gatherDialers(t.DialContext, t.TLSClientConfig, t.TLSHandshakeTimeout)
-	h2.Protocols = new(http.Protocols)
-	if cleartext {
-		h2.Protocols.SetUnencryptedHTTP2(true)
-	} else {
-		h2.Protocols.SetHTTP2(true)
-	}
-	h2.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second}
-	return h2
-}
-
 // HTTP2 reports whether the origin is reached over HTTP/2 only.
 func (o *HTTP) HTTP2() bool { return o.http2 }
 

@@ -1,4 +1,4 @@
-package origin
+package gather
 
 import (
 	"bufio"
@@ -53,7 +53,8 @@ func (s *slowWrites) Write(p []byte) (int, error) {
 func TestGatherKeepsEachWriteWhole(t *testing.T) {
 	c, s := tcpPair(t)
 	under := &slowWrites{Conn: c}
-	g := newGatherConn(under)
+	g := New(under)
+	g.Start()
 	const writers, each = 16, 200
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -104,7 +105,8 @@ func TestGatherKeepsEachWriteWhole(t *testing.T) {
 // write still reaches the peer.
 func TestGatherCloseSendsWhatIsPending(t *testing.T) {
 	c, s := tcpPair(t)
-	g := newGatherConn(c)
+	g := New(c)
+	g.Start()
 	io.WriteString(g, "GOAWAY")
 	g.Close()
 	b, _ := io.ReadAll(s)
@@ -121,7 +123,8 @@ func TestGatherCloseSendsWhatIsPending(t *testing.T) {
 // gatherMax are full, and Close releases them with an error.
 func TestGatherHoldsBackAWriterWhenThePeerStopsReading(t *testing.T) {
 	c, _ := tcpPair(t)
-	g := newGatherConn(c)
+	g := New(c)
+	g.Start()
 	var written atomic.Int64
 	done := make(chan error, 1)
 	go func() {
@@ -158,5 +161,29 @@ func TestGatherHoldsBackAWriterWhenThePeerStopsReading(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Close took %s", d)
+	}
+}
+
+// TestBeforeStartTheConnectionIsAsItIs: a write deadline holds and a
+// write goes straight to the connection until Start.
+func TestBeforeStartTheConnectionIsAsItIs(t *testing.T) {
+	c, s := tcpPair(t)
+	under := &slowWrites{Conn: c}
+	g := New(under)
+	io.WriteString(g, "one")
+	if under.n.Load() != 1 {
+		t.Error("a write before Start did not reach the connection at once")
+	}
+	g.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := io.WriteString(g, "two"); err == nil {
+		t.Error("a write deadline before Start was not kept")
+	}
+	g.SetWriteDeadline(time.Time{})
+	g.Start()
+	g.SetWriteDeadline(time.Now().Add(-time.Second)) // ignored once started
+	io.WriteString(g, "three")
+	g.Close()
+	if b, _ := io.ReadAll(s); string(b) != "onethree" {
+		t.Errorf("the peer read %q", b)
 	}
 }

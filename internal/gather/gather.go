@@ -1,0 +1,147 @@
+// Package gather gathers the writes that many goroutines make to one
+// connection into fewer system calls, for the HTTP/2 connections on both
+// sides of the edge.
+package gather
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// An HTTP/2 connection carries many streams at once, and net/http's
+// client and server flush each stream's frames with writes of their
+// own: for one small gRPC call the client writes a HEADERS frame, a DATA
+// frame and the empty DATA frame that ends the stream, three system
+// calls (and TLS records) where grpc-go, whose one writer goroutine
+// drains every stream's frames, makes a fraction of one. Conn does the
+// same below net/http: a write is copied into a pending buffer and
+// returns, and a writer goroutine started for the burst sends whatever
+// has gathered by the time it runs, then ends when nothing is left.
+// Under load the writes of many streams leave in one system call; alone,
+// a write waits only for the writer to be scheduled.
+
+// gatherMax is how much may wait to be sent before a write blocks: the
+// peer's pace still governs the writers, as on a plain connection.
+const gatherMax = 256 << 10
+
+// closeGrace bounds how long Close lets the pending writes (a GOAWAY,
+// say) go out before it closes the connection under them.
+const closeGrace = 100 * time.Millisecond
+
+// Conn is a connection whose writes are gathered once Start is called;
+// until then it is the connection as it is (a TLS handshake, say, and an
+// HTTP/1.1 connection that stays one).
+type Conn struct {
+	net.Conn
+	mu      sync.Mutex
+	drained sync.Cond // signalled as pending empties and the writer ends
+	pending []byte
+	spare   []byte
+	on      bool // Start was called
+	writing bool // a writer goroutine is running
+	closing bool
+	err     error // the first write error, or net.ErrClosed: sticky
+}
+
+// New is c, its writes passed through until Start.
+func New(c net.Conn) *Conn {
+	g := &Conn{Conn: c}
+	g.drained.L = &g.mu
+	return g
+}
+
+// Start gathers the writes from now on. It is called before the writes
+// that follow it begin, on the goroutine that hands the connection on.
+func (g *Conn) Start() { g.on = true }
+
+// Started reports whether the writes are gathered.
+func (g *Conn) Started() bool { return g.on }
+
+// NetConn is the connection beneath.
+func (g *Conn) NetConn() net.Conn { return g.Conn }
+
+func (g *Conn) Write(p []byte) (int, error) {
+	if !g.on {
+		return g.Conn.Write(p)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.err == nil && len(g.pending) >= gatherMax {
+		g.drained.Wait()
+	}
+	if g.err != nil {
+		return 0, g.err
+	}
+	g.pending = append(g.pending, p...)
+	if !g.writing {
+		g.writing = true
+		go g.write()
+	}
+	return len(p), nil
+}
+
+// write sends what has gathered until nothing is left or a write fails.
+func (g *Conn) write() {
+	g.mu.Lock()
+	for len(g.pending) > 0 && g.err == nil {
+		buf := g.pending
+		g.pending, g.spare = g.spare[:0], nil
+		g.drained.Broadcast()
+		g.mu.Unlock()
+		_, err := g.Conn.Write(buf)
+		g.mu.Lock()
+		if cap(buf) <= 2*gatherMax {
+			g.spare = buf[:0]
+		}
+		if err != nil && g.err == nil {
+			g.err = err
+		}
+	}
+	g.pending = g.pending[:0]
+	g.writing = false
+	g.drained.Broadcast()
+	g.mu.Unlock()
+}
+
+// Close lets what is pending go out within closeGrace, then closes.
+func (g *Conn) Close() error {
+	if !g.on {
+		return g.Conn.Close()
+	}
+	g.mu.Lock()
+	if !g.closing {
+		g.closing = true
+		g.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
+		for g.writing {
+			g.drained.Wait()
+		}
+		if g.err == nil {
+			g.err = net.ErrClosed
+		}
+		g.drained.Broadcast()
+	}
+	g.mu.Unlock()
+	return g.Conn.Close()
+}
+
+// SetWriteDeadline does nothing once writes are gathered: they return
+// once copied, and the writer sends them later. A connection whose peer
+// stops reading still blocks its writers once gatherMax is pending, and
+// a deadline beneath (the server's send_timeout) or the client's pings
+// end it.
+func (g *Conn) SetWriteDeadline(t time.Time) error {
+	if !g.on {
+		return g.Conn.SetWriteDeadline(t)
+	}
+	return nil
+}
+
+// SetDeadline sets the read deadline only once writes are gathered, for
+// SetWriteDeadline's reason.
+func (g *Conn) SetDeadline(t time.Time) error {
+	if !g.on {
+		return g.Conn.SetDeadline(t)
+	}
+	return g.Conn.SetReadDeadline(t)
+}
