@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/gather"
 )
 
 // Server runs the loop on a listener. Fallback is the net/http server
@@ -164,7 +166,10 @@ func (s *Server) serveConn(raw net.Conn) {
 	var c net.Conn = raw
 	var state *tls.ConnectionState
 	if s.TLS != nil {
-		tc := tls.Server(raw, s.TLS)
+		// A connection that negotiates h2 gathers its writes: net/http's
+		// HTTP/2 server flushes frame by frame (gather.Conn says why).
+		g := gather.New(raw)
+		tc := tls.Server(g, s.TLS)
 		c = tc
 		if s.connContext != nil {
 			ctx = s.connContext(ctx, tc)
@@ -182,6 +187,9 @@ func (s *Server) serveConn(raw net.Conn) {
 		tc.SetDeadline(time.Time{})
 		st := tc.ConnectionState()
 		if st.NegotiatedProtocol != "" && st.NegotiatedProtocol != "http/1.1" {
+			if st.NegotiatedProtocol == "h2" {
+				g.Start()
+			}
 			s.handOver(tc, tc, ctx, nil)
 			return
 		}
