@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"flag"
@@ -21,6 +22,8 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,14 +78,21 @@ distributions:
 	defer srv.Shutdown(context.Background())
 
 	tlsConf := &tls.Config{RootCAs: certtest.Pool(cert), ServerName: "grpc.example"}
-	targets := []struct{ name, addr string }{{"direct", gln.Addr().String()}, {"edgefront", httpsAddr}}
-	if addr, stop, err := startNginx(dir, certFile, keyFile, gln.Addr().String()); err != nil {
+	// Each target's CPU is this process's (client, server and, for
+	// edgefront, the edge) and that of its other processes (nginx's).
+	type target struct {
+		name, addr string
+		pids       func() []int
+	}
+	self := func() []int { return []int{os.Getpid()} }
+	targets := []target{{"direct", gln.Addr().String(), self}, {"edgefront", httpsAddr, self}}
+	if addr, pids, stop, err := startNginx(dir, certFile, keyFile, gln.Addr().String()); err != nil {
 		fmt.Println("nginx:", err, "(install nginx to compare with its grpc_pass)")
 	} else {
 		defer stop()
-		targets = append(targets, struct{ name, addr string }{"nginx", addr})
+		targets = append(targets, target{"nginx", addr, func() []int { return append(self(), pids()...) }})
 	}
-	results := map[string][]float64{}
+	results, perCall := map[string][]float64{}, map[string][]float64{}
 	var prof *os.File
 	if *profile != "" {
 		prof, err = os.Create(*profile)
@@ -94,12 +104,14 @@ distributions:
 			if prof != nil && tg.name == "edgefront" && r == 0 {
 				benchkit.Check(pprof.StartCPUProfile(prof))
 			}
-			rps := run(tg.addr, tlsConf, *conns, *streams, int32(*size), *duration)
+			cpu0 := cpuTime(tg.pids())
+			rps, calls := run(tg.addr, tlsConf, *conns, *streams, int32(*size), *duration)
+			perCall[tg.name] = append(perCall[tg.name], float64((cpuTime(tg.pids())-cpu0).Microseconds())/float64(calls))
 			if prof != nil && tg.name == "edgefront" && r == 0 {
 				pprof.StopCPUProfile()
 			}
 			results[tg.name] = append(results[tg.name], rps)
-			fmt.Printf("round %d  %-9s %8.0f calls/s\n", r+1, tg.name, rps)
+			fmt.Printf("round %d  %-9s %8.0f calls/s  %5.1f µs CPU a call\n", r+1, tg.name, rps, perCall[tg.name][r])
 		}
 	}
 	med := func(v []float64) float64 { s := slices.Clone(v); slices.Sort(s); return s[len(s)/2] }
@@ -110,15 +122,43 @@ distributions:
 		m := med(n)
 		fmt.Printf("through nginx grpc_pass %.0f/s: %.2fx direct; edgefront / nginx %.2fx\n", m, m/d, e/m)
 	}
+	// What the proxy itself costs: a call's CPU through it less a direct
+	// call's, client and server being the same.
+	dc := med(perCall["direct"])
+	fmt.Printf("CPU a call: direct %.1f µs; the proxy's own: edgefront %.1f µs", dc, med(perCall["edgefront"])-dc)
+	if n := perCall["nginx"]; n != nil {
+		fmt.Printf(", nginx %.1f µs", med(n)-dc)
+	}
+	fmt.Println()
+}
+
+// cpuTime is the user and system CPU the processes have used so far.
+func cpuTime(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The fields after the command's closing parenthesis: utime and
+		// stime are the 12th and 13th, in clock ticks (100 a second).
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			s, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + s
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // startNginx runs nginx as a gRPC proxy in front of upstream (TLS on both
-// sides) and returns its address and how to stop it. nginx dies with this
-// process should it end first.
-func startNginx(dir, certFile, keyFile, upstream string) (string, func(), error) {
+// sides) and returns its address, its processes and how to stop it.
+// nginx dies with this process should it end first.
+func startNginx(dir, certFile, keyFile, upstream string) (string, func() []int, func(), error) {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	addr := benchkit.FreeAddr()
 	conf := filepath.Join(dir, "nginx.conf")
@@ -137,13 +177,13 @@ http {
 }
 `, dir, upstream, addr, certFile, keyFile), 0o644)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", conf, "-e", "stderr")
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // the master stops its workers
 	if err := cmd.Start(); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
@@ -153,14 +193,26 @@ http {
 		if time.Now().After(deadline) {
 			cmd.Process.Signal(syscall.SIGTERM)
 			cmd.Wait()
-			return "", nil, fmt.Errorf("nginx did not listen on %s", addr)
+			return "", nil, nil, fmt.Errorf("nginx did not listen on %s", addr)
 		}
 	}
-	return addr, func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }, nil
+	// The workers are the master's children.
+	pids := func() []int {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+		ps := []int{cmd.Process.Pid}
+		for _, f := range strings.Fields(string(b)) {
+			if p, err := strconv.Atoi(f); err == nil {
+				ps = append(ps, p)
+			}
+		}
+		return ps
+	}
+	return addr, pids, func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }, nil
 }
 
-// run makes unary calls to addr for d and returns calls per second.
-func run(addr string, tlsConf *tls.Config, conns, streams int, size int32, d time.Duration) float64 {
+// run makes unary calls to addr for d and returns calls per second and
+// the calls made.
+func run(addr string, tlsConf *tls.Config, conns, streams int, size int32, d time.Duration) (float64, int64) {
 	var calls atomic.Int64
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -187,5 +239,5 @@ func run(addr string, tlsConf *tls.Config, conns, streams int, size int32, d tim
 	}
 	start := time.Now()
 	wg.Wait()
-	return float64(calls.Load()) / time.Since(start).Seconds()
+	return float64(calls.Load()) / time.Since(start).Seconds(), calls.Load()
 }
