@@ -25,8 +25,8 @@ import (
 // peer's pace still governs the writers, as on a plain connection.
 const gatherMax = 256 << 10
 
-// closeGrace bounds how long Close lets the pending writes (a GOAWAY,
-// say) go out before it closes the connection under them.
+// closeGrace bounds how long the pending writes (a GOAWAY, say) may take
+// to go out after Close before the connection is closed under them.
 const closeGrace = 100 * time.Millisecond
 
 // Conn is a connection whose writes are gathered once Start is called;
@@ -38,10 +38,11 @@ type Conn struct {
 	drained sync.Cond // signalled as pending empties and the writer ends
 	pending []byte
 	spare   []byte
-	on      bool // Start was called
-	writing bool // a writer goroutine is running
-	closing bool
-	err     error // the first write error, or net.ErrClosed: sticky
+	on      bool  // Start was called
+	writing bool  // a writer goroutine is running
+	closing bool  // Close was called
+	err     error // the first write error: sticky
+	grace   *time.Timer
 }
 
 // New is c, its writes passed through until Start.
@@ -67,10 +68,13 @@ func (g *Conn) Write(p []byte) (int, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.err == nil && len(g.pending) >= gatherMax {
+	for g.err == nil && !g.closing && len(g.pending) >= gatherMax {
 		g.drained.Wait()
 	}
-	if g.err != nil {
+	switch {
+	case g.closing:
+		return 0, net.ErrClosed
+	case g.err != nil:
 		return 0, g.err
 	}
 	g.pending = append(g.pending, p...)
@@ -81,7 +85,8 @@ func (g *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// write sends what has gathered until nothing is left or a write fails.
+// write sends what has gathered until nothing is left or a write fails;
+// after Close, it closes the connection once it is done.
 func (g *Conn) write() {
 	g.mu.Lock()
 	for len(g.pending) > 0 && g.err == nil {
@@ -101,25 +106,35 @@ func (g *Conn) write() {
 	g.pending = g.pending[:0]
 	g.writing = false
 	g.drained.Broadcast()
+	closing := g.closing
+	if closing && g.grace != nil {
+		g.grace.Stop()
+	}
 	g.mu.Unlock()
+	if closing {
+		g.Conn.Close()
+	}
 }
 
-// Close lets what is pending go out within closeGrace, then closes.
+// Close refuses writes from now on and closes the connection: at once
+// when nothing is pending, else once the writer has sent it, or after
+// closeGrace if the peer does not take it. It does not wait for that:
+// a peer that stops reading does not hold up the closer.
 func (g *Conn) Close() error {
 	if !g.on {
 		return g.Conn.Close()
 	}
 	g.mu.Lock()
-	if !g.closing {
-		g.closing = true
-		g.Conn.SetWriteDeadline(time.Now().Add(closeGrace))
-		for g.writing {
-			g.drained.Wait()
-		}
-		if g.err == nil {
-			g.err = net.ErrClosed
-		}
-		g.drained.Broadcast()
+	if g.closing {
+		g.mu.Unlock()
+		return net.ErrClosed
+	}
+	g.closing = true
+	g.drained.Broadcast() // writers held back end with net.ErrClosed
+	if g.writing {
+		g.grace = time.AfterFunc(closeGrace, func() { g.Conn.Close() })
+		g.mu.Unlock()
+		return nil
 	}
 	g.mu.Unlock()
 	return g.Conn.Close()
