@@ -376,6 +376,29 @@ distributions:
 		settled(t, "rapid reset")
 	})
 
+	t.Run("an HTTP/2 viewer that stops reading", func(t *testing.T) {
+		e.hugeCut.Store(false)
+		c, fr := h2conn(t)
+		defer c.Close()
+		c.NetConn().(*net.TCPConn).SetReadBuffer(4096)
+		// Windows wide open, so that flow control does not hold the
+		// edge back: TCP does, and after send_timeout the edge hangs up
+		// (its HTTP/2 writes are gathered, and the write beneath them
+		// keeps the timeout) and stops fetching the 256 MiB answer.
+		fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
+		fr.WriteWindowUpdate(0, 1<<30)
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: headerBlock("/huge"), EndStream: true, EndHeaders: true})
+		deadline := time.Now().Add(6 * time.Second)
+		for !e.hugeCut.Load() && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !e.hugeCut.Load() {
+			t.Error("6 s after an HTTP/2 viewer stopped reading, the edge still fetches the answer for it")
+		}
+		c.Close()
+		settled(t, "a stalled HTTP/2 reader")
+	})
+
 	t.Run("HTTP/2 CONTINUATION flood", func(t *testing.T) {
 		c, fr := h2conn(t)
 		defer c.Close()
