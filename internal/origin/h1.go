@@ -37,6 +37,9 @@ type h1Conn struct {
 	// lock): a timer that fires late for an earlier idle spell finds it
 	// too recent, and leaves it.
 	since time.Time
+	// abort ends what the connection is doing (its deadline passes): what
+	// a request's context ending calls, made once for the connection.
+	abort func()
 }
 
 func newH1Client(connect, response, idle time.Duration, maxIdle int) *h1Client {
@@ -70,7 +73,9 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 		return nil, false, err
 	}
 	tcp := conn.(*net.TCPConn)
-	return &h1Conn{tcp: tcp, br: bufio.NewReaderSize(tcp, 16<<10), bw: bufio.NewWriterSize(tcp, 4<<10)}, false, nil
+	pc := &h1Conn{tcp: tcp, br: bufio.NewReaderSize(tcp, 16<<10), bw: bufio.NewWriterSize(tcp, 4<<10)}
+	pc.abort = func() { pc.tcp.SetDeadline(time.Unix(1, 0)) }
+	return pc, false, nil
 }
 
 func (c *h1Client) put(addr string, pc *h1Conn) {
@@ -150,7 +155,7 @@ func roundTripOn[T any](c *h1Client, req *http.Request, exchange func(*http.Requ
 }
 
 func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.Response, error) {
-	stop := context.AfterFunc(req.Context(), func() { pc.tcp.SetDeadline(time.Unix(1, 0)) })
+	stop := afterFunc(req.Context(), pc.abort)
 	if c.responseTimeout > 0 {
 		pc.tcp.SetReadDeadline(time.Now().Add(c.responseTimeout))
 	}
@@ -339,6 +344,16 @@ func (b *h1Body) WriteTo(w io.Writer) (int64, error) {
 }
 
 type onlyReader struct{ io.Reader }
+
+// afterFunc is context.AfterFunc, through the context's own AfterFunc
+// method when it has one (the HTTP/1.1 loop's request context does: it
+// holds the function without a WithCancel, and stays reusable).
+func afterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
+}
 
 // finish returns the connection to the pool when the whole body was read,
 // and closes it otherwise.

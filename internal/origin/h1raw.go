@@ -3,7 +3,6 @@ package origin
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -56,7 +55,7 @@ func (c *h1Client) roundTripRaw(req *http.Request) (*RawResponse, error) {
 }
 
 func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*RawResponse, error) {
-	stop := context.AfterFunc(req.Context(), func() { pc.tcp.SetDeadline(time.Unix(1, 0)) })
+	stop := afterFunc(req.Context(), pc.abort)
 	fail := func(err error) (*RawResponse, error) {
 		stop()
 		if ctxErr := req.Context().Err(); ctxErr != nil {

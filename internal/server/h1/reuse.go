@@ -32,6 +32,14 @@ type reqCtx struct {
 	asked atomic.Pointer[cancelable] // &c.made, once the first question made it
 	made  cancelable
 
+	// after is the one function AfterFunc holds itself, called as the
+	// request ends (the origin client's, which aborts its exchange):
+	// held so, it asks nothing, and the context stays reusable. gen
+	// counts the requests, so that a stop from an earlier one stops
+	// nothing of this one's.
+	after func()
+	gen   uint64
+
 	tmpl http.Request // empty, but for its context: this
 }
 
@@ -68,11 +76,41 @@ func (c *reqCtx) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// AfterFunc is the method context.AfterFunc looks for, and that the
+// origin client calls directly: f runs in a goroutine of its own when the
+// request ends, unless stop is called first. One function is held by the
+// context itself; past that, or once someone has asked, it is
+// context.AfterFunc on the WithCancel, as before.
+func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	if c.after != nil || c.asked.Load() != nil || c.Context.Done() != nil {
+		c.mu.Unlock()
+		return context.AfterFunc(c.ask(), f)
+	}
+	c.after = f
+	gen := c.gen
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.gen != gen || c.after == nil {
+			return false
+		}
+		c.after = nil
+		return true
+	}
+}
+
 // end ends the request's context. It reports whether the context may
 // serve the next request (nobody asked about it).
 func (c *reqCtx) end() (reusable bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
+	if f := c.after; f != nil {
+		c.after = nil
+		go f()
+	}
 	a := c.asked.Load()
 	if a == nil {
 		return true

@@ -133,6 +133,60 @@ func TestRequestContextAfterFuncStop(t *testing.T) {
 	}
 }
 
+// The request context's own AfterFunc (which the origin client calls)
+// holds one function without asking about the end: stopped, the context
+// serves the next request; not stopped, it runs as the handler returns.
+// A stop kept from one request stops nothing of the next one's, and a
+// second function goes through a WithCancel and runs at the end too.
+func TestRequestContextHoldsOneAfterFunc(t *testing.T) {
+	type afterFuncer interface{ AfterFunc(func()) func() bool }
+	ran := make(chan string, 8)
+	var ctxs []context.Context
+	var kept func() bool
+	addr, _ := loop(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := r.Context().(afterFuncer)
+		if !ok {
+			t.Fatal("the request context has no AfterFunc")
+		}
+		ctxs = append(ctxs, r.Context())
+		switch r.URL.Path {
+		case "/stopped":
+			stop := a.AfterFunc(func() { ran <- "stopped" })
+			if !stop() || stop() {
+				t.Error("stop: true once, then false")
+			}
+		case "/kept":
+			kept = a.AfterFunc(func() { ran <- "kept" })
+		case "/next":
+			a.AfterFunc(func() { ran <- "next" })
+			if kept() {
+				t.Error("the stop of an earlier request stopped this one's function")
+			}
+		case "/two":
+			a.AfterFunc(func() { ran <- "first" })
+			a.AfterFunc(func() { ran <- "second" })
+		}
+	}), nil)
+	keepAlive(t, addr, "/stopped", "/stopped", "/kept", "/next", "/two")
+	got := map[string]int{}
+	for deadline := time.After(2 * time.Second); len(got) < 4; {
+		select {
+		case n := <-ran:
+			got[n]++
+		case <-deadline:
+			t.Fatalf("ran: %v", got)
+		}
+	}
+	if got["stopped"] != 0 || got["kept"] != 1 || got["next"] != 1 || got["first"] != 1 || got["second"] != 1 {
+		t.Errorf("ran: %v", got)
+	}
+	// Held and stopped, the function asked nothing: the context served
+	// the next request.
+	if ctxs[0] != ctxs[1] {
+		t.Error("a context whose one AfterFunc was stopped was not reused")
+	}
+}
+
 // The fields, URL and answer fields of one request are not the next
 // one's, though the connection reuses them.
 func TestReusedRequestStartsClean(t *testing.T) {
