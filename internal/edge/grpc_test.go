@@ -40,14 +40,7 @@ func TestGRPCDeadlineAtTheEdge(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	go h2.Serve(ln)
 	defer h2.Close()
-	e := edgeFor(t, fmt.Sprintf(`
-listen: {https: "127.0.0.1:0"}
-tls: {certificates: [{cert_file: c.pem, key_file: k.pem}]}
-distributions:
-  - name: main
-    origins: {g: {type: http, url: "http://%s", http2: true}}
-    default_behavior: {target_origin: g, grpc: true, allowed_methods: [GET, HEAD, POST]}
-`, ln.Addr()), testCertFiles(t))
+	e := edgeFor(t, grpcConfig(ln.Addr(), "GET, HEAD, POST"), testCertFiles(t))
 	start := time.Now()
 	req, _ := http.NewRequest("POST", e.URL+"/pkg.Svc/Slow", strings.NewReader("\x00\x00\x00\x00\x00"))
 	req.Header.Set("Content-Type", "application/grpc")
@@ -95,6 +88,20 @@ func TestGRPCTimeoutField(t *testing.T) {
 
 // testCertFiles are a certificate and key (c.pem, k.pem) for edgeFor's
 // files, for configs that need an https listener.
+// grpcConfig is a distribution of one gRPC behavior, with the methods
+// given, in front of an h2c origin at addr, on an HTTPS listener whose
+// certificate testCertFiles writes.
+func grpcConfig(addr net.Addr, methods string) string {
+	return fmt.Sprintf(`
+listen: {https: "127.0.0.1:0"}
+tls: {certificates: [{cert_file: c.pem, key_file: k.pem}]}
+distributions:
+  - name: main
+    origins: {g: {type: http, url: "http://%s", http2: true}}
+    default_behavior: {target_origin: g, grpc: true, allowed_methods: [%s]}
+`, addr, methods)
+}
+
 func testCertFiles(t *testing.T) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
@@ -117,14 +124,7 @@ func TestManyGRPCCallsAtOnce(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	go gs.Serve(ln)
 	defer gs.Stop()
-	e := h2EdgeFor(t, fmt.Sprintf(`
-listen: {https: "127.0.0.1:0"}
-tls: {certificates: [{cert_file: c.pem, key_file: k.pem}]}
-distributions:
-  - name: main
-    origins: {g: {type: http, url: "http://%s", http2: true}}
-    default_behavior: {target_origin: g, grpc: true, allowed_methods: [GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE]}
-`, ln.Addr()), testCertFiles(t))
+	e := h2EdgeFor(t, grpcConfig(ln.Addr(), "GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE"), testCertFiles(t))
 	pool := x509.NewCertPool()
 	pool.AddCert(e.Certificate())
 	cc, err := grpc.NewClient("passthrough:///"+e.Listener.Addr().String(),
