@@ -307,11 +307,11 @@ func (b *Behavior) modifyResponse(resp *http.Response) error {
 // spliceMin is the body size from which handing the copy to the kernel pays.
 const spliceMin = 64 << 10
 
-// largeCopyMin is the body size from which a body the kernel cannot copy
-// (an S3 origin's, one to a TLS viewer) is copied with large buffers,
-// 256 KiB reads and writes as nginx's proxy_buffers in bench/s3.sh, rather
-// than the proxy's 64 KiB: a quarter of the system calls (see
-// benchmarks.md). Only such answers hold one.
+// largeCopyMin is the body size from which a body the kernel cannot
+// splice (one from an https origin, as S3 itself is, or one to a TLS
+// viewer) is copied with 256 KiB reads and writes, as nginx's
+// proxy_buffers 8 256k, rather than the proxy's 64 KiB: a quarter of the
+// system calls (see benchmarks.md). Only such answers hold one.
 const largeCopyMin = 1 << 20
 
 var largeBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
