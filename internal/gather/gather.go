@@ -25,6 +25,26 @@ import (
 // peer's pace still governs the writers, as on a plain connection.
 const gatherMax = 256 << 10
 
+// buffers hold what is pending. A connection holds one only while it has
+// something to send, so that thousands of idle HTTP/2 connections hold
+// none.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func putBuffer(b *[]byte) {
+	if cap(*b) <= 2*gatherMax {
+		*b = (*b)[:0]
+		buffers.Put(b)
+	}
+}
+
+// pendingLen is how much waits to be sent.
+func (g *Conn) pendingLen() int {
+	if g.pending == nil {
+		return 0
+	}
+	return len(*g.pending)
+}
+
 // closeGrace bounds how long the pending writes (a GOAWAY, say) may take
 // to go out after Close before the connection is closed under them.
 const closeGrace = 100 * time.Millisecond
@@ -36,12 +56,11 @@ type Conn struct {
 	net.Conn
 	mu      sync.Mutex
 	drained sync.Cond // signalled as pending empties and the writer ends
-	pending []byte
-	spare   []byte
-	on      bool  // Start was called
-	writing bool  // a writer goroutine is running
-	closing bool  // Close was called
-	err     error // the first write error: sticky
+	pending *[]byte   // from buffers while anything is pending, else nil
+	on      bool      // Start was called
+	writing bool      // a writer goroutine is running
+	closing bool      // Close was called
+	err     error     // the first write error: sticky
 	grace   *time.Timer
 }
 
@@ -68,7 +87,7 @@ func (g *Conn) Write(p []byte) (int, error) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.err == nil && !g.closing && len(g.pending) >= gatherMax {
+	for g.err == nil && !g.closing && g.pendingLen() >= gatherMax {
 		g.drained.Wait()
 	}
 	switch {
@@ -77,7 +96,13 @@ func (g *Conn) Write(p []byte) (int, error) {
 	case g.err != nil:
 		return 0, g.err
 	}
-	g.pending = append(g.pending, p...)
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if g.pending == nil {
+		g.pending = buffers.Get().(*[]byte)
+	}
+	*g.pending = append(*g.pending, p...)
 	if !g.writing {
 		g.writing = true
 		go g.write()
@@ -89,21 +114,22 @@ func (g *Conn) Write(p []byte) (int, error) {
 // after Close, it closes the connection once it is done.
 func (g *Conn) write() {
 	g.mu.Lock()
-	for len(g.pending) > 0 && g.err == nil {
+	for g.pending != nil && g.err == nil {
 		buf := g.pending
-		g.pending, g.spare = g.spare[:0], nil
+		g.pending = nil
 		g.drained.Broadcast()
 		g.mu.Unlock()
-		_, err := g.Conn.Write(buf)
+		_, err := g.Conn.Write(*buf)
+		putBuffer(buf)
 		g.mu.Lock()
-		if cap(buf) <= 2*gatherMax {
-			g.spare = buf[:0]
-		}
 		if err != nil && g.err == nil {
 			g.err = err
 		}
 	}
-	g.pending = g.pending[:0]
+	if g.pending != nil { // a write failed: what is left is not sent
+		putBuffer(g.pending)
+		g.pending = nil
+	}
 	g.writing = false
 	g.drained.Broadcast()
 	closing := g.closing
