@@ -75,9 +75,6 @@ func New(c net.Conn) *Conn {
 // that follow it begin, on the goroutine that hands the connection on.
 func (g *Conn) Start() { g.on = true }
 
-// Started reports whether the writes are gathered.
-func (g *Conn) Started() bool { return g.on }
-
 // NetConn is the connection beneath.
 func (g *Conn) NetConn() net.Conn { return g.Conn }
 
