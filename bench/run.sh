@@ -3,7 +3,8 @@
 # and Caddy in the same run, all in front of the same origin (an nginx that
 # answers a small JSON body from memory), loaded by wrk on loopback.
 # Rounds are interleaved (each contender in turn) and the medians
-# reported, with the ratios to the best of nginx and HAProxy.
+# reported, with the ratios to the best of nginx and HAProxy and each
+# one's CPU a request (its processes' /proc ticks over the run).
 #
 #   bash bench/run.sh                 # 3 rounds of 10 s per contender, 64 connections
 #   ROUNDS=5 DURATION=5s CONNS=128 bash bench/run.sh
@@ -103,30 +104,41 @@ done
 
 
 declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE)
+declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]})
 names=(origin nginx haproxy caddy edgefront)
-run() { # addr -> "rps p99"
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://$1/api/notes/3")
+# ticks PID: the CPU time (user and system, in clock ticks of 10 ms) of
+# the process and its children (nginx's workers) so far.
+ticks() {
+  local t=0 p
+  for p in "$1" $(pgrep -P "$1" | tr '\n' ' '); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
+run() { # name -> "rps p99 cpu-µs-a-request"
+  local out t0 t1
+  t0=$(ticks "${proc[$1]}")
+  out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://${addr[$1]}/api/notes/3")
+  t1=$(ticks "${proc[$1]}")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out" >&2; fi
-  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")" \
+    "$(awk -v t=$((t1 - t0)) '/requests in/ {printf "%.1f", t * 10000 / $1}' <<<"$out")"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
-for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; done
+for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; done
 : >"$work/ratios"
 for _ in $(seq "$ROUNDS"); do
   declare -A r=()
   for n in "${names[@]}"; do
-    read -r rps p99 <<<"$(run "${addr[$n]}")"
-    echo "$rps" >>"$work/$n.rps"; echo "$p99" >>"$work/$n.p99"; r[$n]=$rps
+    read -r rps p99 cpu <<<"$(run "$n")"
+    echo "$rps" >>"$work/$n.rps"; echo "$p99" >>"$work/$n.p99"; echo "$cpu" >>"$work/$n.cpu"; r[$n]=$rps
   done
   best=$(awk -v a="${r[nginx]}" -v b="${r[haproxy]}" 'BEGIN { print (a > b) ? a : b }')
   ratio "${r[edgefront]}" "$best" >>"$work/ratios"; echo >>"$work/ratios"
 done
 echo
 for n in "${names[@]}"; do
-  printf '%-12s %10.0f req/s   p99 %8.3f ms\n' "$n" "$(median <"$work/$n.rps")" "$(median <"$work/$n.p99")"
+  printf '%-12s %10.0f req/s   p99 %8.3f ms   CPU %6.1f µs a request\n' "$n" "$(median <"$work/$n.rps")" "$(median <"$work/$n.p99")" "$(median <"$work/$n.cpu")"
 done
 bestp99=$(awk -v a="$(median <"$work/nginx.p99")" -v b="$(median <"$work/haproxy.p99")" 'BEGIN { print (a < b) ? a : b }')
 echo
