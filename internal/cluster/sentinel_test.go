@@ -40,7 +40,7 @@ func TestSentinelFailover(t *testing.T) {
 		t.Fatalf("SENTINEL FAILOVER: %s", got)
 	}
 	eventually(t, 15*time.Second, "the replica promoted", func() bool {
-		return strings.Contains(replica.Do("INFO", "replication"), "role:master")
+		return strings.Contains(replica.Poll("INFO", "replication"), "role:master")
 	})
 	eventually(t, 10*time.Second, "b marks its objects stale after the failover", func() bool {
 		_, stale := cb.snapshot()
