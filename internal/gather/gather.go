@@ -37,14 +37,6 @@ func putBuffer(b *[]byte) {
 	}
 }
 
-// pendingLen is how much waits to be sent.
-func (g *Conn) pendingLen() int {
-	if g.pending == nil {
-		return 0
-	}
-	return len(*g.pending)
-}
-
 // closeGrace bounds how long the pending writes (a GOAWAY, say) may take
 // to go out after Close before the connection is closed under them.
 const closeGrace = 100 * time.Millisecond
@@ -77,6 +69,14 @@ func (g *Conn) Start() { g.on = true }
 
 // NetConn is the connection beneath.
 func (g *Conn) NetConn() net.Conn { return g.Conn }
+
+// pendingLen is how much waits to be sent.
+func (g *Conn) pendingLen() int {
+	if g.pending == nil {
+		return 0
+	}
+	return len(*g.pending)
+}
 
 func (g *Conn) Write(p []byte) (int, error) {
 	if !g.on {

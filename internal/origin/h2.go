@@ -14,7 +14,7 @@ import (
 // origin, h2c (prior knowledge) for http://, as gRPC servers speak it.
 // net/http's own HTTP/2 (golang.org/x/net/http2's Transport is
 // deprecated in its favour), with pings on a quiet connection, over
-// connections that gather the streams' writes (gatherConn).
+// connections that gather the streams' writes (gather.Conn).
 func newH2Transport(t *http.Transport, cleartext bool) *http.Transport {
 	h2 := t.Clone()
 	h2.DialContext, h2.DialTLSContext = gatherDialers(t.DialContext, t.TLSClientConfig, t.TLSHandshakeTimeout)

@@ -79,8 +79,8 @@ func (c *reqCtx) Value(key any) any {
 // AfterFunc is the method context.AfterFunc looks for, and that the
 // origin client calls directly: f runs in a goroutine of its own when the
 // request ends, unless stop is called first. One function is held by the
-// context itself; past that, or once someone has asked, it is
-// context.AfterFunc on the WithCancel, as before.
+// context itself; a second, or any once someone has asked, goes to
+// context.AfterFunc on the WithCancel that ask makes.
 func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
 	if c.after != nil || c.asked.Load() != nil || c.Context.Done() != nil {
