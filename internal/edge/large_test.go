@@ -72,15 +72,13 @@ func TestLargePassOverTLSArrivesIntact(t *testing.T) {
 		big[i] = byte(i*13 + i/509)
 	}
 	o, _ := largeOrigin(t, big, "")
-	_, rt := edgeWithClock(t, fmt.Sprintf(`
+	ts, _ := unstartedEdge(t, fmt.Sprintf(`
 distributions:
   - name: main
     origins: {o: {type: http, url: %q}}
     default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}
 `, o.URL), nil, nil)
-	ts := httptest.NewUnstartedServer(rt)
-	ts.StartTLS()
-	defer ts.Close()
+	ts.StartTLS() // HTTP/1.1 over TLS: EnableHTTP2 is left off
 	client := ts.Client()
 	for i := range 3 {
 		resp, err := client.Get(ts.URL + "/big")
