@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Cache is the edge cache shared by every distribution of a config: a
@@ -67,14 +68,13 @@ func (c *Cache) Now() time.Time { return c.now() }
 // following the variant index when the stored response varied, and the
 // key it was found at. Invalidated objects are never returned.
 func (c *Cache) Get(primary Key, h http.Header) (*Object, string) {
-	key := primary.String()
-	o, ok := c.store.Get(key)
+	var scratch [256]byte
+	key, o, ok := c.lookup(primary.appendTo(scratch[:0]))
 	if !ok {
 		return nil, key
 	}
 	if vs := o.Variants(); vs != nil {
-		key = VariantKey(key, vs, h)
-		if o, ok = c.store.Get(key); !ok {
+		if key, o, ok = c.lookup(appendVariant(scratch[:0], key, vs, h)); !ok {
 			return nil, key
 		}
 	}
@@ -86,6 +86,32 @@ func (c *Cache) Get(primary Key, h http.Header) (*Object, string) {
 		o = o.mustRevalidate()
 	}
 	return o, key
+}
+
+// lookup finds the object stored under the key whose bytes are b, and
+// returns the key as a string. A hit in memory costs no allocation: b is
+// looked up as it is and the string returned is the one the object is
+// stored under. Anywhere else the key is made a string of its own, which
+// the store may keep.
+func (c *Cache) lookup(b []byte) (string, *Object, bool) {
+	view := unsafe.String(unsafe.SliceData(b), len(b))
+	switch s := c.store.(type) {
+	case *Memory:
+		if stored, o, ok := s.lookup(view); ok {
+			return stored, o, true
+		}
+		return string(b), nil, false
+	case *Tiered:
+		if stored, o, ok := s.lookup(view); ok {
+			return stored, o, true
+		}
+		key := string(b)
+		o, ok := s.fromDisk(key)
+		return key, o, ok
+	}
+	key := string(b)
+	o, ok := c.store.Get(key)
+	return key, o, ok
 }
 
 // MarkStale makes every object stored until now stale, whatever its TTLs,
@@ -179,7 +205,12 @@ func (c *Cache) Refresh(f *Fill, o *Object) {
 // however many viewers ask at the same time). build returns the status,
 // header, body and status; the rest comes from src.
 func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Object) *Object {
-	ekey := key + "\x00Content-Encoding=" + enc
+	var scratch [256]byte
+	b := append(append(append(scratch[:0], key...), "\x00Content-Encoding="...), enc...)
+	ekey, o, ok := c.lookup(b) // ekey is a string of its own unless o was in memory
+	if ok && o.gen == src.gen && c.valid(o) {
+		return o
+	}
 	for {
 		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(o) {
 			return o
@@ -201,7 +232,7 @@ func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Objec
 		c.mu.Unlock()
 		close(ch)
 	}()
-	o := build()
+	o = build()
 	o.gen, o.responseTime, o.modTime, o.ref = src.gen, src.responseTime, src.modTime, src.ref
 	o.initialAge, o.ttl, o.swr, o.sie, o.mustReval = src.initialAge, src.ttl, src.swr, src.sie, src.mustReval
 	o.seq.Store(src.seq.Load())

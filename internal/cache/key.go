@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // NormalizeAcceptEncoding reduces an Accept-Encoding header to the one
@@ -78,23 +79,30 @@ type Key struct {
 // scheme and host, a NUL, the path, the query string after a ?, then the
 // fields.
 func (k Key) String() string {
-	var b strings.Builder
-	b.Grow(len(k.Dist) + len(k.Host) + len(k.Path) + len(k.Query) + len(k.Fields) + 12)
-	b.WriteString(k.Dist)
+	b := k.appendTo(make([]byte, 0, k.size()))
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not kept
+}
+
+func (k Key) size() int {
+	return len(k.Dist) + len(k.Host) + len(k.Path) + len(k.Query) + len(k.Fields) + 12
+}
+
+// appendTo appends String's bytes to b.
+func (k Key) appendTo(b []byte) []byte {
+	b = append(b, k.Dist...)
 	if k.HTTPS {
-		b.WriteString("\x00https://")
+		b = append(b, "\x00https://"...)
 	} else {
-		b.WriteString("\x00http://")
+		b = append(b, "\x00http://"...)
 	}
-	b.WriteString(k.Host)
-	b.WriteByte(0)
-	b.WriteString(k.Path)
+	b = append(b, k.Host...)
+	b = append(b, 0)
+	b = append(b, k.Path...)
 	if k.Query != "" {
-		b.WriteByte('?')
-		b.WriteString(k.Query)
+		b = append(b, '?')
+		b = append(b, k.Query...)
 	}
-	b.WriteString(k.Fields)
-	return b.String()
+	return append(b, k.Fields...)
 }
 
 // ref is what invalidations match an object by: its distribution, its
@@ -175,19 +183,29 @@ func Vary(h http.Header) []string {
 // VariantKey is the key of the variant of primary that a request with
 // header h selects, given the Vary names of the stored response.
 func VariantKey(primary string, names []string, h http.Header) string {
-	var b strings.Builder
-	b.WriteString(primary)
+	b := appendVariant(make([]byte, 0, len(primary)+32*len(names)), primary, names, h)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not kept
+}
+
+// appendVariant appends VariantKey's bytes to b.
+func appendVariant(b []byte, primary string, names []string, h http.Header) []byte {
+	b = append(b, primary...)
 	for _, n := range names {
-		b.WriteString("\x00")
-		b.WriteString(n)
-		b.WriteByte('=')
+		b = append(b, 0)
+		b = append(b, n...)
+		b = append(b, '=')
 		if n == "Accept-Encoding" {
-			b.WriteString(NormalizeAcceptEncoding(strings.Join(h.Values(n), ",")))
+			b = append(b, NormalizeAcceptEncoding(strings.Join(h.Values(n), ","))...)
 			continue
 		}
-		b.WriteString(strings.Join(h.Values(n), ","))
+		for i, v := range h.Values(n) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, v...)
+		}
 	}
-	return b.String()
+	return b
 }
 
 func splitComma(s string) []string {

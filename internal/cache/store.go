@@ -245,9 +245,16 @@ func NewMemory(maxBytes uint64) *Memory {
 
 func (m *Memory) Get(key string) (*Object, bool) { return m.c.GetIfPresent(key) }
 func (m *Memory) Put(key string, o *Object)      { m.c.Set(key, o) }
-func (m *Memory) Delete(key string)              { m.c.Invalidate(key) }
-func (m *Memory) Len() int                       { return m.c.EstimatedSize() }
-func (m *Memory) Bytes() uint64                  { return m.c.WeightedSize() }
+
+// lookup is Get by a key that may be a view of memory the caller reuses:
+// nothing keeps it. It returns the key the object is stored under.
+func (m *Memory) lookup(key string) (string, *Object, bool) {
+	e, ok := m.c.GetEntry(key)
+	return e.Key, e.Value, ok
+}
+func (m *Memory) Delete(key string) { m.c.Invalidate(key) }
+func (m *Memory) Len() int          { return m.c.EstimatedSize() }
+func (m *Memory) Bytes() uint64     { return m.c.WeightedSize() }
 
 // Evictions is how many objects the memory tier dropped to make room.
 func (m *Memory) Evictions() uint64 { return m.evictions.Load() }
@@ -290,11 +297,26 @@ func (t *Tiered) Get(key string) (*Object, bool) {
 		}
 		return o, true
 	}
+	return t.fromDisk(key)
+}
+
+// fromDisk reads key's object from the disk tier into memory.
+func (t *Tiered) fromDisk(key string) (*Object, bool) {
 	o, ok := t.Disk.Get(key, t.inline)
 	if ok {
 		t.Mem.Put(key, o)
 	}
 	return o, ok
+}
+
+// lookup is Memory.lookup on the memory tier: an object on disk that
+// memory does not hold is for Get, with a key that may be kept.
+func (t *Tiered) lookup(key string) (string, *Object, bool) {
+	stored, o, ok := t.Mem.lookup(key)
+	if ok && o.OnDisk() {
+		t.Disk.touch(stored)
+	}
+	return stored, o, ok
 }
 
 // openFileWeight is what an object whose body stays on disk weighs in the
