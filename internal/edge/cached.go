@@ -374,7 +374,7 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 	}
 	rec, sw, ok := writerBelow[storedWriter](w)
 	if !ok || wantsWhole(r) || o.Header["Content-Type"] == nil ||
-		first(o.Header["Content-Length"]) != strconv.FormatInt(o.BodySize(), 10) || (rec != nil && rec.status != 0) {
+		!isDecimal(first(o.Header["Content-Length"]), o.BodySize()) || (rec != nil && rec.status != 0) {
 		return false
 	}
 	h := w.Header()
@@ -404,6 +404,13 @@ func (b *Behavior) writeStored(w http.ResponseWriter, r *http.Request, ex *excha
 		cw.wrote = true
 	}
 	return true
+}
+
+// isDecimal reports whether v is n written in decimal, as FormatInt
+// would, without making a string of n.
+func isDecimal(v string, n int64) bool {
+	var b [20]byte
+	return string(strconv.AppendInt(b[:0], n, 10)) == v
 }
 
 // smallAges are the values of Age under ten minutes, made once: a hit's
