@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,12 +53,24 @@ func compressible(status int, h http.Header) bool {
 	if h.Get("Content-Encoding") != "" || strings.Contains(strings.ToLower(strings.Join(h["Cache-Control"], ",")), "no-transform") {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || !compressibleTypes[mt] {
+	if !compressibleTypes[mediaType(h.Get("Content-Type"))] {
 		return false
 	}
 	n, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64)
 	return err == nil && n >= compressMin && n <= compressMax
+}
+
+// mediaType is a Content-Type's type and subtype, lower-cased, its
+// parameters left out (as nginx's gzip_types matches it).
+func mediaType(v string) string {
+	v, _, _ = strings.Cut(v, ";")
+	v = strings.TrimSpace(v)
+	for i := 0; i < len(v); i++ {
+		if 'A' <= v[i] && v[i] <= 'Z' {
+			return strings.ToLower(v)
+		}
+	}
+	return v
 }
 
 // addVary adds field to an answer's Vary, unless it is there or Vary is *.
@@ -144,12 +155,13 @@ type compressWriter struct {
 }
 
 // compressing wraps w when the behavior compresses and the viewer did not
-// ask for a range.
-func (b *Behavior) compressing(w http.ResponseWriter, r *http.Request) *compressWriter {
+// ask for a range. The writer is the exchange's own.
+func (b *Behavior) compressing(w http.ResponseWriter, r *http.Request, ex *exchange) *compressWriter {
 	if !b.compress || r.Header["Range"] != nil {
 		return nil
 	}
-	return &compressWriter{ResponseWriter: w, enc: cache.NormalizeAcceptEncoding(r.Header.Get("Accept-Encoding")), head: r.Method == http.MethodHead}
+	ex.cw = compressWriter{ResponseWriter: w, enc: cache.NormalizeAcceptEncoding(r.Header.Get("Accept-Encoding")), head: r.Method == http.MethodHead}
+	return &ex.cw
 }
 
 func (cw *compressWriter) WriteHeader(code int) {

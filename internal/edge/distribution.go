@@ -147,13 +147,16 @@ func (d *Distribution) Match(path string) *Behavior {
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := &exchange{in: r, w: w, accept: r.Header.Get("Accept"), dist: d}
+	var ex *exchange
+	if rec, ok := w.(*recorder); ok && rec.ex == nil {
+		ex, rec.ex = &rec.own, &rec.own
+	} else {
+		ex = new(exchange)
+	}
+	ex.in, ex.w, ex.accept, ex.dist = r, w, r.Header.Get("Accept"), d
 	ex.newID()
 	ex.client, ex.viaProxy = clientAddr(r, d.rt.trusted)
 	w.Header()["X-Edge-Request-Id"] = ex.idField[:]
-	if rec, ok := w.(*recorder); ok {
-		rec.ex = ex
-	}
 	if viewer, node, refused := d.rt.peers.fromNode(r); refused {
 		w.Header()[refusedHeader] = []string{"token"}
 		d.fail(w, r, ex, http.StatusForbidden, "this request claims to come from a node of the cluster without its token")
@@ -198,7 +201,7 @@ func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Answers pass, from the outside in: the viewer-response function, the
 	// response headers policy, compression.
-	if cw := b.compressing(w, r); cw != nil {
+	if cw := b.compressing(w, r, ex); cw != nil {
 		w, ex.w = cw, cw
 		defer func() {
 			v := recover()

@@ -27,8 +27,9 @@ type exchange struct {
 	shardTo  string         // the owner a fill asks, on a request to it
 	shardErr error          // why the owner did not answer
 
-	idBuf   [28]byte  // id's bytes (newID)
-	idField [1]string // X-Edge-Request-Id's value
+	cw      compressWriter // the answer's, when the behavior compresses
+	idBuf   [28]byte       // id's bytes (newID)
+	idField [1]string      // X-Edge-Request-Id's value
 }
 
 type exchangeKey struct{}

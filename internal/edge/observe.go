@@ -41,6 +41,9 @@ type recorder struct {
 	firstByte   time.Time
 
 	ex *exchange // set by the distribution that answers; nil before one
+	// own is the exchange record the distribution takes: one allocation
+	// for both.
+	own exchange
 
 	// The stored object's fields a stored answer did not put in the
 	// header map, for the access log.
