@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -26,12 +27,16 @@ func BenchmarkLoopHit(b *testing.B) {
 		io.WriteString(w, body) // compressible
 	}))
 	defer o.Close()
-	for _, c := range []struct{ name, behavior, accept string }{
-		{"plain", "", ""},
-		{"gzip", ", compress: true", "Accept-Encoding: gzip\r\n"},
+	for _, c := range []struct {
+		name, behavior, accept string
+		observed               bool
+	}{
+		{"plain", "", "", false},
+		{"gzip", ", compress: true", "Accept-Encoding: gzip\r\n", false},
+		{"observed", "", "", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e := start(b, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o%s}\n", o.URL, c.behavior))
+			e := start(b, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o%s}\n", o.URL, c.behavior)+observed(b, c.observed))
 			benchRequests(b, e, "GET /hit HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\n"+c.accept+"\r\n", "X-Cache: Hit from edgefront")
 		})
 	}
@@ -43,8 +48,25 @@ func BenchmarkLoopPass(b *testing.B) {
 		io.WriteString(w, `{"id":3,"title":"Scoped error pages","body":"A small uncached API answer."}`+"\n")
 	}))
 	defer o.Close()
-	e := start(b, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}\n", o.URL))
-	benchRequests(b, e, "GET /api/notes/3 HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\n\r\n", "X-Cache: Miss from edgefront")
+	for _, c := range []struct {
+		name     string
+		observed bool
+	}{{"plain", false}, {"observed", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := start(b, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}\n", o.URL)+observed(b, c.observed))
+			benchRequests(b, e, "GET /api/notes/3 HTTP/1.1\r\nHost: h\r\nUser-Agent: bench\r\n\r\n", "X-Cache: Miss from edgefront")
+		})
+	}
+}
+
+// observed is the config's access log (to a file) and admin listener
+// (metrics) when on is true: every request is then logged and counted,
+// as a production edge's are.
+func observed(b *testing.B, on bool) string {
+	if !on {
+		return ""
+	}
+	return fmt.Sprintf("access_log: {path: %q}\nadmin: {listen: \"127.0.0.1:%s\"}\n", filepath.Join(b.TempDir(), "access.log"), freePort(b))
 }
 
 // benchRequests sends req b.N times on one connection, checking that each
