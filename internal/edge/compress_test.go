@@ -223,3 +223,25 @@ distributions:
 		t.Errorf("compress is off by default, got %q", r.Header.Get("Content-Encoding"))
 	}
 }
+
+// A media type is matched as nginx's gzip_types matches it: the type and
+// subtype without case, the parameters left out.
+func TestMediaType(t *testing.T) {
+	for v, want := range map[string]string{
+		"text/html":                "text/html",
+		"Text/HTML; charset=utf-8": "text/html",
+		" application/json ;q":     "application/json",
+		"":                         "",
+		"image/png":                "image/png",
+	} {
+		if got := mediaType(v); got != want {
+			t.Errorf("mediaType(%q) = %q, want %q", v, got, want)
+		}
+	}
+	if !compressible(200, http.Header{"Content-Type": {"Text/CSS; charset=utf-8"}, "Content-Length": {"4096"}}) {
+		t.Error("text/css with a charset, upper-cased, is not compressed")
+	}
+	if compressible(200, http.Header{"Content-Type": {"image/png"}, "Content-Length": {"4096"}}) {
+		t.Error("image/png is compressed")
+	}
+}
