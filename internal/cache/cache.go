@@ -208,11 +208,8 @@ func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Objec
 	var scratch [256]byte
 	b := append(append(append(scratch[:0], key...), "\x00Content-Encoding="...), enc...)
 	ekey, o, ok := c.lookup(b) // ekey is a string of its own unless o was in memory
-	if ok && o.gen == src.gen && c.valid(o) {
-		return o
-	}
 	for {
-		if o, ok := c.store.Get(ekey); ok && o.gen == src.gen && c.valid(o) {
+		if ok && o.gen == src.gen && c.valid(o) {
 			return o
 		}
 		c.mu.Lock()
@@ -222,6 +219,7 @@ func (c *Cache) Encoded(key string, src *Object, enc string, build func() *Objec
 		}
 		c.mu.Unlock()
 		<-ch
+		o, ok = c.store.Get(ekey) // made meanwhile by another caller
 	}
 	ch := make(chan struct{})
 	c.encoding[ekey] = ch
