@@ -245,6 +245,9 @@ func NewMemory(maxBytes uint64) *Memory {
 
 func (m *Memory) Get(key string) (*Object, bool) { return m.c.GetIfPresent(key) }
 func (m *Memory) Put(key string, o *Object)      { m.c.Set(key, o) }
+func (m *Memory) Delete(key string)              { m.c.Invalidate(key) }
+func (m *Memory) Len() int                       { return m.c.EstimatedSize() }
+func (m *Memory) Bytes() uint64                  { return m.c.WeightedSize() }
 
 // lookup is Get by a key that may be a view of memory the caller reuses:
 // nothing keeps it. It returns the key the object is stored under.
@@ -252,9 +255,6 @@ func (m *Memory) lookup(key string) (string, *Object, bool) {
 	e, ok := m.c.GetEntry(key)
 	return e.Key, e.Value, ok
 }
-func (m *Memory) Delete(key string) { m.c.Invalidate(key) }
-func (m *Memory) Len() int          { return m.c.EstimatedSize() }
-func (m *Memory) Bytes() uint64     { return m.c.WeightedSize() }
 
 // Evictions is how many objects the memory tier dropped to make room.
 func (m *Memory) Evictions() uint64 { return m.evictions.Load() }

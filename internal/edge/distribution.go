@@ -147,11 +147,15 @@ func (d *Distribution) Match(path string) *Behavior {
 
 // ServeHTTP walks a viewer request through the distribution's stages.
 func (d *Distribution) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec, observed := w.(*recorder)
 	var ex *exchange
-	if rec, ok := w.(*recorder); ok && rec.ex == nil {
-		ex, rec.ex = &rec.own, &rec.own
+	if observed && rec.ex == nil {
+		ex = &rec.own
 	} else {
 		ex = new(exchange)
+	}
+	if observed {
+		rec.ex = ex // the log and metrics read the last distribution's
 	}
 	ex.in, ex.w, ex.accept, ex.dist = r, w, r.Header.Get("Accept"), d
 	ex.newID()
