@@ -76,9 +76,7 @@ func (cn *conn) serve() {
 			cn.idle.Store(false)
 		}
 		first = false
-		if readHeader > 0 {
-			cn.c.SetReadDeadline(time.Now().Add(readHeader)) // from the head's first byte
-		}
+		timed := false
 		for {
 			switch parseHead(cn.buf, &cn.head) {
 			case partial:
@@ -86,6 +84,14 @@ func (cn *conn) serve() {
 					// Too long a head: net/http answers 431.
 					handed = cn.handOver()
 					return
+				}
+				if !timed && readHeader > 0 {
+					// The rest of the head must come within the header
+					// timeout of its first byte. (A head that came whole
+					// needs no deadline of its own: nothing more is read
+					// for it.)
+					cn.c.SetReadDeadline(time.Now().Add(readHeader))
+					timed = true
 				}
 				if !cn.fill() {
 					return

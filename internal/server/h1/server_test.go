@@ -215,6 +215,41 @@ func TestLoopTimeouts(t *testing.T) {
 	}
 }
 
+// A later head gets the header timeout from its first byte too, not the
+// idle timeout it began in, whether it comes after an answer or
+// pipelined behind a whole head.
+func TestLoopHeaderTimeoutOfLaterHeads(t *testing.T) {
+	addr, _ := loop(t, echo(), nil)
+	whole, partial := "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET / HTTP/1.1\r\nHost: h\r\n"
+	for _, pipelined := range []bool{false, true} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if pipelined {
+			io.WriteString(c, whole+partial)
+		} else {
+			io.WriteString(c, whole)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("pipelined %v: the first answer: %v %v", pipelined, resp, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		if !pipelined {
+			io.WriteString(c, partial)
+		}
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		// The header timeout is 300 ms, the idle timeout a second.
+		if _, err := io.ReadAll(br); err != nil || time.Since(start) > 800*time.Millisecond {
+			t.Errorf("pipelined %v: a slow later head was not cut at the header timeout: %v after %v", pipelined, err, time.Since(start))
+		}
+	}
+}
+
 // Shutdown waits for a request in progress, then stops.
 func TestLoopShutdownWaits(t *testing.T) {
 	var started, finished atomic.Bool
