@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -240,7 +241,7 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 			out.Header[pem[0]] = []string{pem[1]}
 		}
 	}
-	pr.SetXForwarded()
+	setXForwarded(out, in)
 	if via := in.Header.Values("Via"); len(via) > 0 {
 		out.Header["Via"] = append(via[:len(via):len(via)], "1.1 edgefront")
 	} else {
@@ -260,6 +261,29 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 }
 
 var viaEdge = []string{"1.1 edgefront"}
+
+// setXForwarded sets X-Forwarded-For, X-Forwarded-Host and
+// X-Forwarded-Proto as httputil.ProxyRequest.SetXForwarded does, their
+// values in one slice.
+func setXForwarded(out, in *http.Request) {
+	vals := make([]string, 3)
+	proto := "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	vals[1], vals[2] = in.Host, proto
+	if client, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if prior := out.Header["X-Forwarded-For"]; len(prior) > 0 {
+			client = strings.Join(prior, ", ") + ", " + client
+		}
+		vals[0] = client
+		out.Header["X-Forwarded-For"] = vals[0:1:1]
+	} else {
+		delete(out.Header, "X-Forwarded-For")
+	}
+	out.Header["X-Forwarded-Host"] = vals[1:2:2]
+	out.Header["X-Forwarded-Proto"] = vals[2:3:3]
+}
 
 // modifyResponse stamps the origin's answer and applies the error responses.
 func (b *Behavior) modifyResponse(resp *http.Response) error {
