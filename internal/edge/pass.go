@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/origin"
@@ -39,13 +41,15 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 	if !ok {
 		return false
 	}
-	out := b.originRequest(r, ex)
+	pr := newPassRequest(r)
+	out := b.originRequest(r, ex, pr)
 	raw, err := b.raw.RoundTripRaw(out)
 	if err != nil {
 		b.originError(w, out.WithContext(withExchange(out.Context(), ex)), err)
-		return true
+		return true // out lives on in the error's request: not reused
 	}
 	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw) {
+		pr.release() // nothing keeps the request of an answered raw pass
 		return true
 	}
 	// Anything else the proxy finishes, from the answer received.
@@ -58,9 +62,74 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 	return true
 }
 
-// originRequest is the origin request of a pass, as the proxy makes it.
-func (b *Behavior) originRequest(in *http.Request, ex *exchange) *http.Request {
-	out := in.Clone(in.Context())
+// passRequest is the storage a raw pass's origin request is built in,
+// reused from one pass to the next: the request, its URL, its field map
+// and the fields' values. A request with more fields than it keeps gets
+// storage of its own, which is not reused.
+type passRequest struct {
+	req  http.Request
+	url  url.URL
+	h    http.Header
+	vals []string
+	kept bool
+}
+
+const passRequestFields = 32
+
+var passRequests = sync.Pool{New: func() any { return &passRequest{h: make(http.Header, passRequestFields)} }}
+
+func newPassRequest(in *http.Request) *passRequest {
+	if len(in.Header) > passRequestFields {
+		return &passRequest{h: make(http.Header, len(in.Header))}
+	}
+	pr := passRequests.Get().(*passRequest)
+	pr.kept = true
+	return pr
+}
+
+func (pr *passRequest) release() {
+	if !pr.kept {
+		return
+	}
+	clear(pr.h)
+	clear(pr.vals[:cap(pr.vals)])
+	pr.req, pr.url, pr.vals = http.Request{}, url.URL{}, pr.vals[:0]
+	passRequests.Put(pr)
+}
+
+// clone makes pr a copy of in, as in.Clone(in.Context()) does for what a
+// pass reads and changes: the request, its URL and its fields, each
+// field's values a slice of their own (the rewrite replaces and deletes
+// fields, never changes a value in place, and an append copies).
+func (pr *passRequest) clone(in *http.Request) *http.Request {
+	out := &pr.req
+	*out = *in
+	pr.url = *in.URL
+	out.URL = &pr.url
+	n := 0
+	for _, vs := range in.Header {
+		n += len(vs)
+	}
+	if cap(pr.vals) < n {
+		pr.vals = make([]string, 0, n)
+	}
+	for k, vs := range in.Header {
+		if vs == nil {
+			pr.h[k] = nil
+			continue
+		}
+		i := len(pr.vals)
+		pr.vals = append(pr.vals, vs...)
+		pr.h[k] = pr.vals[i:len(pr.vals):len(pr.vals)]
+	}
+	out.Header = pr.h
+	return out
+}
+
+// originRequest is the origin request of a pass, as the proxy makes it,
+// built in pr.
+func (b *Behavior) originRequest(in *http.Request, ex *exchange, pr *passRequest) *http.Request {
+	out := pr.clone(in)
 	out.Body, out.Close = nil, false
 	removeHopByHop(out.Header)
 	if httpguts.HeaderValuesContainsToken(in.Header["Te"], "trailers") {

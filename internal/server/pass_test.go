@@ -7,10 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -181,5 +183,92 @@ access_log: {path: %q, format: json, buffer: 0}
 	}
 	if lines[1]["sc-content-type"] != "video/mp4" || lines[1]["sc-range-start"] != "10" {
 		t.Errorf("the pass logged %v", lines[1])
+	}
+}
+
+// The origin requests of raw passes, one after another on a connection,
+// carry the fields each viewer request sent, less the hop-by-hop ones,
+// with the forwarded ones added, as the same requests through net/http
+// and the proxy: nothing of one request's fields is left in the next
+// one's (the loop builds them in reused storage), and a request with more
+// fields than that storage keeps is built in storage of its own.
+func TestPassOriginRequestsMatchNetHTTP(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string][]string{} // by X-Seq
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var fields []string
+		for k, vs := range r.Header {
+			if k != "Content-Length" {
+				fields = append(fields, k+": "+strings.Join(vs, " | "))
+			}
+		}
+		slices.Sort(fields)
+		mu.Lock()
+		seen[r.Header.Get("X-Seq")] = fields
+		mu.Unlock()
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	}))
+	defer origin.Close()
+	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}\n", origin.URL))
+	var many strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&many, "X-F%02d: %d\r\n", i, i)
+	}
+	requests := []string{
+		"X-One: 1\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: X-Drop\r\nX-Drop: d\r\nVia: 1.1 a\r\nAccept: a\r\nAccept: b\r\n",
+		"X-Two: 2\r\n",
+		many.String(),
+		"X-Four: 4\r\n",
+	}
+	// send writes the requests on one connection (with extra fields in
+	// each) and returns what the origin saw of each.
+	send := func(path, extra string) [][]string {
+		c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		var got [][]string
+		for i, fields := range requests {
+			seq := path + fmt.Sprint(i)
+			fmt.Fprintf(c, "GET /%s HTTP/1.1\r\nHost: h\r\nX-Seq: %s\r\n%s%s\r\n", seq, seq, fields, extra)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", seq, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s: %s", seq, resp.Status)
+			}
+			mu.Lock()
+			got = append(got, slices.DeleteFunc(slices.Clone(seen[seq]), func(f string) bool { return strings.HasPrefix(f, "X-Seq:") }))
+			mu.Unlock()
+		}
+		return got
+	}
+	loop, proxied := send("loop", ""), send("proxy", "Content-Length: 0\r\n") // a length sends it to net/http
+	for i := range requests {
+		if !slices.Equal(loop[i], proxied[i]) {
+			t.Errorf("request %d: the origin got from the loop\n%s\nand through net/http\n%s", i, strings.Join(loop[i], "\n"), strings.Join(proxied[i], "\n"))
+		}
+	}
+	want := []string{"Accept: a | b", "Via: 1.1 a | 1.1 edgefront", "X-Forwarded-For: 203.0.113.9, 127.0.0.1", "X-Forwarded-Host: h", "X-Forwarded-Proto: http", "X-One: 1"}
+	for _, f := range want {
+		if !slices.Contains(loop[0], f) {
+			t.Errorf("the first origin request lacks %q:\n%s", f, strings.Join(loop[0], "\n"))
+		}
+	}
+	for i, fields := range loop {
+		for _, f := range fields {
+			if strings.HasPrefix(f, "X-Drop") || (i > 0 && strings.HasPrefix(f, "X-One")) || (i > 2 && strings.HasPrefix(f, "X-F") && f[3] >= '0' && f[3] <= '9') || (i != 1 && strings.HasPrefix(f, "X-Two")) {
+				t.Errorf("origin request %d has %q", i, f)
+			}
+		}
+	}
+	if len(loop[2]) < 40 {
+		t.Errorf("the request with many fields reached the origin with %d", len(loop[2]))
 	}
 }
