@@ -32,6 +32,8 @@ import (
 func main() {
 	raw := flag.Bool("raw", false, "a minimal HTTP/1.1 loop instead of net/http")
 	memfd := flag.Bool("memfd", false, "with -raw: bodies sent with sendfile from memory files")
+	cert := flag.String("cert", "", "with -key: serve HTTPS (and HTTP/2) with this certificate")
+	key := flag.String("key", "", "the certificate's key")
 	flag.Parse()
 	bodies := map[string][]byte{}
 	for _, arg := range flag.Args()[1:] {
@@ -64,6 +66,10 @@ func main() {
 		h["X-Edge-Request-Id"] = []string{"75yZw5wOmJ1SIaac-QAAAAAAAAAI"}
 		w.Write(body)
 	})}
+	if *cert != "" {
+		check(srv.ListenAndServeTLS(*cert, *key))
+		return
+	}
 	check(srv.ListenAndServe())
 }
 
