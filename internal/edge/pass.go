@@ -214,14 +214,16 @@ var (
 // (the writer gives it), the edge's own fields, with the edge's Via
 // added.
 func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
-	var named [][]byte // fields the origin's Connection names
+	var namedBuf [4][]byte
+	named := namedBuf[:0] // fields the origin's Connection names
 	for rest := raw; len(rest) > 0; {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		if bytes.EqualFold(name, []byte("Connection")) {
-			for _, t := range bytes.Split(value, []byte(",")) {
-				if t = bytes.Trim(t, " \t"); len(t) > 0 {
+		var name, value []byte
+		name, value, _, rest = nextField(rest)
+		if fieldIs(name, hopFieldNames[0]) { // Connection
+			for len(value) > 0 {
+				var t []byte
+				t, value, _ = bytes.Cut(value, []byte(","))
+				if t = trimOWS(t); len(t) > 0 {
 					named = append(named, t)
 				}
 			}
@@ -229,20 +231,18 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 	}
 	out = make([]byte, 0, len(raw)+len(viaLine))
 	for rest := raw; len(rest) > 0; {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, _ := bytes.Cut(line, []byte(":"))
-		if foldIn(name, named) || hopField(name) || foldIn(name, dropFields) {
+		var name, value, line []byte
+		name, value, line, rest = nextField(rest)
+		if fieldIn(name, named) || fieldIn(name, hopFieldNames) || fieldIn(name, dropFields) {
 			continue
 		}
-		value = bytes.Trim(value, " \t")
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Type")):
-			info.typed, info.contentType = true, string(value)
-		case bytes.EqualFold(name, []byte("Date")):
+		case fieldIs(name, []byte("Content-Type")):
+			info.typed, info.contentType = true, string(trimOWS(value))
+		case fieldIs(name, []byte("Date")):
 			info.dated = true
-		case bytes.EqualFold(name, []byte("Content-Range")):
-			info.contentRange = string(value)
+		case fieldIs(name, []byte("Content-Range")):
+			info.contentRange = string(trimOWS(value))
 		}
 		out = append(out, line...)
 		out = append(out, '\r', '\n')
@@ -250,22 +250,57 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 	return append(out, viaLine...), info
 }
 
-func hopField(name []byte) bool {
-	for _, h := range hopHeaders {
-		if bytes.EqualFold(name, []byte(h)) {
+// nextField splits the first field line off fields (lines that each end
+// in CRLF, as the origin's head parser leaves them): its name, its value,
+// the line without its CRLF, and the lines after it.
+func nextField(fields []byte) (name, value, line, rest []byte) {
+	end := bytes.IndexByte(fields, '\n')
+	if end < 0 {
+		end = len(fields)
+		line, rest = fields, nil
+	} else {
+		line, rest = fields[:end], fields[end+1:]
+	}
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if colon := bytes.IndexByte(line, ':'); colon >= 0 {
+		return line[:colon], line[colon+1:], line, rest
+	}
+	return line, nil, line, rest
+}
+
+// hopFieldNames are hopHeaders as bytes, Connection first.
+var hopFieldNames = func() [][]byte {
+	names := make([][]byte, len(hopHeaders))
+	for i, h := range hopHeaders {
+		names[i] = []byte(h)
+	}
+	return names
+}()
+
+// fieldIs reports whether name is field, without regard to case. Most
+// names differ in length: those cost no comparison.
+func fieldIs(name, field []byte) bool {
+	return len(name) == len(field) && bytes.EqualFold(name, field)
+}
+
+func fieldIn(name []byte, set [][]byte) bool {
+	for _, s := range set {
+		if fieldIs(name, s) {
 			return true
 		}
 	}
 	return false
 }
 
-func foldIn(name []byte, set [][]byte) bool {
-	for _, s := range set {
-		if bytes.EqualFold(name, s) {
-			return true
-		}
+// trimOWS drops the spaces and tabs around a field value or list element.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
 	}
-	return false
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // rawTiming measures a raw round trip as timedTransport does the others.
