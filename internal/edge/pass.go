@@ -97,10 +97,13 @@ func (pr *passRequest) release() {
 	passRequests.Put(pr)
 }
 
-// clone makes pr a copy of in, as in.Clone(in.Context()) does for what a
-// pass reads and changes: the request, its URL and its fields, each
-// field's values a slice of their own (the rewrite replaces and deletes
-// fields, never changes a value in place, and an append copies).
+// clone makes pr a copy of in for the origin, as in.Clone(in.Context())
+// followed by the proxy's removals: the request, its URL and its fields
+// but those of one connection (the hop-by-hop ones and those its
+// Connection field names) and the forwarded ones, which the rewrite sets
+// afresh. Each field's values are a slice of their own (the rewrite
+// replaces and deletes fields, never changes a value in place, and an
+// append copies).
 func (pr *passRequest) clone(in *http.Request) *http.Request {
 	out := &pr.req
 	*out = *in
@@ -113,7 +116,21 @@ func (pr *passRequest) clone(in *http.Request) *http.Request {
 	if cap(pr.vals) < n {
 		pr.vals = make([]string, 0, n)
 	}
+	var namedBuf [4]string
+	named := namedBuf[:0] // the fields the Connection field names
+	for _, v := range in.Header["Connection"] {
+		for v != "" {
+			var name string
+			name, v, _ = strings.Cut(v, ",")
+			if name = textproto.TrimString(name); name != "" {
+				named = append(named, name)
+			}
+		}
+	}
 	for k, vs := range in.Header {
+		if notForwarded(k) || foldedIn(k, named) {
+			continue
+		}
 		if vs == nil {
 			pr.h[k] = nil
 			continue
@@ -126,17 +143,35 @@ func (pr *passRequest) clone(in *http.Request) *http.Request {
 	return out
 }
 
+// notForwarded reports whether the origin does not get the viewer's field
+// k as it is: a field of one connection only (hopHeaders) or a forwarded
+// one, which the rewrite sets afresh.
+func notForwarded(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
+		"Transfer-Encoding", "Upgrade", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+		return true
+	}
+	return false
+}
+
+// foldedIn reports whether names holds k, without regard to case.
+func foldedIn(k string, names []string) bool {
+	for _, n := range names {
+		if len(n) == len(k) && strings.EqualFold(n, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // originRequest is the origin request of a pass, as the proxy makes it,
 // built in pr.
 func (b *Behavior) originRequest(in *http.Request, ex *exchange, pr *passRequest) *http.Request {
 	out := pr.clone(in)
 	out.Body, out.Close = nil, false
-	removeHopByHop(out.Header)
 	if httpguts.HeaderValuesContainsToken(in.Header["Te"], "trailers") {
 		out.Header["Te"] = []string{"trailers"}
-	}
-	for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
-		delete(out.Header, k)
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = []string{""} // no default one
@@ -149,21 +184,6 @@ func (b *Behavior) originRequest(in *http.Request, ex *exchange, pr *passRequest
 // the proxy removes them.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-func removeHopByHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for v != "" {
-			var name string
-			name, v, _ = strings.Cut(v, ",")
-			if name = textproto.TrimString(name); name != "" {
-				delete(h, http.CanonicalHeaderKey(name))
-			}
-		}
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
-	}
-}
 
 // writeRaw writes a plain answer's head and body; it reports false,
 // having written nothing, for one the proxy must finish: a status with
