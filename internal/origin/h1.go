@@ -231,23 +231,23 @@ func checkFraming(head []byte) error {
 	hasLength, te := false, false
 	for len(head) > 0 {
 		line := head
-		if i := bytes.Index(head, []byte("\r\n")); i >= 0 {
-			line, head = head[:i], head[i+2:]
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = bytes.TrimSuffix(head[:i], []byte("\r")), head[i+1:]
 		} else {
 			head = nil
 		}
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
 			continue
 		}
-		name, value = bytes.TrimSpace(name), bytes.TrimSpace(value)
+		name, value := bytes.TrimSpace(line[:colon]), bytes.TrimSpace(line[colon+1:])
 		switch {
-		case bytes.EqualFold(name, []byte("content-length")):
+		case fieldIs(name, "Content-Length"):
 			if hasLength && !bytes.Equal(length, value) {
 				return fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
 			}
 			length, hasLength = value, true
-		case bytes.EqualFold(name, []byte("transfer-encoding")):
+		case fieldIs(name, "Transfer-Encoding"):
 			te = true
 		}
 	}

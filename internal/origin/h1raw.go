@@ -218,12 +218,16 @@ type rawHead struct {
 // understands: HTTP/1.x, a three-digit status, fields with a token name.
 // The fields are copied: the head's buffer is the connection's.
 func parseRawHead(head []byte) (*rawHead, bool) {
-	for i, c := range head {
+	for i := 0; i < len(head); i++ {
 		// Lines end in CRLF and nowhere else; no other control byte but a
 		// tab, which net/http would read otherwise or refuse.
-		if (c < ' ' && c != '\t' && !(c == '\r' && i+1 < len(head) && head[i+1] == '\n') && !(c == '\n' && i > 0 && head[i-1] == '\r')) || c == 0x7f {
-			return nil, false
+		if c := head[i]; (c >= ' ' && c != 0x7f) || c == '\t' {
+			continue
+		} else if c == '\r' && i+1 < len(head) && head[i+1] == '\n' {
+			i++
+			continue
 		}
+		return nil, false
 	}
 	line, fields, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok || len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
@@ -237,30 +241,37 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 	h := &rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
 	keepAlive := false
 	for rest := fields; len(rest) > 0; {
-		var l []byte
-		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok || len(name) == 0 || !validToken(name) {
+		// Each line ends in CRLF (checked above).
+		end := bytes.IndexByte(rest, '\n')
+		if end < 1 {
 			return nil, false
 		}
-		value = bytes.Trim(value, " \t")
+		l := rest[:end-1]
+		rest = rest[end+1:]
+		colon := bytes.IndexByte(l, ':')
+		if colon <= 0 || !validToken(l[:colon]) {
+			return nil, false
+		}
+		name, value := l[:colon], trimOWS(l[colon+1:])
 		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
+		case fieldIs(name, "Content-Length"):
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 {
 				return nil, false
 			}
 			h.Length = n
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			if !bytes.EqualFold(value, []byte("chunked")) {
+		case fieldIs(name, "Transfer-Encoding"):
+			if !fieldIs(value, "chunked") {
 				return nil, false
 			}
 			h.Chunked = true
-		case bytes.EqualFold(name, []byte("Connection")):
-			for _, t := range bytes.Split(value, []byte(",")) {
-				t = bytes.Trim(t, " \t")
-				h.close = h.close || bytes.EqualFold(t, []byte("close"))
-				keepAlive = keepAlive || bytes.EqualFold(t, []byte("keep-alive"))
+		case fieldIs(name, "Connection"):
+			for len(value) > 0 {
+				var t []byte
+				t, value, _ = bytes.Cut(value, []byte(","))
+				t = trimOWS(t)
+				h.close = h.close || fieldIs(t, "close")
+				keepAlive = keepAlive || fieldIs(t, "keep-alive")
 			}
 		}
 	}
@@ -278,11 +289,36 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 
 func validToken(b []byte) bool {
 	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if !tokenByte[c] {
 			return false
 		}
 	}
 	return true
+}
+
+// tokenByte holds the bytes a token may have (RFC 9110 §5.6.2).
+var tokenByte = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
+	}
+	return t
+}()
+
+// fieldIs reports whether b is s without regard to case. Most names differ
+// in length: those cost no comparison.
+func fieldIs(b []byte, s string) bool {
+	return len(b) == len(s) && strings.EqualFold(string(b), s)
+}
+
+// trimOWS drops the spaces and tabs around a field value or list element.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // Response is the answer parsed, for a caller that needs its header as
