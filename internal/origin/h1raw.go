@@ -168,20 +168,31 @@ func writeRequest(bw *bufio.Writer, req *http.Request) bool {
 	if host == "" {
 		host = req.URL.Host
 	}
-	target := req.URL.RequestURI()
-	if req.URL.Opaque != "" || strings.ContainsAny(host, " \r\n") {
+	if req.URL.Opaque != "" || hasCRLF(host) || strings.IndexByte(host, ' ') >= 0 {
 		return false
 	}
 	for k, vs := range req.Header {
+		if !fieldName(k) {
+			return false
+		}
 		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n") || strings.ContainsAny(k, " :\r\n") {
+			if hasCRLF(v) {
 				return false
 			}
 		}
 	}
 	bw.WriteString(req.Method)
 	bw.WriteByte(' ')
-	bw.WriteString(target)
+	// The target as URL.RequestURI makes it, without the string.
+	if p := req.URL.EscapedPath(); p != "" {
+		bw.WriteString(p)
+	} else {
+		bw.WriteByte('/')
+	}
+	if req.URL.ForceQuery || req.URL.RawQuery != "" {
+		bw.WriteByte('?')
+		bw.WriteString(req.URL.RawQuery)
+	}
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
@@ -204,6 +215,22 @@ func writeRequest(bw *bufio.Writer, req *http.Request) bool {
 		bw.WriteString("Connection: close\r\n")
 	}
 	bw.WriteString("\r\n")
+	return true
+}
+
+func hasCRLF(s string) bool {
+	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0
+}
+
+// fieldName reports whether k may be written as a field's name: nothing
+// that would end or split the line.
+func fieldName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		switch k[i] {
+		case ' ', ':', '\r', '\n':
+			return false
+		}
+	}
 	return true
 }
 

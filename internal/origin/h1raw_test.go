@@ -202,6 +202,9 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 		{"HEAD", "http://o.example:8080/", "viewer.example", http.Header{"User-Agent": {"curl/8"}}},
 		{"GET", "http://o.example/", "", http.Header{"User-Agent": {""}, "Via": {"1.1 edgefront"}}},
 		{"GET", "http://[::1]:9000/p", "", http.Header{"Cookie": {"a=1; b=2"}}},
+		{"GET", "http://o.example", "", http.Header{}},                    // no path
+		{"GET", "http://o.example/p?", "", http.Header{}},                 // an empty query kept
+		{"GET", "http://o.example/a%2Fb/%C3%A9?q=%2F", "", http.Header{}}, // a path kept as escaped
 	} {
 		r, _ := http.NewRequest(c.method, c.url, nil)
 		r.Host, r.Header = c.host, c.header
@@ -228,5 +231,9 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 	bad.Header = http.Header{"X": {"a\r\nInjected: 1"}}
 	if writeRequest(bufio.NewWriter(io.Discard), bad) {
 		t.Error("a value with a line break was written")
+	}
+	bad.Header = http.Header{"X: Injected": {"1"}}
+	if writeRequest(bufio.NewWriter(io.Discard), bad) {
+		t.Error("a name with a colon was written")
 	}
 }
