@@ -332,7 +332,7 @@ func writeFields(bw *bufWriter, h http.Header, exclude map[string]bool) {
 			continue
 		}
 		for _, v := range vs {
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\r') >= 0 || strings.IndexByte(v, '\n') >= 0 {
 				v = newlineToSpace.Replace(v)
 			}
 			bw.writeString(k)
