@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -29,14 +30,17 @@ type h1Client struct {
 }
 
 type h1Conn struct {
-	tcp  *net.TCPConn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	idle *time.Timer // closes the connection when it has been idle too long
-	// since is when the connection last went idle (under the client's
-	// lock): a timer that fires late for an earlier idle spell finds it
-	// too recent, and leaves it.
-	since time.Time
+	tcp *net.TCPConn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	// idle closes the connection once it has been idle too long. It is
+	// not stopped when a request takes the connection, nor set again each
+	// time it goes idle: when it fires it closes a connection idle for
+	// the client's idleTimeout, sets itself again for one idle since less
+	// long, and stops for one in use, which put sets it again for.
+	idle  *time.Timer
+	armed bool      // idle is set (under the client's lock)
+	since time.Time // when the connection last went idle (under the client's lock)
 	// abort ends what the connection is doing (its deadline passes): what
 	// a request's context ending calls, made once for the connection.
 	abort func()
@@ -64,7 +68,6 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 		pc := list[len(list)-1]
 		c.idle[addr] = list[:len(list)-1]
 		c.mu.Unlock()
-		pc.idle.Stop() // if it already fired, it no longer finds pc in the list
 		return pc, true, nil
 	}
 	c.mu.Unlock()
@@ -82,36 +85,47 @@ func (c *h1Client) put(addr string, pc *h1Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.idle[addr]) >= c.maxIdle {
-		pc.tcp.Close()
+		pc.close()
 		return
 	}
 	c.idle[addr] = append(c.idle[addr], pc)
 	pc.since = time.Now()
-	if pc.idle == nil {
-		// One timer for the connection's life, reset each time it goes
-		// idle.
-		pc.idle = time.AfterFunc(c.idleTimeout, func() { c.expire(addr, pc) })
-	} else {
-		pc.idle.Reset(c.idleTimeout)
+	if !pc.armed {
+		pc.armed = true
+		if pc.idle == nil {
+			pc.idle = time.AfterFunc(c.idleTimeout, func() { c.expire(addr, pc) })
+		} else {
+			pc.idle.Reset(c.idleTimeout)
+		}
 	}
 }
 
-// expire closes a connection that stayed idle for idleTimeout, unless a
-// request took it meanwhile or it went idle again since.
+// expire closes a connection that has been idle for idleTimeout, sets its
+// timer again for one idle since less long, and leaves one in use.
 func (c *h1Client) expire(addr string, pc *h1Conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(pc.since) < c.idleTimeout {
-		return // a late fire for an earlier idle spell; the timer is set again
-	}
 	list := c.idle[addr]
-	for i, x := range list {
-		if x == pc {
-			c.idle[addr] = append(list[:i], list[i+1:]...)
-			pc.tcp.Close()
-			return
-		}
+	i := slices.Index(list, pc)
+	if i < 0 {
+		pc.armed = false // in use, or closed: put sets the timer again
+		return
 	}
+	if idle := time.Since(pc.since); idle < c.idleTimeout {
+		pc.idle.Reset(c.idleTimeout - idle)
+		return
+	}
+	c.idle[addr] = slices.Delete(list, i, i+1)
+	pc.armed = false
+	pc.tcp.Close()
+}
+
+// close closes a connection that is not in the pool, and its timer.
+func (pc *h1Conn) close() {
+	if pc.idle != nil {
+		pc.idle.Stop()
+	}
+	pc.tcp.Close()
 }
 
 // CloseIdleConnections closes the pooled connections.
@@ -120,8 +134,7 @@ func (c *h1Client) CloseIdleConnections() {
 	defer c.mu.Unlock()
 	for addr, list := range c.idle {
 		for _, pc := range list {
-			pc.idle.Stop()
-			pc.tcp.Close()
+			pc.close()
 		}
 		delete(c.idle, addr)
 	}
@@ -146,7 +159,7 @@ func roundTripOn[T any](c *h1Client, req *http.Request, exchange func(*http.Requ
 		if err == nil {
 			return v, nil
 		}
-		pc.tcp.Close()
+		pc.close()
 		if reused && attempt == 0 && req.Context().Err() == nil && !IsTimeout(err) && !errors.Is(err, ErrFraming) {
 			continue
 		}
@@ -369,7 +382,7 @@ func (b *h1Body) finish(err error) {
 		b.client.put(b.addr, b.pc)
 		return
 	}
-	b.pc.tcp.Close()
+	b.pc.close()
 }
 
 func (b *h1Body) Close() error {

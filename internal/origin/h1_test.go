@@ -194,9 +194,8 @@ func TestH1ClientClosesIdleConnections(t *testing.T) {
 }
 
 // A connection used again and again within keepalive_timeout stays open
-// (its one idle timer is set again each time it goes idle, and a late fire
-// for an earlier spell leaves it), and closes once it has been idle that
-// long.
+// (its one idle timer, firing for a connection idle less long, sets itself
+// again), and closes once it has been idle that long.
 func TestH1ClientKeepsABusyConnection(t *testing.T) {
 	var opened, closed atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
@@ -225,6 +224,73 @@ func TestH1ClientKeepsABusyConnection(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); closed.Load() == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("an idle origin connection outlived keepalive_timeout")
+		}
+	}
+}
+
+// An answer that came whole with its head leaves the response deadline
+// on its connection; a request that reuses the connection after that
+// deadline has passed gets a deadline of its own, and its answer.
+func TestH1ClientReusesAConnectionPastAnEarlierDeadline(t *testing.T) {
+	var opened atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newH1Client(time.Second, 100*time.Millisecond, 10*time.Second, 4)
+	for i := range 3 {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		raw, err := c.roundTripRaw(req)
+		if err != nil || raw.Resp != nil {
+			t.Fatalf("request %d: %v (a raw answer: %v)", i, err, raw != nil && raw.Resp == nil)
+		}
+		body, err := io.ReadAll(raw.Body)
+		raw.Body.Close()
+		if err != nil || string(body) != "ok" {
+			t.Fatalf("request %d: %q, %v", i, body, err)
+		}
+		time.Sleep(200 * time.Millisecond) // past the response timeout
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("%d connections opened for three requests; want 1", n)
+	}
+}
+
+// A connection whose idle timer fired while a request had it is closed
+// once it has been idle keepalive_timeout after going back to the pool.
+func TestH1ClientClosesAConnectionIdleAfterUse(t *testing.T) {
+	var closed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := newH1Client(time.Second, time.Second, 150*time.Millisecond, 4)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	h1Get(t, c, "GET", srv.URL+"/")
+	pc, reused, err := c.get(context.Background(), addr)
+	if err != nil || !reused {
+		t.Fatalf("the pooled connection: %v, reused %v", err, reused)
+	}
+	c.expire(addr, pc) // the timer fires while the connection is in use
+	time.Sleep(200 * time.Millisecond)
+	if closed.Load() != 0 {
+		t.Fatal("a connection in use was closed")
+	}
+	c.put(addr, pc)
+	for deadline := time.Now().Add(5 * time.Second); closed.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a connection idle again after its timer fired in use outlived keepalive_timeout")
 		}
 	}
 }

@@ -116,7 +116,12 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
 	}
 	pc.br.Discard(len(head) + 2)
-	pc.tcp.SetReadDeadline(time.Time{})
+	if !bodiless && int64(pc.br.Buffered()) < raw.Length {
+		// The body is read from the socket after the head: the response
+		// timeout is for the head. (One that came whole with it needs no
+		// more reads; the next request sets the deadline afresh.)
+		pc.tcp.SetReadDeadline(time.Time{})
+	}
 	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, reusable: !raw.close, fixed: true}
 	if !bodiless {
 		body.remaining = raw.Length
