@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgefront/edgefront/internal/httpsyntax"
 	"github.com/edgefront/edgefront/internal/origin"
 	"golang.org/x/net/http/httpguts"
 )
@@ -158,7 +159,7 @@ func notForwarded(k string) bool {
 // foldedIn reports whether names holds k, without regard to case.
 func foldedIn(k string, names []string) bool {
 	for _, n := range names {
-		if len(n) == len(k) && strings.EqualFold(n, k) {
+		if httpsyntax.NameIs(n, k) {
 			return true
 		}
 	}
@@ -225,7 +226,7 @@ type fieldInfo struct {
 
 var (
 	viaLine    = []byte("Via: 1.1 edgefront\r\n")
-	dropFields = [][]byte{[]byte("Content-Length"), []byte("X-Cache"), []byte("X-Edge-Request-Id"), []byte("Edgefront-Cdn-Cache-Control")}
+	dropFields = []string{"Content-Length", "X-Cache", "X-Edge-Request-Id", "Edgefront-Cdn-Cache-Control"}
 )
 
 // proxiedFields is the origin's header lines as the viewer gets them, in
@@ -239,11 +240,11 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 	for rest := raw; len(rest) > 0; {
 		var name, value []byte
 		name, value, _, rest = nextField(rest)
-		if fieldIs(name, hopFieldNames[0]) { // Connection
+		if httpsyntax.NameIs(name, "Connection") {
 			for len(value) > 0 {
 				var t []byte
 				t, value, _ = bytes.Cut(value, []byte(","))
-				if t = trimOWS(t); len(t) > 0 {
+				if t = httpsyntax.TrimOWS(t); len(t) > 0 {
 					named = append(named, t)
 				}
 			}
@@ -253,16 +254,16 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 	for rest := raw; len(rest) > 0; {
 		var name, value, line []byte
 		name, value, line, rest = nextField(rest)
-		if fieldIn(name, named) || fieldIn(name, hopFieldNames) || fieldIn(name, dropFields) {
+		if fieldIn(name, named) || fieldIn(name, hopHeaders) || fieldIn(name, dropFields) {
 			continue
 		}
 		switch {
-		case fieldIs(name, []byte("Content-Type")):
-			info.typed, info.contentType = true, string(trimOWS(value))
-		case fieldIs(name, []byte("Date")):
+		case httpsyntax.NameIs(name, "Content-Type"):
+			info.typed, info.contentType = true, string(httpsyntax.TrimOWS(value))
+		case httpsyntax.NameIs(name, "Date"):
 			info.dated = true
-		case fieldIs(name, []byte("Content-Range")):
-			info.contentRange = string(trimOWS(value))
+		case httpsyntax.NameIs(name, "Content-Range"):
+			info.contentRange = string(httpsyntax.TrimOWS(value))
 		}
 		out = append(out, line...)
 		out = append(out, '\r', '\n')
@@ -288,39 +289,14 @@ func nextField(fields []byte) (name, value, line, rest []byte) {
 	return line, nil, line, rest
 }
 
-// hopFieldNames are hopHeaders as bytes, Connection first.
-var hopFieldNames = func() [][]byte {
-	names := make([][]byte, len(hopHeaders))
-	for i, h := range hopHeaders {
-		names[i] = []byte(h)
-	}
-	return names
-}()
-
-// fieldIs reports whether name is field, without regard to case. Most
-// names differ in length: those cost no comparison.
-func fieldIs(name, field []byte) bool {
-	return len(name) == len(field) && bytes.EqualFold(name, field)
-}
-
-func fieldIn(name []byte, set [][]byte) bool {
+// fieldIn reports whether set holds name, without regard to case.
+func fieldIn[S ~string | ~[]byte](name []byte, set []S) bool {
 	for _, s := range set {
-		if fieldIs(name, s) {
+		if httpsyntax.NameIs(name, s) {
 			return true
 		}
 	}
 	return false
-}
-
-// trimOWS drops the spaces and tabs around a field value or list element.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // rawTiming measures a raw round trip as timedTransport does the others.

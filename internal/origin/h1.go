@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
 
 // h1Client is a small HTTP/1.1 client for plain-HTTP origins whose bodies
@@ -255,12 +257,12 @@ func checkFraming(head []byte) error {
 		}
 		name, value := bytes.TrimSpace(line[:colon]), bytes.TrimSpace(line[colon+1:])
 		switch {
-		case fieldIs(name, "Content-Length"):
+		case httpsyntax.NameIs(name, "Content-Length"):
 			if hasLength && !bytes.Equal(length, value) {
 				return fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
 			}
 			length, hasLength = value, true
-		case fieldIs(name, "Transfer-Encoding"):
+		case httpsyntax.NameIs(name, "Transfer-Encoding"):
 			te = true
 		}
 	}

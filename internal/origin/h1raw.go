@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
 
 // RawResponse is an origin's answer as its head arrived, for a caller that
@@ -281,29 +283,29 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 		l := rest[:end-1]
 		rest = rest[end+1:]
 		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !validToken(l[:colon]) {
+		if colon <= 0 || !httpsyntax.Token(l[:colon]) {
 			return nil, false
 		}
-		name, value := l[:colon], trimOWS(l[colon+1:])
+		name, value := l[:colon], httpsyntax.TrimOWS(l[colon+1:])
 		switch {
-		case fieldIs(name, "Content-Length"):
+		case httpsyntax.NameIs(name, "Content-Length"):
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 {
 				return nil, false
 			}
 			h.Length = n
-		case fieldIs(name, "Transfer-Encoding"):
-			if !fieldIs(value, "chunked") {
+		case httpsyntax.NameIs(name, "Transfer-Encoding"):
+			if !httpsyntax.NameIs(value, "chunked") {
 				return nil, false
 			}
 			h.Chunked = true
-		case fieldIs(name, "Connection"):
+		case httpsyntax.NameIs(name, "Connection"):
 			for len(value) > 0 {
 				var t []byte
 				t, value, _ = bytes.Cut(value, []byte(","))
-				t = trimOWS(t)
-				h.close = h.close || fieldIs(t, "close")
-				keepAlive = keepAlive || fieldIs(t, "keep-alive")
+				t = httpsyntax.TrimOWS(t)
+				h.close = h.close || httpsyntax.NameIs(t, "close")
+				keepAlive = keepAlive || httpsyntax.NameIs(t, "keep-alive")
 			}
 		}
 	}
@@ -317,40 +319,6 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 	}
 	h.Fields = append([]byte(nil), fields...)
 	return h, true
-}
-
-func validToken(b []byte) bool {
-	for _, c := range b {
-		if !tokenByte[c] {
-			return false
-		}
-	}
-	return true
-}
-
-// tokenByte holds the bytes a token may have (RFC 9110 §5.6.2).
-var tokenByte = func() (t [256]bool) {
-	for c := '!'; c < 0x7f; c++ {
-		t[c] = !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", c)
-	}
-	return t
-}()
-
-// fieldIs reports whether b is s without regard to case. Most names differ
-// in length: those cost no comparison.
-func fieldIs(b []byte, s string) bool {
-	return len(b) == len(s) && strings.EqualFold(string(b), s)
-}
-
-// trimOWS drops the spaces and tabs around a field value or list element.
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // Response is the answer parsed, for a caller that needs its header as

@@ -11,6 +11,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
 
 // head is a parsed request head. Its strings are parts of one copy of
@@ -87,25 +89,25 @@ func parseHead(b []byte, h *head) int {
 			return handOver // obs-fold, a space before the colon, no name
 		}
 		name := line[:colon]
-		value := trimOWS(line[colon+1:])
+		value := httpsyntax.TrimOWS(line[colon+1:])
 		switch {
-		case asciiEqualFold(name, "host"):
+		case httpsyntax.NameIs(name, "host"):
 			hosts++
 			h.host = value
-		case asciiEqualFold(name, "content-length"):
+		case httpsyntax.NameIs(name, "content-length"):
 			length = true
-		case asciiEqualFold(name, "transfer-encoding"):
+		case httpsyntax.NameIs(name, "transfer-encoding"):
 			te = true
-		case asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "expect"), asciiEqualFold(name, "trailer"):
+		case httpsyntax.NameIs(name, "upgrade"), httpsyntax.NameIs(name, "expect"), httpsyntax.NameIs(name, "trailer"):
 			return handOver
-		case asciiEqualFold(name, "connection"):
+		case httpsyntax.NameIs(name, "connection"):
 			for rest := value; rest != ""; {
 				var tok string
 				tok, rest, _ = strings.Cut(rest, ",")
 				switch tok = strings.TrimSpace(tok); {
-				case asciiEqualFold(tok, "close"):
+				case httpsyntax.NameIs(tok, "close"):
 					h.close = true
-				case asciiEqualFold(tok, "upgrade"):
+				case httpsyntax.NameIs(tok, "upgrade"):
 					return handOver
 				}
 			}
@@ -218,26 +220,9 @@ var pathChar = func() (t [256]bool) {
 	return t
 }()
 
-// validName reports whether b is a field name net/http takes as it is: a
+// validName reports whether s is a field name net/http takes as it is: a
 // token.
-func validName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !isToken[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
+func validName(s string) bool { return httpsyntax.Token(s) }
 
 // validHost is a conservative reg-name or IPv4 address with an optional
 // port: letters, digits, '-', '.', and one ':' before digits. What it
@@ -264,22 +249,6 @@ func validHost(h string) bool {
 	return true
 }
 
-func asciiEqualFold(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // headerInto builds the request's http.Header, names canonical as
 // net/http makes them, without Host (net/http keeps it in Request.Host),
 // into hdr (cleared; made when nil) and vals, the backing array of the
@@ -295,7 +264,7 @@ func (h *head) headerInto(hdr http.Header, vals []string) (http.Header, []string
 	}
 	vals = vals[:len(h.fields)]
 	for i, f := range h.fields {
-		if asciiEqualFold(f.name, "host") {
+		if httpsyntax.NameIs(f.name, "host") {
 			continue
 		}
 		name := canonical(f.name)
@@ -327,19 +296,4 @@ var common = func() map[string]string {
 		m[strings.ToLower(n)] = n
 	}
 	return m
-}()
-
-// isToken are the bytes of an RFC 9110 token.
-var isToken = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
-		t[c] = true
-	}
-	return t
 }()
