@@ -111,13 +111,7 @@ func TestRefreshOutlivesItsRequestOnAReusedConnection(t *testing.T) {
 	}))
 	defer o.Close()
 	e := start(t, fmt.Sprintf("  - name: main\n    origins: {o: {type: http, url: %q}}\n    default_behavior: {target_origin: o, min_ttl: 0}\n", o.URL))
-	c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
+	c, br := e.dial(t, 5*time.Second)
 	io.WriteString(c, "GET /x HTTP/1.1\r\nHost: h\r\nX-Viewer: first\r\n\r\n")
 	if resp, err := http.ReadResponse(br, nil); err != nil {
 		t.Fatal(err)

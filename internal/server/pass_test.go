@@ -224,13 +224,7 @@ func TestPassOriginRequestsMatchNetHTTP(t *testing.T) {
 	// send writes the requests on one connection (with extra fields in
 	// each) and returns what the origin saw of each.
 	send := func(path, extra string) [][]string {
-		c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		br := bufio.NewReader(c)
+		c, br := e.dial(t, 5*time.Second)
 		var got [][]string
 		for i, fields := range requests {
 			seq := path + fmt.Sprint(i)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -54,6 +55,19 @@ type testEdge struct {
 
 func start(t testing.TB, distributions string) *testEdge {
 	return startWith(t, "", distributions)
+}
+
+// dial opens a connection to e's plain listener that gives up after
+// timeout, with a reader for its answers; it closes with the test.
+func (e *testEdge) dial(t testing.TB, timeout time.Duration) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.http, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(timeout))
+	return c, bufio.NewReader(c)
 }
 
 // startWith is start with more listen settings (", http3: true").
