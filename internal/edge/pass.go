@@ -275,11 +275,8 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 // in CRLF, as the origin's head parser leaves them): its name, its value,
 // the line without its CRLF, and the lines after it.
 func nextField(fields []byte) (name, value, line, rest []byte) {
-	end := bytes.IndexByte(fields, '\n')
-	if end < 0 {
-		end = len(fields)
-		line, rest = fields, nil
-	} else {
+	line, rest = fields, nil
+	if end := bytes.IndexByte(fields, '\n'); end >= 0 {
 		line, rest = fields[:end], fields[end+1:]
 	}
 	line = bytes.TrimSuffix(line, []byte("\r"))
