@@ -348,11 +348,15 @@ func (b *h1Body) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
-	n, err := io.Copy(w, &io.LimitedReader{R: b.pc.tcp, N: b.remaining})
-	total += n
-	b.remaining -= n
-	if err == nil && b.remaining > 0 {
-		err = io.ErrUnexpectedEOF
+	var err error
+	if b.remaining > 0 { // the rest from the socket (a body that came with its head needs none)
+		var n int64
+		n, err = io.Copy(w, &io.LimitedReader{R: b.pc.tcp, N: b.remaining})
+		total += n
+		b.remaining -= n
+		if err == nil && b.remaining > 0 {
+			err = io.ErrUnexpectedEOF
+		}
 	}
 	b.finish(err)
 	return total, err
