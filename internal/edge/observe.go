@@ -66,7 +66,7 @@ type storedWriter interface {
 func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length string) {
 	rec.status, rec.firstByte = status, time.Now()
 	rec.headerBytes = headBytes(rec.Header(), fieldBytes+lengthLine(length))
-	rec.storedType, rec.storedLength, rec.storedRange = info.contentType, length, info.contentRange
+	rec.storedType, rec.storedLength, rec.storedRange = string(info.contentType), length, string(info.contentRange)
 }
 
 // writerBelow finds the writer of kind T that w is, or that w records

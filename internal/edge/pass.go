@@ -221,7 +221,7 @@ func (b *Behavior) writeRaw(w http.ResponseWriter, pw proxiedWriter, rec *record
 // origin's fields.
 type fieldInfo struct {
 	typed, dated              bool
-	contentType, contentRange string
+	contentType, contentRange []byte // in the origin's fields: a string only for the log
 }
 
 var (
@@ -259,11 +259,11 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 		}
 		switch {
 		case httpsyntax.NameIs(name, "Content-Type"):
-			info.typed, info.contentType = true, string(httpsyntax.TrimOWS(value))
+			info.typed, info.contentType = true, httpsyntax.TrimOWS(value)
 		case httpsyntax.NameIs(name, "Date"):
 			info.dated = true
 		case httpsyntax.NameIs(name, "Content-Range"):
-			info.contentRange = string(httpsyntax.TrimOWS(value))
+			info.contentRange = httpsyntax.TrimOWS(value)
 		}
 		out = append(out, line...)
 		out = append(out, '\r', '\n')
