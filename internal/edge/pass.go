@@ -5,10 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -120,16 +118,12 @@ func (pr *passRequest) clone(in *http.Request) *http.Request {
 	var namedBuf [4]string
 	named := namedBuf[:0] // the fields the Connection field names
 	for _, v := range in.Header["Connection"] {
-		for v != "" {
-			var name string
-			name, v, _ = strings.Cut(v, ",")
-			if name = textproto.TrimString(name); name != "" {
-				named = append(named, name)
-			}
+		for name := range httpsyntax.Elements(v) {
+			named = append(named, name)
 		}
 	}
 	for k, vs := range in.Header {
-		if notForwarded(k) || foldedIn(k, named) {
+		if notForwarded(k) || fieldIn(k, named) {
 			continue
 		}
 		if vs == nil {
@@ -152,16 +146,6 @@ func notForwarded(k string) bool {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer",
 		"Transfer-Encoding", "Upgrade", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
 		return true
-	}
-	return false
-}
-
-// foldedIn reports whether names holds k, without regard to case.
-func foldedIn(k string, names []string) bool {
-	for _, n := range names {
-		if httpsyntax.NameIs(n, k) {
-			return true
-		}
 	}
 	return false
 }
@@ -241,12 +225,8 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 		var name, value []byte
 		name, value, _, rest = nextField(rest)
 		if httpsyntax.NameIs(name, "Connection") {
-			for len(value) > 0 {
-				var t []byte
-				t, value, _ = bytes.Cut(value, []byte(","))
-				if t = httpsyntax.TrimOWS(t); len(t) > 0 {
-					named = append(named, t)
-				}
+			for t := range httpsyntax.Elements(value) {
+				named = append(named, t)
 			}
 		}
 	}
@@ -287,7 +267,7 @@ func nextField(fields []byte) (name, value, line, rest []byte) {
 }
 
 // fieldIn reports whether set holds name, without regard to case.
-func fieldIn[S ~string | ~[]byte](name []byte, set []S) bool {
+func fieldIn[N, S ~string | ~[]byte](name N, set []S) bool {
 	for _, s := range set {
 		if httpsyntax.NameIs(name, s) {
 			return true

@@ -16,7 +16,7 @@ func TestNotForwarded(t *testing.T) {
 			t.Errorf("%s does not go to the origin", k)
 		}
 	}
-	if !foldedIn("X-Drop", []string{"close", "x-drop"}) || foldedIn("X-Drop", []string{"x-dro", "close"}) {
-		t.Error("foldedIn")
+	if !fieldIn("X-Drop", []string{"close", "x-drop"}) || fieldIn("X-Drop", []string{"x-dro", "close"}) {
+		t.Error("fieldIn")
 	}
 }

@@ -5,6 +5,8 @@
 // nothing, and knows only ASCII, as field names are.
 package httpsyntax
 
+import "iter"
+
 // IsToken reports whether c may be in a token (a field name, a method).
 func IsToken(c byte) bool { return tokenByte[c] }
 
@@ -69,4 +71,25 @@ func NameIs[A, B ~string | ~[]byte](a A, b B) bool {
 		}
 	}
 	return true
+}
+
+// Elements yields the elements of a comma-separated list (a Connection
+// field's value), each without the whitespace around it, the empty ones
+// left out.
+func Elements[S ~string | ~[]byte](list S) iter.Seq[S] {
+	return func(yield func(S) bool) {
+		for len(list) > 0 {
+			e := list
+			list = list[len(list):]
+			for i := 0; i < len(e); i++ {
+				if e[i] == ',' {
+					e, list = e[:i], e[i+1:]
+					break
+				}
+			}
+			if e = TrimOWS(e); len(e) > 0 && !yield(e) {
+				return
+			}
+		}
+	}
 }

@@ -47,3 +47,19 @@ func TestTrimOWS(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+func TestElements(t *testing.T) {
+	var got []string
+	for e := range Elements(" close, ,X-Drop ,\tkeep-alive,") {
+		got = append(got, e)
+	}
+	if strings.Join(got, "|") != "close|X-Drop|keep-alive" {
+		t.Errorf("%q", got)
+	}
+	for e := range Elements([]byte("a, b")) {
+		if string(e) != "a" {
+			t.Errorf("%q", e)
+		}
+		break // stopping early is allowed
+	}
+}

@@ -300,10 +300,7 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 			}
 			h.Chunked = true
 		case httpsyntax.NameIs(name, "Connection"):
-			for len(value) > 0 {
-				var t []byte
-				t, value, _ = bytes.Cut(value, []byte(","))
-				t = httpsyntax.TrimOWS(t)
+			for t := range httpsyntax.Elements(value) {
 				h.close = h.close || httpsyntax.NameIs(t, "close")
 				keepAlive = keepAlive || httpsyntax.NameIs(t, "keep-alive")
 			}

@@ -101,10 +101,8 @@ func parseHead(b []byte, h *head) int {
 		case httpsyntax.NameIs(name, "upgrade"), httpsyntax.NameIs(name, "expect"), httpsyntax.NameIs(name, "trailer"):
 			return handOver
 		case httpsyntax.NameIs(name, "connection"):
-			for rest := value; rest != ""; {
-				var tok string
-				tok, rest, _ = strings.Cut(rest, ",")
-				switch tok = strings.TrimSpace(tok); {
+			for tok := range httpsyntax.Elements(value) {
+				switch {
 				case httpsyntax.NameIs(tok, "close"):
 					h.close = true
 				case httpsyntax.NameIs(tok, "upgrade"):
