@@ -13,29 +13,29 @@ import (
 	"time"
 )
 
-// clock is a cache clock the test steps.
-type clock struct {
+// testClock is a cache clock the test steps.
+type testClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
 // newClock starts at the real time: origins stamp Date, and an answer
 // whose Date is far from the cache's clock has an age of its own.
-func newClock() *clock { return &clock{now: time.Now()} }
+func newClock() *testClock { return &testClock{now: time.Now()} }
 
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func (c *testClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // cachingEdge runs an edge whose default behavior caches from origin, with
 // extra behavior settings, on the test's clock.
-func cachingEdge(t *testing.T, originURL, settings string) (string, *clock) {
+func cachingEdge(t *testing.T, originURL, settings string) (string, *testClock) {
 	t.Helper()
 	return cachingEdgeOn(t, newClock(), originURL, settings)
 }
 
 // cachingEdgeOn is cachingEdge on a given clock; origins whose answers
 // live across steps of the clock stamp Date from it too.
-func cachingEdgeOn(t *testing.T, clk *clock, originURL, settings string) (string, *clock) {
+func cachingEdgeOn(t *testing.T, clk *testClock, originURL, settings string) (string, *testClock) {
 	t.Helper()
 	srv, _ := edgeWithClock(t, fmt.Sprintf(`
 distributions:

@@ -20,7 +20,7 @@ import (
 
 // diskEdge runs an edge with a disk tier at dir in front of originURL: a
 // new one on the same dir is a restart.
-func diskEdge(t *testing.T, dir, originURL string, clk *clock) (string, *Router) {
+func diskEdge(t *testing.T, dir, originURL string, clk *testClock) (string, *Router) {
 	t.Helper()
 	cfg, err := config.Parse(filepath.Join(t.TempDir(), "edgefront.yaml"), []byte(fmt.Sprintf(`
 cache: {memory: 8MiB, max_memory_object_size: 64KiB, disk: {path: %q, size: 1GiB}}
