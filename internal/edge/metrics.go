@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgefront/edgefront/internal/clock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -199,7 +200,7 @@ type timedTransport struct {
 }
 
 func (t *timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	start := time.Now()
+	start := clock.Mono()
 	resp, err := t.RoundTripper.RoundTrip(r)
 	t.account(r, start, err)
 	return resp, err

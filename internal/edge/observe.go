@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgefront/edgefront/internal/accesslog"
 	"github.com/edgefront/edgefront/internal/cache"
+	"github.com/edgefront/edgefront/internal/clock"
 )
 
 // Observer receives what the edge did with each request: the access log
@@ -64,7 +65,7 @@ type storedWriter interface {
 // proxied records an answer passed on from the origin's head lines,
 // written in one go below; its body goes through Write as any other.
 func (rec *recorder) proxied(status, fieldBytes int, info fieldInfo, length string) {
-	rec.status, rec.firstByte = status, time.Now()
+	rec.status, rec.firstByte = status, clock.Mono()
 	rec.headerBytes = headBytes(rec.Header(), fieldBytes+lengthLine(length))
 	rec.storedType, rec.storedLength, rec.storedRange = string(info.contentType), length, string(info.contentRange)
 }
@@ -83,7 +84,7 @@ func writerBelow[T any](w http.ResponseWriter) (rec *recorder, below T, ok bool)
 // stored records a stored object's answer, written in one go below, as
 // WriteHeader and Write would have.
 func (rec *recorder) stored(o *cache.Object, r *http.Request) {
-	rec.status, rec.firstByte = o.Status(), time.Now()
+	rec.status, rec.firstByte = o.Status(), clock.Mono()
 	length := first(o.Header["Content-Length"])
 	rec.headerBytes = headBytes(rec.Header(), len(o.Head())+lengthLine(length))
 	if r.Method != http.MethodHead {
@@ -95,7 +96,7 @@ func (rec *recorder) stored(o *cache.Object, r *http.Request) {
 func (rec *recorder) WriteHeader(code int) {
 	if rec.status == 0 && code >= 200 {
 		rec.status = code
-		rec.firstByte = time.Now()
+		rec.firstByte = clock.Mono()
 		rec.headerBytes = headBytes(rec.Header(), 0)
 	}
 	rec.ResponseWriter.WriteHeader(code)
@@ -155,7 +156,7 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 
 // observe answers r through next, then logs and counts it.
 func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
-	start := time.Now()
+	start := clock.Mono() // for intervals only: one clock read
 	rec := &recorder{ResponseWriter: w}
 	defer func() {
 		v := recover()
@@ -168,7 +169,11 @@ func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http
 }
 
 func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborted bool) {
-	end := time.Now()
+	l := rt.obs.Log
+	end := clock.Mono()
+	if l != nil {
+		end = time.Now() // the log line's time, read off the system clock
+	}
 	h := rec.Header()
 	ex := rec.ex
 	if ex == nil {
@@ -183,7 +188,6 @@ func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborte
 	if m := rt.obs.Metrics; m != nil {
 		m.request(rec, ex, in, result, end.Sub(start))
 	}
-	l := rt.obs.Log
 	if l == nil {
 		return
 	}

@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
-	"time"
 
+	"github.com/edgefront/edgefront/internal/clock"
 	"github.com/edgefront/edgefront/internal/httpsyntax"
 	"github.com/edgefront/edgefront/internal/origin"
 	"golang.org/x/net/http/httpguts"
@@ -283,7 +283,7 @@ type rawTiming struct {
 }
 
 func (rt rawTiming) RoundTripRaw(out *http.Request) (*origin.RawResponse, error) {
-	start := time.Now()
+	start := clock.Mono()
 	raw, err := rt.RawRoundTripper.RoundTripRaw(out)
 	rt.t.account(out, start, err)
 	return raw, err

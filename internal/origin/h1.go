@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgefront/edgefront/internal/clock"
 	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
 
@@ -42,7 +43,9 @@ type h1Conn struct {
 	// long, and stops for one in use, which put sets it again for.
 	idle  *time.Timer
 	armed bool      // idle is set (under the client's lock)
-	since time.Time // when the connection last went idle (under the client's lock)
+	since time.Time // when the connection last went idle (under the client's lock; clock.Mono)
+	// rd is the read deadline, the response timeout armed lazily.
+	rd clock.Deadline
 	// abort ends what the connection is doing (its deadline passes): what
 	// a request's context ending calls, made once for the connection.
 	abort func()
@@ -91,7 +94,7 @@ func (c *h1Client) put(addr string, pc *h1Conn) {
 		return
 	}
 	c.idle[addr] = append(c.idle[addr], pc)
-	pc.since = time.Now()
+	pc.since = clock.Mono()
 	if !pc.armed {
 		pc.armed = true
 		if pc.idle == nil {
@@ -171,9 +174,7 @@ func roundTripOn[T any](c *h1Client, req *http.Request, exchange func(*http.Requ
 
 func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.Response, error) {
 	stop := afterFunc(req.Context(), pc.abort)
-	if c.responseTimeout > 0 {
-		pc.tcp.SetReadDeadline(time.Now().Add(c.responseTimeout))
-	}
+	pc.headDeadline(c.responseTimeout)
 	if err := req.Write(pc.bw); err != nil {
 		stop()
 		return nil, err
@@ -190,8 +191,28 @@ func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.R
 		}
 		return nil, err
 	}
-	pc.tcp.SetReadDeadline(time.Time{})
+	pc.noDeadline()
 	return c.wrapBody(resp, req, addr, pc, stop), nil
+}
+
+// headDeadline gives the origin d to answer with its head, lazily: the
+// deadline fires no sooner than d from now, and at most a sixteenth of d
+// (300 ms at most) later, so that a connection answering request after
+// request updates its runtime timer once every many (clock.Deadline).
+func (pc *h1Conn) headDeadline(d time.Duration) {
+	if d > 0 {
+		if t, set := pc.rd.Extend(d); set {
+			pc.tcp.SetReadDeadline(t)
+		}
+	}
+}
+
+// noDeadline lifts the read deadline: a body read from the socket has
+// none.
+func (pc *h1Conn) noDeadline() {
+	if pc.rd.Clear() {
+		pc.tcp.SetReadDeadline(time.Time{})
+	}
 }
 
 // ErrFraming is an origin answer whose framing cannot be trusted.

@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
@@ -65,9 +64,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		}
 		return nil, err
 	}
-	if c.responseTimeout > 0 {
-		pc.tcp.SetReadDeadline(time.Now().Add(c.responseTimeout))
-	}
+	pc.headDeadline(c.responseTimeout)
 	if !writeRequest(pc.bw, req) {
 		if err := req.Write(pc.bw); err != nil {
 			return fail(err)
@@ -86,7 +83,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 			if err != nil {
 				return fail(err)
 			}
-			pc.tcp.SetReadDeadline(time.Time{})
+			pc.noDeadline()
 			return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
 		}
 		if err := checkFraming(head); err != nil {
@@ -114,7 +111,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		if err != nil {
 			return fail(err)
 		}
-		pc.tcp.SetReadDeadline(time.Time{})
+		pc.noDeadline()
 		return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
 	}
 	pc.br.Discard(len(head) + 2)
@@ -122,7 +119,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		// The body is read from the socket after the head: the response
 		// timeout is for the head. (One that came whole with it needs no
 		// more reads; the next request sets the deadline afresh.)
-		pc.tcp.SetReadDeadline(time.Time{})
+		pc.noDeadline()
 	}
 	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, reusable: !raw.close, fixed: true}
 	if !bodiless {

@@ -6,20 +6,27 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/clock"
 )
 
 // bufWriter buffers a connection's writes, remembering the first error.
-// Each write to the connection gets the send timeout.
+// Each write to the connection gets the send timeout, armed lazily: it
+// fires no sooner than the timeout after the write starts, and at most a
+// sixteenth of it (300 ms at most) later, as nginx's send_timeout.
 type bufWriter struct {
 	c    net.Conn
 	send time.Duration
+	wd   clock.Deadline
 	b    []byte
 	err  error
 }
 
 func (b *bufWriter) deadline() {
 	if b.send > 0 {
-		b.c.SetWriteDeadline(time.Now().Add(b.send))
+		if t, set := b.wd.Extend(b.send); set {
+			b.c.SetWriteDeadline(t)
+		}
 	}
 }
 

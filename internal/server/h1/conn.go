@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgefront/edgefront/internal/clock"
 )
 
 // conn is one connection the loop serves.
@@ -19,6 +21,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	remote string
 	idle   atomic.Bool
+	rd     clock.Deadline // the read deadline, armed lazily for idle waits
 
 	buf  []byte // read, not yet served
 	head head
@@ -66,8 +69,12 @@ func (cn *conn) serve() {
 				wait = readHeader
 			}
 			if wait > 0 {
-				cn.c.SetReadDeadline(time.Now().Add(wait))
-			} else {
+				// Lazily: a connection answering request after request
+				// updates its deadline once every many (clock.Deadline).
+				if t, set := cn.rd.Extend(wait); set {
+					cn.c.SetReadDeadline(t)
+				}
+			} else if cn.rd.Clear() {
 				cn.c.SetReadDeadline(time.Time{})
 			}
 			if !cn.fill() {
@@ -90,7 +97,9 @@ func (cn *conn) serve() {
 					// timeout of its first byte. (A head that came whole
 					// needs no deadline of its own: nothing more is read
 					// for it.)
-					cn.c.SetReadDeadline(time.Now().Add(readHeader))
+					at := time.Now().Add(readHeader)
+					cn.c.SetReadDeadline(at)
+					cn.rd.Set(at)
 					timed = true
 				}
 				if !cn.fill() {

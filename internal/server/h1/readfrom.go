@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"time"
 )
 
 // spliceChunk is how much one splice moves before the send timeout is
@@ -46,9 +45,7 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		if n == 0 {
 			return total, nil // the source has no more
 		}
-		if bw.send > 0 {
-			tc.SetWriteDeadline(time.Now().Add(bw.send))
-		}
+		bw.deadline()
 		k, err := tc.ReadFrom(r)
 		done(k)
 		total += k
@@ -78,7 +75,7 @@ func (w *response) sendSection(tc *net.TCPConn, sr *io.SectionReader, f *os.File
 	pos, _ := sr.Seek(0, io.SeekCurrent)
 	_, base, n := sr.Outer()
 	size := min(n-pos, w.contentLength-w.written)
-	k, err := sendFile(tc, f, base+pos, size, w.cn.bw.send)
+	k, err := sendFile(tc, f, base+pos, size, w.cn.bw.deadline)
 	sr.Seek(k, io.SeekCurrent)
 	w.written += k
 	if err != nil {

@@ -147,10 +147,18 @@ func (w *response) FlushError() error {
 }
 
 // SetWriteDeadline lets http.ResponseController move the write deadline.
-func (w *response) SetWriteDeadline(t time.Time) error { return w.cn.c.SetWriteDeadline(t) }
+// The next write then arms the send timeout afresh.
+func (w *response) SetWriteDeadline(t time.Time) error {
+	w.cn.bw.wd.Forget()
+	return w.cn.c.SetWriteDeadline(t)
+}
 
-// SetReadDeadline: the loop's requests have no body to read.
-func (w *response) SetReadDeadline(t time.Time) error { return w.cn.c.SetReadDeadline(t) }
+// SetReadDeadline: the loop's requests have no body to read. The wait for
+// the next request sets its own.
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.cn.rd.Forget()
+	return w.cn.c.SetReadDeadline(t)
+}
 
 // finish ends the answer once the handler has returned.
 func (w *response) finish() {

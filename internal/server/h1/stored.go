@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // WriteStored answers with a stored object in one go: the handler's
@@ -44,7 +43,7 @@ func (w *response) WriteStoredFile(status int, head []byte, hasDate bool, f *os.
 	}
 	var err error
 	if tc, ok := bw.c.(*net.TCPConn); ok {
-		_, err = sendFile(tc, f, 0, size, bw.send)
+		_, err = sendFile(tc, f, 0, size, bw.deadline)
 	} else {
 		bw.deadline()
 		_, err = io.Copy(bw.c, io.NewSectionReader(f, 0, size))
@@ -90,9 +89,9 @@ func (w *response) storedHead(status int, head []byte, hasDate bool, length int6
 
 // sendFile sends size bytes of f from offset start to c with sendfile(2)
 // at explicit offsets (the file's own is shared), waiting for the socket
-// through the netpoller; the send timeout runs from the last progress.
-// It returns how much it sent.
-func sendFile(c *net.TCPConn, f *os.File, start, size int64, send time.Duration) (int64, error) {
+// through the netpoller; progress arms the send timeout, before the first
+// write and after each wait. It returns how much it sent.
+func sendFile(c *net.TCPConn, f *os.File, start, size int64, progress func()) (int64, error) {
 	dst, err := c.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -102,11 +101,6 @@ func sendFile(c *net.TCPConn, f *os.File, start, size int64, send time.Duration)
 		return 0, err
 	}
 	end := start + size
-	progress := func() {
-		if send > 0 {
-			c.SetWriteDeadline(time.Now().Add(send))
-		}
-	}
 	progress()
 	off := start
 	var werr error
