@@ -68,7 +68,11 @@ func (cn *conn) serve() {
 			if first && readHeader > 0 {
 				wait = readHeader
 			}
-			if wait > 0 {
+			if wait > 0 && first {
+				at := time.Now().Add(wait)
+				cn.c.SetReadDeadline(at)
+				cn.rd.Set(at)
+			} else if wait > 0 {
 				// Lazily: a connection answering request after request
 				// updates its deadline once every many (clock.Deadline).
 				if t, set := cn.rd.Extend(wait); set {

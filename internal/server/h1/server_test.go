@@ -250,6 +250,36 @@ func TestLoopHeaderTimeoutOfLaterHeads(t *testing.T) {
 	}
 }
 
+// The idle timeout, armed lazily, still runs from the last answer of a
+// connection that has answered many: the connection is closed no sooner
+// than the timeout after it, and not much later.
+func TestLoopIdleTimeoutAfterManyRequests(t *testing.T) {
+	addr, _ := loop(t, echo(), nil)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for i := 0; i < 20; i++ {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("answer %d: %v %v", i, resp, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		time.Sleep(20 * time.Millisecond) // 400 ms in all: past the slack
+	}
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err = io.ReadAll(br)
+	took := time.Since(start)
+	// The idle timeout is a second; it may fire a sixteenth late.
+	if err != nil || took < time.Second || took > 1600*time.Millisecond {
+		t.Errorf("an idle connection was closed after %v (%v), want 1 s to 1.06 s", took, err)
+	}
+}
+
 // Shutdown waits for a request in progress, then stops.
 func TestLoopShutdownWaits(t *testing.T) {
 	var started, finished atomic.Bool
