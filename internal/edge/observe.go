@@ -170,9 +170,11 @@ func (rt *Router) observe(w http.ResponseWriter, r *http.Request, next func(http
 
 func (rt *Router) record(rec *recorder, r *http.Request, start time.Time, aborted bool) {
 	l := rt.obs.Log
-	end := clock.Mono()
+	var end time.Time
 	if l != nil {
 		end = time.Now() // the log line's time, read off the system clock
+	} else {
+		end = clock.Mono()
 	}
 	h := rec.Header()
 	ex := rec.ex
