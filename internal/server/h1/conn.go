@@ -69,9 +69,7 @@ func (cn *conn) serve() {
 				wait = readHeader
 			}
 			if wait > 0 && first {
-				at := time.Now().Add(wait)
-				cn.c.SetReadDeadline(at)
-				cn.rd.Set(at)
+				cn.readWithin(wait)
 			} else if wait > 0 {
 				// Lazily: a connection answering request after request
 				// updates its deadline once every many (clock.Deadline).
@@ -101,9 +99,7 @@ func (cn *conn) serve() {
 					// timeout of its first byte. (A head that came whole
 					// needs no deadline of its own: nothing more is read
 					// for it.)
-					at := time.Now().Add(readHeader)
-					cn.c.SetReadDeadline(at)
-					cn.rd.Set(at)
+					cn.readWithin(readHeader)
 					timed = true
 				}
 				if !cn.fill() {
@@ -130,6 +126,13 @@ func (cn *conn) serve() {
 			return
 		}
 	}
+}
+
+// readWithin sets an exact read deadline d from now, and records it.
+func (cn *conn) readWithin(d time.Duration) {
+	at := time.Now().Add(d)
+	cn.c.SetReadDeadline(at)
+	cn.rd.Set(at)
 }
 
 // writerOf is where the loop writes a connection's answers: the TCP
