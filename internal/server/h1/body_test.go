@@ -180,11 +180,7 @@ func TestLoopSplicesBodies(t *testing.T) {
 		w.(io.ReaderFrom).ReadFrom(&io.LimitedReader{R: c.(*net.TCPConn), N: n})
 	})
 	addr, _ := loop(t, h, nil)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, addr)
 	br := bufio.NewReader(c)
 	for i := 0; i < 2; i++ {
 		fmt.Fprintf(c, "GET /f HTTP/1.1\r\nHost: h\r\n\r\n")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -18,11 +17,7 @@ import (
 // other, and reads each answer.
 func keepAlive(t *testing.T, addr string, paths ...string) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dial(t, addr)
 	c.SetDeadline(time.Now().Add(2 * time.Second))
 	br := bufio.NewReader(c)
 	for _, p := range paths {
