@@ -65,6 +65,13 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 // reused from one pass to the next: the request, its URL, its field map
 // and the fields' values. A request with more fields than it keeps gets
 // storage of its own, which is not reused.
+//
+// The map starts without a size and grows to what the passes need: a
+// Go map is walked and cleared slot by slot, used or not, so one made
+// for 32 fields costs an API client's six as much as 32 would (twice
+// the time of a map of their size, with writeRequest's walk and
+// release's clear). One that grew past passRequestFields for a large
+// request is not reused.
 type passRequest struct {
 	req  http.Request
 	url  url.URL
@@ -75,7 +82,7 @@ type passRequest struct {
 
 const passRequestFields = 32
 
-var passRequests = sync.Pool{New: func() any { return &passRequest{h: make(http.Header, passRequestFields)} }}
+var passRequests = sync.Pool{New: func() any { return &passRequest{h: make(http.Header)} }}
 
 func newPassRequest(in *http.Request) *passRequest {
 	if len(in.Header) > passRequestFields {
@@ -87,7 +94,7 @@ func newPassRequest(in *http.Request) *passRequest {
 }
 
 func (pr *passRequest) release() {
-	if !pr.kept {
+	if !pr.kept || len(pr.h) > passRequestFields {
 		return
 	}
 	clear(pr.h)
