@@ -63,15 +63,14 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 
 // passRequest is the storage a raw pass's origin request is built in,
 // reused from one pass to the next: the request, its URL, its field map
-// and the fields' values. A request with more fields than it keeps gets
-// storage of its own, which is not reused.
+// and the fields' values. A request with more than passRequestFields
+// fields, the viewer's or with the rewrite's added, gets storage that is
+// not reused.
 //
 // The map starts without a size and grows to what the passes need: a
-// Go map is walked and cleared slot by slot, used or not, so one made
-// for 32 fields costs an API client's six as much as 32 would (twice
-// the time of a map of their size, with writeRequest's walk and
-// release's clear). One that grew past passRequestFields for a large
-// request is not reused.
+// Go map is walked (writeRequest) and cleared (release) slot by slot,
+// used or not, so one made for 32 fields costs an API client's six
+// about twice what a map of their size does.
 type passRequest struct {
 	req  http.Request
 	url  url.URL
