@@ -427,20 +427,39 @@ distributions:
 		br := bufio.NewReader(c)
 		limited, start := 0, time.Now()
 		const n = 1_000_000
+		// The requests go in batches, at most four ahead of the answers
+		// read, so that the edge's answers always fit the sockets'
+		// buffers: a reader that falls behind on a loaded machine would
+		// otherwise stall the edge's writes past send_timeout, and the
+		// edge would rightly hang up.
+		const batch = 128
+		window, done := make(chan struct{}, 4), make(chan struct{})
+		defer close(done)
 		go func() {
 			w := bufio.NewWriter(c)
 			for i := range n {
+				if i%batch == 0 {
+					w.Flush() // no head is left half sent while waiting
+					select {
+					case window <- struct{}{}:
+					case <-done:
+						return
+					}
+				}
 				fmt.Fprintf(w, "GET /x HTTP/1.1\r\nHost: limited.example\r\nX-Forwarded-For: 10.%d.%d.%d\r\n\r\n", i>>16&255, i>>8&255, i&255)
 			}
 			w.Flush()
 		}()
-		for range n {
+		for i := range n {
 			resp, err := http.ReadResponse(br, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			if i%batch == batch-1 {
+				<-window
+			}
 			if resp.StatusCode == http.StatusTooManyRequests {
 				limited++
 			}
