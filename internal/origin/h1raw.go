@@ -121,7 +121,8 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		// more reads; the next request sets the deadline afresh.)
 		pc.noDeadline()
 	}
-	body := &h1Body{client: c, addr: addr, pc: pc, stop: stop, reusable: !raw.close, fixed: true}
+	body := &raw.body
+	body.client, body.addr, body.pc, body.stop, body.reusable, body.fixed = c, addr, pc, stop, !raw.close, true
 	if !bodiless {
 		body.remaining = raw.Length
 	}
@@ -238,10 +239,12 @@ func fieldName(k string) bool {
 	return true
 }
 
-// rawHead is a parsed answer head and whether its connection closes after.
+// rawHead is a parsed answer head and whether its connection closes
+// after. It holds its body's reader, so that the two are one allocation.
 type rawHead struct {
 	RawResponse
 	close bool
+	body  h1Body
 }
 
 // parseRawHead reads a head as bufferedHead returns it (the status line,
