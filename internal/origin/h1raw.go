@@ -121,8 +121,8 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		// more reads; the next request sets the deadline afresh.)
 		pc.noDeadline()
 	}
+	raw.body = h1Body{client: c, addr: addr, pc: pc, stop: stop, reusable: !raw.close, fixed: true}
 	body := &raw.body
-	body.client, body.addr, body.pc, body.stop, body.reusable, body.fixed = c, addr, pc, stop, !raw.close, true
 	if !bodiless {
 		body.remaining = raw.Length
 	}
