@@ -132,11 +132,13 @@ func (c *Cache) Len() int { return c.store.Len() }
 // the fetch. A fill that an invalidation has covered since it began is
 // not joined: its answer predates the invalidation, so a request that
 // comes after it starts a fill of its own (the old one ends for the
-// viewers it has, storing nothing).
+// viewers it has, storing nothing). Nor is one whose fetch already
+// failed: a request that comes after the failure goes to the origin
+// again rather than read the error, as one that comes once it is left.
 func (c *Cache) Join(primary Key, key string) (f *Fill, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f := c.fills[key]; f != nil && !f.invalidated() {
+	if f := c.fills[key]; f != nil && !f.invalidated() && !f.failed() {
 		return f, false
 	}
 	f = newFill(c, primary, key, c.invSeq.Load(), c.MaxObject, c.disk, c.inline)

@@ -302,6 +302,13 @@ func (r *Reader) wait(ctx context.Context, cond func() bool) error {
 	return nil
 }
 
+// failed reports whether the fill's fetch ended in an error.
+func (f *Fill) failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.done && f.err != nil
+}
+
 // invalidated reports whether an invalidation since f began covers what
 // it fetches (by path, or by the answer's tags once its header came).
 func (f *Fill) invalidated() bool {
