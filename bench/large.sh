@@ -32,7 +32,7 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
     location / { add_header Cache-Control "max-age=3600"; } } }
 CONF
 cat >"$work/nginx-proxy/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $work/nginx-proxy/pid;
+daemon off; worker_processes auto; error_log stderr error; pid $work/nginx-proxy/pid;
 events { worker_connections 1024; }
 http { access_log off;
   upstream origin { server $ORIGIN; keepalive 16; }
@@ -41,7 +41,7 @@ http { access_log off;
       proxy_buffering on; proxy_buffer_size 256k; proxy_buffers 8 256k; proxy_busy_buffers_size 512k; proxy_max_temp_file_size 0; } } }
 CONF
 cat >"$work/nginx-cache/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $work/nginx-cache/pid;
+daemon off; worker_processes auto; error_log stderr error; pid $work/nginx-cache/pid;
 events { worker_connections 1024; }
 http { access_log off; sendfile on; tcp_nopush on;
   upstream origin { server $ORIGIN; keepalive 16; }

@@ -32,7 +32,7 @@ printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","
 s3curl -T "$work/policy.json" "http://$S3/bench?policy=" >/dev/null
 mkdir -p "$work/nginx"
 cat >"$work/nginx/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $work/nginx/pid;
+daemon off; worker_processes auto; error_log stderr error; pid $work/nginx/pid;
 events { worker_connections 1024; }
 http { access_log off;
   upstream s3 { server $S3; keepalive 16; }

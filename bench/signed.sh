@@ -33,7 +33,7 @@ distributions:
     default_behavior: {target_origin: files}
 CONF
 cat >"$work/nginx/nginx.conf" <<CONF
-daemon off; worker_processes 1; error_log stderr error; pid $work/nginx/pid;
+daemon off; worker_processes auto; error_log stderr error; pid $work/nginx/pid;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   server { listen $NGINX; root $work/files; location /public/ { alias $work/files/; } } }
