@@ -7,7 +7,10 @@
 # one's CPU a request (its processes' /proc ticks over the run). A sixth
 # contender, "floor", is bench/barepass: a goroutine-per-connection Go
 # proxy that only forwards heads and bodies, what this machine allows any
-# proxy built on Go's runtime and network poller.
+# proxy built on Go's runtime and network poller. A seventh, "loop", is
+# barepass -loop: edgefront's own connection loop and origin client with
+# a handler that does nothing else, which tells the pipeline's cost from
+# the layers' under it.
 #
 #   bash bench/run.sh                 # 3 rounds of 10 s per contender, 64 connections
 #   ROUNDS=5 DURATION=5s CONNS=128 bash bench/run.sh
@@ -22,7 +25,7 @@ ROUNDS=${ROUNDS:-3}
 
 need nginx caddy haproxy wrk curl
 
-ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103 HAPROXY=127.0.0.1:18104 FLOOR=127.0.0.1:18105
+ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103 HAPROXY=127.0.0.1:18104 FLOOR=127.0.0.1:18105 LOOP=127.0.0.1:18106
 
 mkdir -p "$work/nginx-origin" "$work/nginx-proxy"
 cat > "$work/nginx-origin/nginx.conf" <<CONF
@@ -103,16 +106,17 @@ XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" -
 "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 & pids+=($!)
 "$work/barepass" "$FLOOR" "$ORIGIN" >"$work/barepass.log" 2>&1 & pids+=($!)
+"$work/barepass" -loop "$LOOP" "$ORIGIN" >"$work/barepass-loop.log" 2>&1 & pids+=($!)
 
-for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY $FLOOR; do
+for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY $FLOOR $LOOP; do
   for _ in $(seq 50); do curl -fsS -o /dev/null "http://$addr/api/notes/3" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://$addr/api/notes/3" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
 done
 
 
-declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE [floor]=$FLOOR)
-declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]} [floor]=${pids[5]})
-names=(origin nginx haproxy caddy edgefront floor)
+declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE [floor]=$FLOOR [loop]=$LOOP)
+declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]} [floor]=${pids[5]} [loop]=${pids[6]})
+names=(origin nginx haproxy caddy edgefront floor loop)
 # ticks PID: the CPU time (user and system, in clock ticks of 10 ms) of
 # the process and its children (nginx's workers) so far.
 ticks() {
@@ -133,7 +137,7 @@ run() { # name -> "rps p99 cpu-µs-a-request"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
 for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; done
-: >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"
+: >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"
 for _ in $(seq "$ROUNDS"); do
   declare -A r=()
   for n in "${names[@]}"; do
@@ -144,6 +148,7 @@ for _ in $(seq "$ROUNDS"); do
   ratio "${r[edgefront]}" "$best" >>"$work/ratios"; echo >>"$work/ratios"
   ratio "${r[edgefront]}" "${r[floor]}" >>"$work/ratios-floor"; echo >>"$work/ratios-floor"
   ratio "${r[floor]}" "$best" >>"$work/floor-best"; echo >>"$work/floor-best"
+  ratio "${r[edgefront]}" "${r[loop]}" >>"$work/ratios-loop"; echo >>"$work/ratios-loop"
 done
 echo
 for n in "${names[@]}"; do
@@ -154,3 +159,4 @@ echo
 echo "edgefront / best of nginx and haproxy  requests/s: $(median <"$work/ratios")x (median of per-round ratios)   p99: $(ratio "$(median <"$work/edgefront.p99")" "$bestp99")x"
 echo "edgefront / caddy                      requests/s: $(ratio "$(median <"$work/edgefront.rps")" "$(median <"$work/caddy.rps")")x"
 echo "edgefront / floor (bench/barepass)     requests/s: $(median <"$work/ratios-floor")x   (floor / best of nginx and haproxy: $(median <"$work/floor-best")x)"
+echo "edgefront / loop (barepass -loop)      requests/s: $(median <"$work/ratios-loop")x   (CPU a request: edgefront $(median <"$work/edgefront.cpu") µs, loop $(median <"$work/loop.cpu") µs, floor $(median <"$work/floor.cpu") µs)"

@@ -8,26 +8,46 @@
 // pool shared between connections, no log. bench/run.sh runs it beside
 // edgefront, nginx and HAProxy.
 //
-//	go run ./bench/barepass 127.0.0.1:18105 127.0.0.1:18100
+// With -loop it is the floor of edgefront's own layers instead: its
+// HTTP/1.1 connection loop (internal/server/h1) and its pooled origin
+// client (internal/origin), with a handler that only copies the request,
+// sends it and writes the answer's fields less the hop-by-hop ones. What
+// edgefront spends beyond -loop is its pipeline's; what -loop spends
+// beyond the plain floor is the loop's and the client's.
+//
+//	go run ./bench/barepass [-loop] 127.0.0.1:18105 127.0.0.1:18100
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
+
+	"github.com/edgefront/edgefront/internal/config"
+	"github.com/edgefront/edgefront/internal/origin"
+	"github.com/edgefront/edgefront/internal/server/h1"
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: barepass LISTEN ORIGIN")
+	loop := flag.Bool("loop", false, "serve with edgefront's connection loop and origin client")
+	flag.Parse()
+	if flag.NArg() != 2 {
+		fmt.Fprintln(os.Stderr, "usage: barepass [-loop] LISTEN ORIGIN")
 		os.Exit(2)
 	}
-	ln, err := net.Listen("tcp", os.Args[1])
+	ln, err := net.Listen("tcp", flag.Arg(0))
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if *loop {
+		err = serveLoop(ln, flag.Arg(1))
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -37,8 +57,60 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		go serve(c, os.Args[2])
+		go serve(c, flag.Arg(1))
 	}
+}
+
+// proxiedWriter is the loop's writer of an answer head given as lines.
+type proxiedWriter interface {
+	WriteProxied(status int, fields []byte, hasDate bool, length int64) bool
+}
+
+// serveLoop proxies with edgefront's loop and origin client, and nothing
+// of its pipeline: no routing, no exchange record, no forwarded fields.
+func serveLoop(ln net.Listener, addr string) error {
+	o, err := origin.NewHTTP("origin", config.Origin{Type: "http", URL: "http://" + addr})
+	if err != nil {
+		return err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := r.Clone(r.Context())
+		o.Prepare(out)
+		out.Host = ""
+		raw, err := o.RoundTripRaw(out)
+		if err != nil || raw.Resp != nil || raw.Length < 0 {
+			w.WriteHeader(http.StatusBadGateway) // the benchmark's origin gives none of these
+			return
+		}
+		defer raw.Body.Close()
+		if !w.(proxiedWriter).WriteProxied(raw.Status, endToEnd(raw.Fields), true, raw.Length) {
+			return
+		}
+		io.Copy(w, raw.Body)
+	})
+	return (&h1.Server{Fallback: &http.Server{Handler: h}}).Serve(ln)
+}
+
+// endToEnd is the answer's field lines less those the writer gives
+// (Content-Length) and those of one connection the benchmark's origin
+// sends (Connection, Keep-Alive).
+func endToEnd(fields []byte) []byte {
+	out := make([]byte, 0, len(fields))
+	for rest := fields; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i+1], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		name, _, _ := bytes.Cut(line, []byte(":"))
+		if bytes.EqualFold(name, []byte("Content-Length")) || bytes.EqualFold(name, []byte("Connection")) ||
+			bytes.EqualFold(name, []byte("Keep-Alive")) {
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
 }
 
 // serve proxies one viewer connection's requests (GET and HEAD without
