@@ -77,7 +77,7 @@ func serveLoop(ln net.Listener, addr string) error {
 		out := r.Clone(r.Context())
 		o.Prepare(out)
 		out.Host = ""
-		raw, err := o.RoundTripRaw(out)
+		raw, err := o.RoundTripRaw(out, nil)
 		if err != nil || raw.Resp != nil || raw.Length < 0 {
 			w.WriteHeader(http.StatusBadGateway) // the benchmark's origin gives none of these
 			return

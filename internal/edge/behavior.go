@@ -47,6 +47,7 @@ type Behavior struct {
 	// raw is the origin's raw round trip, for plain passes; nil when the
 	// origin has none (S3, groups, directories).
 	raw      origin.RawRoundTripper
+	direct   directPreparer // for a raw pass that edits the viewer's fields in place (directs)
 	key      keyPolicy
 	compress bool
 	maxBody  int64         // max_body_size; 0 is no limit
@@ -155,6 +156,7 @@ func compileBehavior(at string, d *Distribution, index int, p pathpattern.Patter
 	if !b.shield {
 		b.raw, _ = b.origin.(origin.RawRoundTripper)
 	}
+	b.direct = b.directs()
 	if obs := d.rt.obs; obs != nil && obs.Metrics != nil {
 		transport = obs.Metrics.transport(b.origin, d.Name, c.TargetOrigin)
 		if b.raw != nil {

@@ -247,7 +247,7 @@ func TestH1ClientReusesAConnectionPastAnEarlierDeadline(t *testing.T) {
 	c := newH1Client(time.Second, 100*time.Millisecond, 10*time.Second, 4)
 	for i := range 3 {
 		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
-		raw, err := c.roundTripRaw(req)
+		raw, err := c.roundTripRaw(req, nil)
 		if err != nil || raw.Resp != nil {
 			t.Fatalf("request %d: %v (a raw answer: %v)", i, err, raw != nil && raw.Resp == nil)
 		}

@@ -33,29 +33,32 @@ type RawResponse struct {
 	Resp *http.Response
 }
 
-// RawRoundTripper sends a prepared request and returns the answer raw.
+// RawRoundTripper sends a prepared request, with edits to its fields
+// when e is not nil, and returns the answer raw.
 type RawRoundTripper interface {
-	RoundTripRaw(out *http.Request) (*RawResponse, error)
+	RoundTripRaw(out *http.Request, e *Edits) (*RawResponse, error)
 }
 
-// RoundTripRaw sends out over the origin's pool, answering with its head
-// raw when the small HTTP/1.1 client sends it.
-func (o *HTTP) RoundTripRaw(out *http.Request) (*RawResponse, error) {
+// RoundTripRaw sends out, edited by e, over the origin's pool, answering
+// with its head raw when the small HTTP/1.1 client sends it.
+func (o *HTTP) RoundTripRaw(out *http.Request, e *Edits) (*RawResponse, error) {
 	if !o.transport.fits(out) {
-		resp, err := o.transport.std.RoundTrip(out)
+		resp, err := o.transport.std.RoundTrip(e.apply(out))
 		if err != nil {
 			return nil, err
 		}
 		return &RawResponse{Resp: resp}, nil
 	}
-	return o.transport.h1.roundTripRaw(out)
+	return o.transport.h1.roundTripRaw(out, e)
 }
 
-func (c *h1Client) roundTripRaw(req *http.Request) (*RawResponse, error) {
-	return roundTripOn(c, req, c.exchangeRaw)
+func (c *h1Client) roundTripRaw(req *http.Request, e *Edits) (*RawResponse, error) {
+	return roundTripOn(c, req, func(req *http.Request, addr string, pc *h1Conn) (*RawResponse, error) {
+		return c.exchangeRaw(req, e, addr, pc)
+	})
 }
 
-func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*RawResponse, error) {
+func (c *h1Client) exchangeRaw(req *http.Request, e *Edits, addr string, pc *h1Conn) (*RawResponse, error) {
 	stop := afterFunc(req.Context(), pc.abort)
 	fail := func(err error) (*RawResponse, error) {
 		stop()
@@ -65,8 +68,8 @@ func (c *h1Client) exchangeRaw(req *http.Request, addr string, pc *h1Conn) (*Raw
 		return nil, err
 	}
 	pc.headDeadline(c.responseTimeout)
-	if !writeRequest(pc.bw, req) {
-		if err := req.Write(pc.bw); err != nil {
+	if !writeRequest(pc.bw, req, e) {
+		if err := e.apply(req).Write(pc.bw); err != nil {
 			return fail(err)
 		}
 	}
@@ -163,12 +166,13 @@ func hostPort(host string) string {
 	return host
 }
 
-// writeRequest writes a GET or HEAD without a body as net/http's
-// Request.Write would, its fields in the map's order (their order does
-// not matter, nor does it need sorting). It reports false, having written
-// nothing, for a request it leaves to Request.Write: a value with a line
-// break, or a target it does not write itself.
-func writeRequest(bw *bufio.Writer, req *http.Request) bool {
+// writeRequest writes a GET or HEAD without a body, its fields edited by
+// e when it is not nil, as net/http's Request.Write would write the
+// request with the edits made, its fields in the map's order (their order
+// does not matter, nor does it need sorting). It reports false, having
+// written nothing, for a request it leaves to Request.Write: a value with
+// a line break, or a target it does not write itself.
+func writeRequest(bw *bufio.Writer, req *http.Request, e *Edits) bool {
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -182,6 +186,15 @@ func writeRequest(bw *bufio.Writer, req *http.Request) bool {
 		}
 		for _, v := range vs {
 			if hasCRLF(v) {
+				return false
+			}
+		}
+	}
+	var extra []string
+	if e != nil {
+		extra = e.Extra
+		for i := 0; i+1 < len(extra); i += 2 {
+			if !fieldName(extra[i]) || hasCRLF(extra[i+1]) {
 				return false
 			}
 		}
@@ -203,17 +216,17 @@ func writeRequest(bw *bufio.Writer, req *http.Request) bool {
 	bw.WriteString("\r\n")
 	for k, vs := range req.Header {
 		if k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" ||
-			(k == "User-Agent" && len(vs) == 1 && vs[0] == "") {
+			(k == "User-Agent" && len(vs) == 1 && vs[0] == "") || (e != nil && e.skips(k)) {
 			continue // net/http writes these itself, or leaves an empty User-Agent out
 		}
 		for _, v := range vs {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			bw.WriteString(strings.TrimSpace(v))
-			bw.WriteString("\r\n")
+			writeField(bw, k, v)
 		}
 	}
-	if _, ok := req.Header["User-Agent"]; !ok {
+	for i := 0; i+1 < len(extra); i += 2 {
+		writeField(bw, extra[i], extra[i+1])
+	}
+	if _, ok := req.Header["User-Agent"]; !ok && e == nil {
 		bw.WriteString("User-Agent: Go-http-client/1.1\r\n") // as Request.Write
 	}
 	if req.Close {
@@ -221,6 +234,13 @@ func writeRequest(bw *bufio.Writer, req *http.Request) bool {
 	}
 	bw.WriteString("\r\n")
 	return true
+}
+
+func writeField(bw *bufio.Writer, name, value string) {
+	bw.WriteString(name)
+	bw.WriteString(": ")
+	bw.WriteString(strings.TrimSpace(value))
+	bw.WriteString("\r\n")
 }
 
 func hasCRLF(s string) bool {

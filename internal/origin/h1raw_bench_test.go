@@ -39,7 +39,7 @@ func BenchmarkWriteRequest(b *testing.B) {
 	bw := bufio.NewWriterSize(io.Discard, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		if !writeRequest(bw, req) {
+		if !writeRequest(bw, req, nil) {
 			b.Fatal("not written")
 		}
 		bw.Flush()

@@ -93,7 +93,7 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 			req, _ := http.NewRequest(method, base+path, nil)
 			want, werr := parsed.RoundTrip(req)
 			req, _ = http.NewRequest(method, base+path, nil)
-			got, gerr := raw.roundTripRaw(req)
+			got, gerr := raw.roundTripRaw(req, nil)
 			if (werr != nil) != (gerr != nil) || (werr != nil && errors.Is(werr, ErrFraming) != errors.Is(gerr, ErrFraming)) {
 				t.Errorf("%s %s: error %v, parsed %v", method, path, gerr, werr)
 				continue
@@ -130,7 +130,7 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 	}
 	// A plain answer last (the map's order is random): its connection stays.
 	req, _ := http.NewRequest("GET", base+"/", nil)
-	if got, err := raw.roundTripRaw(req); err != nil {
+	if got, err := raw.roundTripRaw(req, nil); err != nil {
 		t.Fatal(err)
 	} else {
 		io.Copy(io.Discard, got.Body)
@@ -213,7 +213,7 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 	for _, r := range reqs {
 		var mine, theirs bytes.Buffer
 		bw := bufio.NewWriter(&mine)
-		if !writeRequest(bw, r) {
+		if !writeRequest(bw, r, nil) {
 			t.Fatalf("%s %s: refused", r.Method, r.URL)
 		}
 		bw.Flush()
@@ -229,11 +229,11 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 	}
 	bad, _ := http.NewRequest("GET", "http://o.example/", nil)
 	bad.Header = http.Header{"X": {"a\r\nInjected: 1"}}
-	if writeRequest(bufio.NewWriter(io.Discard), bad) {
+	if writeRequest(bufio.NewWriter(io.Discard), bad, nil) {
 		t.Error("a value with a line break was written")
 	}
 	bad.Header = http.Header{"X: Injected": {"1"}}
-	if writeRequest(bufio.NewWriter(io.Discard), bad) {
+	if writeRequest(bufio.NewWriter(io.Discard), bad, nil) {
 		t.Error("a name with a colon was written")
 	}
 }
