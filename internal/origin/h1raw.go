@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -89,11 +90,14 @@ func (c *h1Client) exchangeRaw(req *http.Request, e *Edits, addr string, pc *h1C
 			pc.noDeadline()
 			return &RawResponse{Resp: c.wrapBody(resp, req, addr, pc, stop)}, nil
 		}
-		if err := checkFraming(head); err != nil {
-			return fail(err)
-		}
 		var ok bool
-		if raw, ok = parseRawHead(head); !ok {
+		var err error
+		if raw, ok, err = parseRawHead(head); err != nil {
+			return fail(err)
+		} else if !ok {
+			if err := checkFraming(head); err != nil {
+				return fail(err)
+			}
 			resp, err := readFinalResponse(pc.br, req) // net/http says what is wrong with it
 			if err == nil {
 				resp.Body.Close()
@@ -270,53 +274,46 @@ type rawHead struct {
 // parseRawHead reads a head as bufferedHead returns it (the status line,
 // the fields, each line ending in CRLF). It accepts only what it fully
 // understands: HTTP/1.x, a three-digit status, fields with a token name.
-// The fields are copied: the head's buffer is the connection's.
-func parseRawHead(head []byte) (*rawHead, bool) {
-	for i := 0; i < len(head); i++ {
-		// Lines end in CRLF and nowhere else; no other control byte but a
-		// tab, which net/http would read otherwise or refuse.
-		if c := head[i]; (c >= ' ' && c != 0x7f) || c == '\t' {
-			continue
-		} else if c == '\r' && i+1 < len(head) && head[i+1] == '\n' {
-			i++
-			continue
-		}
-		return nil, false
-	}
-	line, fields, ok := bytes.Cut(head, []byte("\r\n"))
+// The fields are copied: the head's buffer is the connection's. A head
+// it accepts whose framing checkFraming refuses gets checkFraming's error
+// instead; one it does not accept, false (the caller asks checkFraming,
+// then net/http, what is wrong with it).
+func parseRawHead(head []byte) (*rawHead, bool, error) {
+	line, fields, ok := cutLine(head)
 	if !ok || len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-		return nil, false
+		return nil, false, nil
 	}
 	minor := line[7]
 	status, err := strconv.Atoi(string(line[9:12]))
 	if err != nil || status < 100 || (minor != '0' && minor != '1') {
-		return nil, false
+		return nil, false, nil
 	}
 	h := &rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
-	keepAlive := false
+	keepAlive, hasLength := false, false
+	var length []byte
 	for rest := fields; len(rest) > 0; {
-		// Each line ends in CRLF (checked above).
-		end := bytes.IndexByte(rest, '\n')
-		if end < 1 {
-			return nil, false
+		var l []byte
+		if l, rest, ok = cutLine(rest); !ok {
+			return nil, false, nil
 		}
-		l := rest[:end-1]
-		rest = rest[end+1:]
 		colon := bytes.IndexByte(l, ':')
 		if colon <= 0 || !httpsyntax.Token(l[:colon]) {
-			return nil, false
+			return nil, false, nil
 		}
 		name, value := l[:colon], httpsyntax.TrimOWS(l[colon+1:])
 		switch {
 		case httpsyntax.NameIs(name, "Content-Length"):
+			if hasLength && !bytes.Equal(length, value) {
+				return nil, false, fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
+			}
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 {
-				return nil, false
+				return nil, false, nil
 			}
-			h.Length = n
+			h.Length, length, hasLength = n, value, true
 		case httpsyntax.NameIs(name, "Transfer-Encoding"):
 			if !httpsyntax.NameIs(value, "chunked") {
-				return nil, false
+				return nil, false, nil
 			}
 			h.Chunked = true
 		case httpsyntax.NameIs(name, "Connection"):
@@ -325,6 +322,9 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 				keepAlive = keepAlive || httpsyntax.NameIs(t, "keep-alive")
 			}
 		}
+	}
+	if h.Chunked && hasLength {
+		return nil, false, fmt.Errorf("%w: both Content-Length and Transfer-Encoding", ErrFraming)
 	}
 	if minor == '0' && keepAlive {
 		h.close = false
@@ -335,7 +335,23 @@ func parseRawHead(head []byte) (*rawHead, bool) {
 		h.close = true // the body ends with the connection
 	}
 	h.Fields = append([]byte(nil), fields...)
-	return h, true
+	return h, true, nil
+}
+
+// cutLine splits the first line off b: the line without its CRLF, and
+// what follows it. A line that does not end in CRLF, or holds a control
+// byte other than a tab (net/http reads those otherwise or refuses them),
+// is not one: ok is false.
+func cutLine(b []byte) (line, rest []byte, ok bool) {
+	for i := 0; i < len(b); i++ {
+		if c := b[i]; (c >= ' ' && c != 0x7f) || c == '\t' {
+			continue
+		} else if c == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			return b[:i], b[i+2:], true
+		}
+		return nil, nil, false
+	}
+	return nil, nil, false
 }
 
 // Response is the answer parsed, for a caller that needs its header as

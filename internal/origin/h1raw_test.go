@@ -145,7 +145,8 @@ func TestRawRoundTripMatchesParsed(t *testing.T) {
 }
 
 // Every head parseRawHead accepts, net/http reads alike: status, framing,
-// whether the connection goes on, and the fields.
+// whether the connection goes on, and the fields; one whose framing it
+// refuses, checkFraming refuses alike.
 func FuzzParseRawHead(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n",
@@ -154,6 +155,9 @@ func FuzzParseRawHead(f *testing.F) {
 		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n",
 		"HTTP/1.1 200\r\nContent-Length: 2\r\n",
 		"HTTP/1.1 204 No Content\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: gzip\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -161,10 +165,16 @@ func FuzzParseRawHead(f *testing.F) {
 		if !bytes.HasSuffix(head, []byte("\r\n")) {
 			head = append(head, '\r', '\n')
 		}
-		if bytes.Contains(head, []byte("\r\n\r\n")) || checkFraming(head) != nil {
-			return // bufferedHead ends a head at its blank line; checkFraming runs first
+		if bytes.Contains(head, []byte("\r\n\r\n")) {
+			return // bufferedHead ends a head at its blank line
 		}
-		h, ok := parseRawHead(head)
+		// The parse's framing check is checkFraming's, on the heads it
+		// accepts.
+		h, ok, err := parseRawHead(head)
+		framing := checkFraming(head)
+		if err != nil && (framing == nil || err.Error() != framing.Error()) || ok && framing != nil {
+			t.Fatalf("%q: parsed %v, framing %v; checkFraming %v", head, ok, err, framing)
+		}
 		if !ok {
 			return
 		}
