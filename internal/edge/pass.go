@@ -258,11 +258,6 @@ func (b *Behavior) directRequest(in *http.Request, ex *exchange, pr *passRequest
 	return out, e
 }
 
-// hopHeaders are the fields of one connection only (RFC 9110 §7.6.1), as
-// the proxy removes them.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // writeRaw writes a plain answer's head and body; it reports false,
 // having written nothing, for one the proxy must finish: a status with
 // no body or an error page to put in its place, no length, no type (the
@@ -301,19 +296,21 @@ type fieldInfo struct {
 	contentType, contentRange []byte // in the origin's fields: a string only for the log
 }
 
-var (
-	viaLine    = []byte("Via: 1.1 edgefront\r\n")
-	dropFields = []string{"Content-Length", "X-Cache", "X-Edge-Request-Id", "Edgefront-Cdn-Cache-Control"}
-)
+var viaLine = []byte("Via: 1.1 edgefront\r\n")
 
 // proxiedFields is the origin's header lines as the viewer gets them, in
 // the origin's order and spelling (as nginx and HAProxy pass them):
 // without the hop-by-hop fields (and those Connection names), the length
 // (the writer gives it), the edge's own fields, with the edge's Via
-// added.
+// added. The lines are walked once; twice for an origin whose Connection
+// field names fields of its own (close and keep-alive name none to drop).
 func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
+	out, info, ok := filterFields(raw, nil, true)
+	if ok {
+		return out, info
+	}
 	var namedBuf [4][]byte
-	named := namedBuf[:0] // fields the origin's Connection names
+	named := namedBuf[:0]
 	for rest := raw; len(rest) > 0; {
 		var name, value []byte
 		name, value, _, rest = nextField(rest)
@@ -323,11 +320,26 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 			}
 		}
 	}
+	out, info, _ = filterFields(raw, named, false)
+	return out, info
+}
+
+// filterFields is proxiedFields with the fields named dropped too. With
+// first, it gives up (ok false) at a Connection field that names more
+// than close and keep-alive.
+func filterFields(raw []byte, named [][]byte, first bool) (out []byte, info fieldInfo, ok bool) {
 	out = make([]byte, 0, len(raw)+len(viaLine))
 	for rest := raw; len(rest) > 0; {
 		var name, value, line []byte
 		name, value, line, rest = nextField(rest)
-		if fieldIn(name, named) || fieldIn(name, hopHeaders) || fieldIn(name, dropFields) {
+		if first && httpsyntax.NameIs(name, "Connection") {
+			for t := range httpsyntax.Elements(value) {
+				if !httpsyntax.NameIs(t, "close") && !httpsyntax.NameIs(t, "keep-alive") {
+					return nil, fieldInfo{}, false
+				}
+			}
+		}
+		if notProxied(name) || fieldIn(name, named) {
 			continue
 		}
 		switch {
@@ -341,7 +353,36 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 		out = append(out, line...)
 		out = append(out, '\r', '\n')
 	}
-	return append(out, viaLine...), info
+	return append(out, viaLine...), info, true
+}
+
+// notProxied reports whether the viewer does not get the origin's field
+// name: one of one connection only (RFC 9110 §7.6.1, as the proxy removes
+// them), the length (the writer gives it) or one of the edge's own.
+// Names are told apart by their length first, as most differ in it.
+func notProxied(name []byte) bool {
+	is := func(s string) bool { return httpsyntax.NameIs(name, s) }
+	switch len(name) {
+	case 2:
+		return is("Te")
+	case 7:
+		return is("Upgrade") || is("Trailer") || is("X-Cache")
+	case 10:
+		return is("Connection") || is("Keep-Alive")
+	case 14:
+		return is("Content-Length")
+	case 16:
+		return is("Proxy-Connection")
+	case 17:
+		return is("Transfer-Encoding") || is("X-Edge-Request-Id")
+	case 18:
+		return is("Proxy-Authenticate")
+	case 19:
+		return is("Proxy-Authorization")
+	case 27:
+		return is("Edgefront-Cdn-Cache-Control")
+	}
+	return false
 }
 
 // nextField splits the first field line off fields (lines that each end
