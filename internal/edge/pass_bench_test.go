@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -19,23 +20,28 @@ func BenchmarkProxiedFields(b *testing.B) {
 	}
 }
 
-// BenchmarkOriginRequest is a raw pass's origin request made from a
-// browser's request: the fields' copy, the hop-by-hop fields dropped, the
-// forwarded ones added, the rewrite.
-func BenchmarkOriginRequest(b *testing.B) {
+// browserPass is a raw pass's behavior and a browser's request to it.
+func browserPass(b *testing.B) (*Behavior, *http.Request) {
 	_, rt := edgeWithClock(b, `
 distributions:
   - name: bench
     origins: {o: {type: http, url: "http://127.0.0.1:1"}}
     default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}
 `, nil, nil)
-	beh := rt.dists[0].def
 	in := httptest.NewRequest("GET", "http://example.org/api/notes/3?page=2", nil)
 	for _, f := range [][2]string{{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0"},
 		{"Accept", "application/json"}, {"Accept-Language", "en-US,en;q=0.9"}, {"Accept-Encoding", "gzip, deflate, br"},
 		{"Referer", "http://example.org/notes"}, {"Cookie", "session=abc123"}, {"Sec-Fetch-Mode", "cors"}, {"Connection", "keep-alive"}} {
 		in.Header.Set(f[0], f[1])
 	}
+	return rt.dists[0].def, in
+}
+
+// BenchmarkOriginRequest is a raw pass's origin request made from a
+// browser's request: the fields' copy, the hop-by-hop fields dropped, the
+// forwarded ones added, the rewrite.
+func BenchmarkOriginRequest(b *testing.B) {
+	beh, in := browserPass(b)
 	ex := &exchange{}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -51,19 +57,7 @@ distributions:
 // BenchmarkDirectRequest is the same origin request as the viewer's
 // request with edits (directRequest): no copy of its fields.
 func BenchmarkDirectRequest(b *testing.B) {
-	_, rt := edgeWithClock(b, `
-distributions:
-  - name: bench
-    origins: {o: {type: http, url: "http://127.0.0.1:1"}}
-    default_behavior: {target_origin: o, min_ttl: 0, default_ttl: 0, max_ttl: 0}
-`, nil, nil)
-	beh := rt.dists[0].def
-	in := httptest.NewRequest("GET", "http://example.org/api/notes/3?page=2", nil)
-	for _, f := range [][2]string{{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0"},
-		{"Accept", "application/json"}, {"Accept-Language", "en-US,en;q=0.9"}, {"Accept-Encoding", "gzip, deflate, br"},
-		{"Referer", "http://example.org/notes"}, {"Cookie", "session=abc123"}, {"Sec-Fetch-Mode", "cors"}, {"Connection", "keep-alive"}} {
-		in.Header.Set(f[0], f[1])
-	}
+	beh, in := browserPass(b)
 	ex := &exchange{}
 	b.ReportAllocs()
 	for b.Loop() {
