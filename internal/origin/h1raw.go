@@ -184,7 +184,29 @@ func writeRequest(bw *bufio.Writer, req *http.Request, e *Edits) bool {
 	if req.URL.Opaque != "" || hasCRLF(host) || strings.IndexByte(host, ' ') >= 0 {
 		return false
 	}
+	// The head is made in the writer's free space and written whole, so
+	// that a field refused on the way leaves nothing written.
+	b := bw.AvailableBuffer()
+	b = append(b, req.Method...)
+	b = append(b, ' ')
+	// The target as URL.RequestURI makes it, without the string.
+	if p := req.URL.EscapedPath(); p != "" {
+		b = append(b, p...)
+	} else {
+		b = append(b, '/')
+	}
+	if req.URL.ForceQuery || req.URL.RawQuery != "" {
+		b = append(b, '?')
+		b = append(b, req.URL.RawQuery...)
+	}
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	b = append(b, "\r\n"...)
 	for k, vs := range req.Header {
+		if k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" ||
+			(k == "User-Agent" && len(vs) == 1 && vs[0] == "") || (e != nil && e.skips(k)) {
+			continue // net/http writes these itself, or leaves an empty User-Agent out
+		}
 		if !fieldName(k) {
 			return false
 		}
@@ -192,59 +214,33 @@ func writeRequest(bw *bufio.Writer, req *http.Request, e *Edits) bool {
 			if hasCRLF(v) {
 				return false
 			}
+			b = appendField(b, k, v)
 		}
 	}
-	var extra []string
 	if e != nil {
-		extra = e.Extra
-		for i := 0; i+1 < len(extra); i += 2 {
-			if !fieldName(extra[i]) || hasCRLF(extra[i+1]) {
+		for i := 0; i+1 < len(e.Extra); i += 2 {
+			if !fieldName(e.Extra[i]) || hasCRLF(e.Extra[i+1]) {
 				return false
 			}
+			b = appendField(b, e.Extra[i], e.Extra[i+1])
 		}
-	}
-	bw.WriteString(req.Method)
-	bw.WriteByte(' ')
-	// The target as URL.RequestURI makes it, without the string.
-	if p := req.URL.EscapedPath(); p != "" {
-		bw.WriteString(p)
-	} else {
-		bw.WriteByte('/')
-	}
-	if req.URL.ForceQuery || req.URL.RawQuery != "" {
-		bw.WriteByte('?')
-		bw.WriteString(req.URL.RawQuery)
-	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(host)
-	bw.WriteString("\r\n")
-	for k, vs := range req.Header {
-		if k == "Host" || k == "Content-Length" || k == "Transfer-Encoding" || k == "Trailer" ||
-			(k == "User-Agent" && len(vs) == 1 && vs[0] == "") || (e != nil && e.skips(k)) {
-			continue // net/http writes these itself, or leaves an empty User-Agent out
-		}
-		for _, v := range vs {
-			writeField(bw, k, v)
-		}
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		writeField(bw, extra[i], extra[i+1])
 	}
 	if _, ok := req.Header["User-Agent"]; !ok && e == nil {
-		bw.WriteString("User-Agent: Go-http-client/1.1\r\n") // as Request.Write
+		b = append(b, "User-Agent: Go-http-client/1.1\r\n"...) // as Request.Write
 	}
 	if req.Close {
-		bw.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
-	bw.WriteString("\r\n")
+	b = append(b, "\r\n"...)
+	bw.Write(b)
 	return true
 }
 
-func writeField(bw *bufio.Writer, name, value string) {
-	bw.WriteString(name)
-	bw.WriteString(": ")
-	bw.WriteString(strings.TrimSpace(value))
-	bw.WriteString("\r\n")
+func appendField(b []byte, name, value string) []byte {
+	b = append(b, name...)
+	b = append(b, ": "...)
+	b = append(b, strings.TrimSpace(value)...)
+	return append(b, "\r\n"...)
 }
 
 func hasCRLF(s string) bool {

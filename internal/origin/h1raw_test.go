@@ -237,13 +237,34 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 			t.Errorf("%s %s: %s %s %s %v; Request.Write %s %s %s %v", r.Method, r.URL, a.Method, a.RequestURI, a.Host, a.Header, b.Method, b.RequestURI, b.Host, b.Header)
 		}
 	}
+	// A refused request leaves nothing in the writer, whatever field
+	// refuses it and whichever edit.
 	bad, _ := http.NewRequest("GET", "http://o.example/", nil)
-	bad.Header = http.Header{"X": {"a\r\nInjected: 1"}}
-	if writeRequest(bufio.NewWriter(io.Discard), bad, nil) {
-		t.Error("a value with a line break was written")
+	for _, c := range []struct {
+		what   string
+		header http.Header
+		e      *Edits
+	}{
+		{"a value with a line break", http.Header{"A": {"ok"}, "X": {"a\r\nInjected: 1"}}, nil},
+		{"a name with a colon", http.Header{"A": {"ok"}, "X: Injected": {"1"}}, nil},
+		{"an edit's value with a line break", http.Header{"A": {"ok"}}, &Edits{Extra: []string{"Via", "1.1 a\nInjected: 1"}}},
+		{"an edit's name with a space", http.Header{"A": {"ok"}}, &Edits{Extra: []string{"Via Injected", "1"}}},
+	} {
+		bad.Header = c.header
+		bw := bufio.NewWriter(io.Discard)
+		if writeRequest(bw, bad, c.e) || bw.Buffered() != 0 {
+			t.Errorf("%s was written (%d bytes buffered)", c.what, bw.Buffered())
+		}
 	}
-	bad.Header = http.Header{"X: Injected": {"1"}}
-	if writeRequest(bufio.NewWriter(io.Discard), bad, nil) {
-		t.Error("a name with a colon was written")
+	// A field the edits leave out is not written, nor checked.
+	bad.Header = http.Header{"X": {"a\r\nInjected: 1"}, "A": {"ok"}}
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
+	if !writeRequest(bw, bad, &Edits{Named: []string{"x"}}) {
+		t.Error("a request whose bad field is left out was refused")
+	}
+	bw.Flush()
+	if strings.Contains(out.String(), "Injected") || !strings.Contains(out.String(), "A: ok\r\n") {
+		t.Errorf("wrote %q", out.String())
 	}
 }
