@@ -58,10 +58,26 @@ func (w *response) WriteStoredFile(status int, head []byte, hasDate bool, f *os.
 // storedHead writes the head of a stored answer of length bytes.
 func (w *response) storedHead(status int, head []byte, hasDate bool, length int64) bool {
 	h := w.header
-	_, cl := h["Content-Length"]
-	_, te := h["Transfer-Encoding"]
-	conn, hasConn := h["Connection"]
-	closing := w.closeAfter || h.Get("Connection") == "close"
+	// The handler's few fields, walked once for those the loop minds.
+	var cl, te, hasConn, dated bool
+	var conn []string
+	for k, vs := range h {
+		switch k {
+		case "Content-Length":
+			cl = true
+		case "Transfer-Encoding":
+			te = true
+		case "Connection":
+			conn, hasConn = vs, true
+		case "Date":
+			dated = true
+		}
+	}
+	firstConn := "" // h.Get("Connection")
+	if len(conn) > 0 {
+		firstConn = conn[0]
+	}
+	closing := w.closeAfter || firstConn == "close"
 	if w.wroteHeader || !bodyAllowed(status) || cl || te || (closing && hasConn && !hasToken(strings.Join(conn, ","), "close")) {
 		return false
 	}
@@ -75,12 +91,12 @@ func (w *response) storedHead(status int, head []byte, hasDate bool, length int6
 	bw.writeString("Content-Length: ")
 	bw.writeInt(length)
 	bw.writeString("\r\n")
-	if _, ok := h["Date"]; !ok && !hasDate {
+	if !dated && !hasDate {
 		bw.writeString("Date: ")
 		bw.writeString(date())
 		bw.writeString("\r\n")
 	}
-	if w.closeAfter && !hasToken(h.Get("Connection"), "close") {
+	if w.closeAfter && !hasToken(firstConn, "close") {
 		bw.writeString("Connection: close\r\n")
 	}
 	bw.writeString("\r\n")
