@@ -55,6 +55,7 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 	}
 	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw) {
 		pr.release() // nothing keeps the request of an answered raw pass
+		raw.Release() // nor the answer (the log took its strings)
 		return true
 	}
 	// Anything else the proxy finishes, from the answer received.

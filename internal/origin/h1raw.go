@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
@@ -23,7 +24,7 @@ import (
 type RawResponse struct {
 	Status int
 	// Fields are the header lines, each ending in CRLF, without the status
-	// line and the blank line. They are the caller's.
+	// line and the blank line. They are the caller's until Release.
 	Fields []byte
 	// Length is the Content-Length, -1 when there is none or the answer is
 	// chunked (Chunked).
@@ -32,7 +33,35 @@ type RawResponse struct {
 	Body    io.ReadCloser
 
 	Resp *http.Response
+
+	head *rawHead // the storage it is part of, when pooled
 }
+
+// Release gives back the storage of an answer whose body was read to its
+// end and closed, and of which the caller keeps nothing (its Fields
+// included), for the next answer's head. Any other answer it leaves to
+// the collector.
+func (r *RawResponse) Release() {
+	h := r.head
+	if h == nil || cap(h.Fields) > maxPooledFields {
+		return
+	}
+	h.body.mu.Lock()
+	done := h.body.done
+	h.body.mu.Unlock()
+	if !done {
+		return
+	}
+	fields := h.Fields[:0]
+	*h = rawHead{}
+	h.Fields = fields
+	rawHeads.Put(h)
+}
+
+// maxPooledFields bounds the field storage a pooled head keeps.
+const maxPooledFields = 4 << 10
+
+var rawHeads = sync.Pool{New: func() any { return new(rawHead) }}
 
 // RawRoundTripper sends a prepared request, with edits to its fields
 // when e is not nil, and returns the answer raw.
@@ -284,7 +313,10 @@ func parseRawHead(head []byte) (*rawHead, bool, error) {
 	if err != nil || status < 100 || (minor != '0' && minor != '1') {
 		return nil, false, nil
 	}
-	h := &rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
+	h := rawHeads.Get().(*rawHead)
+	fieldsBuf := h.Fields[:0]
+	*h = rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
+	h.head = h
 	keepAlive, hasLength := false, false
 	var length []byte
 	for rest := fields; len(rest) > 0; {
@@ -330,7 +362,7 @@ func parseRawHead(head []byte) (*rawHead, bool, error) {
 	} else if h.Length < 0 && status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified {
 		h.close = true // the body ends with the connection
 	}
-	h.Fields = append([]byte(nil), fields...)
+	h.Fields = append(fieldsBuf, fields...)
 	return h, true, nil
 }
 

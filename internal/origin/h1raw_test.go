@@ -268,3 +268,46 @@ func TestWriteRequestAsNetHTTP(t *testing.T) {
 		t.Errorf("wrote %q", out.String())
 	}
 }
+
+// A released answer's storage serves the next answer's head; an answer
+// whose body was not read to its end keeps its own, fields intact.
+func TestRawResponseRelease(t *testing.T) {
+	answers := map[string]string{
+		"/a": "HTTP/1.1 200 OK\r\nContent-Type: text/a\r\nContent-Length: 1\r\n\r\na",
+		"/b": "HTTP/1.1 200 OK\r\nContent-Type: text/b\r\nX-B: b\r\nContent-Length: 1\r\n\r\nb",
+	}
+	addr, _ := cannedOrigin(t, answers)
+	c := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	get := func(path string) *RawResponse {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		raw, err := c.roundTripRaw(req, nil)
+		if err != nil || raw.Resp != nil {
+			t.Fatalf("%s: %v %v", path, err, raw)
+		}
+		return raw
+	}
+	for range 20 {
+		a := get("/a")
+		fieldsA := string(a.Fields)
+		a.Release() // its body is unread: not given back
+		b := get("/b")
+		if string(a.Fields) != fieldsA || a.Body == nil {
+			t.Fatalf("an unread answer's fields became %q", a.Fields)
+		}
+		io.Copy(io.Discard, b.Body)
+		b.Body.Close()
+		if got := rawFields(t, b.Fields).Get("X-B"); got != "b" {
+			t.Fatalf("X-B %q", got)
+		}
+		b.Release()
+		a.Body.Close()
+		next := get("/a")
+		if got := rawFields(t, next.Fields); got.Get("Content-Type") != "text/a" || got.Get("X-B") != "" {
+			t.Fatalf("the answer after a released one has %v", got)
+		}
+		io.Copy(io.Discard, next.Body)
+		next.Body.Close()
+		next.Release()
+	}
+}
