@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -53,8 +54,8 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 		b.originError(w, out.WithContext(withExchange(out.Context(), ex)), err)
 		return true // out lives on in the error's request: not reused
 	}
-	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw) {
-		pr.release() // nothing keeps the request of an answered raw pass
+	if raw.Resp == nil && b.writeRaw(w, pw, rec, r, ex, raw, &pr.fields) {
+		pr.release()  // nothing keeps the request of an answered raw pass
 		raw.Release() // nor the answer (the log took its strings)
 		return true
 	}
@@ -79,12 +80,13 @@ func (b *Behavior) passRaw(w http.ResponseWriter, r *http.Request, ex *exchange)
 // used or not, so one made for 32 fields costs an API client's six
 // about twice what a map of their size does.
 type passRequest struct {
-	req   http.Request
-	url   url.URL
-	h     http.Header
-	vals  []string
-	edits origin.Edits // a direct request's
-	kept  bool
+	req    http.Request
+	url    url.URL
+	h      http.Header
+	vals   []string
+	edits  origin.Edits // a direct request's
+	fields []byte       // the answer's fields for the viewer
+	kept   bool
 }
 
 const passRequestFields = 32
@@ -111,6 +113,9 @@ func (pr *passRequest) release() {
 	clear(named[:cap(named)])
 	clear(extra[:cap(extra)])
 	pr.edits = origin.Edits{Named: named[:0], Extra: extra[:0]}
+	if cap(pr.fields) > 4<<10 {
+		pr.fields = nil // an answer's rare many fields are not kept
+	}
 	passRequests.Put(pr)
 }
 
@@ -187,11 +192,12 @@ func (b *Behavior) originRequest(in *http.Request, ex *exchange, pr *passRequest
 // having written nothing, for one the proxy must finish: a status with
 // no body or an error page to put in its place, no length, no type (the
 // proxy's writer sniffs one).
-func (b *Behavior) writeRaw(w http.ResponseWriter, pw proxiedWriter, rec *recorder, r *http.Request, ex *exchange, raw *origin.RawResponse) bool {
+func (b *Behavior) writeRaw(w http.ResponseWriter, pw proxiedWriter, rec *recorder, r *http.Request, ex *exchange, raw *origin.RawResponse, buf *[]byte) bool {
 	if raw.Status < 200 || raw.Length < 0 || (raw.Status >= 400 && b.errorPageFor(raw.Status, ex) != nil) {
 		return false
 	}
-	fields, info := proxiedFields(raw.Fields)
+	fields, info := proxiedFields(*buf, raw.Fields)
+	*buf = fields[:0] // the writer copies them: the storage serves the next pass
 	if !info.typed && raw.Length > 0 {
 		return false
 	}
@@ -229,8 +235,9 @@ var viaLine = []byte("Via: 1.1 edgefront\r\n")
 // (the writer gives it), the edge's own fields, with the edge's Via
 // added. The lines are walked once; twice for an origin whose Connection
 // field names fields of its own (close and keep-alive name none to drop).
-func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
-	out, info, ok := filterFields(raw, nil, true)
+// They are made in dst's storage.
+func proxiedFields(dst, raw []byte) (out []byte, info fieldInfo) {
+	out, info, ok := filterFields(dst, raw, nil, true)
 	if ok {
 		return out, info
 	}
@@ -245,22 +252,22 @@ func proxiedFields(raw []byte) (out []byte, info fieldInfo) {
 			}
 		}
 	}
-	out, info, _ = filterFields(raw, named, false)
+	out, info, _ = filterFields(dst, raw, named, false)
 	return out, info
 }
 
 // filterFields is proxiedFields with the fields named dropped too. With
 // first, it gives up (ok false) at a Connection field that names more
 // than close and keep-alive.
-func filterFields(raw []byte, named [][]byte, first bool) (out []byte, info fieldInfo, ok bool) {
-	out = make([]byte, 0, len(raw)+len(viaLine))
+func filterFields(dst, raw []byte, named [][]byte, first bool) (out []byte, info fieldInfo, ok bool) {
+	out = slices.Grow(dst[:0], len(raw)+len(viaLine))
 	for rest := raw; len(rest) > 0; {
 		var name, value, line []byte
 		name, value, line, rest = nextField(rest)
 		if first && httpsyntax.NameIs(name, "Connection") {
 			for t := range httpsyntax.Elements(value) {
 				if !httpsyntax.NameIs(t, "close") && !httpsyntax.NameIs(t, "keep-alive") {
-					return nil, fieldInfo{}, false
+					return dst, fieldInfo{}, false
 				}
 			}
 		}

@@ -55,7 +55,7 @@ func TestProxiedFieldsNamedByConnection(t *testing.T) {
 		{"X-Hop: 1\r\nA: 1\r\nConnection: close, X-Hop\r\nB: 2\r\n", "A: 1\r\nB: 2\r\n"},
 		{"Content-Type: text/plain\r\nConnection: x-hop\r\nX-HOP: 2\r\nKeep-Alive: timeout=5\r\n", "Content-Type: text/plain\r\n"},
 	} {
-		out, info := proxiedFields([]byte(c.in))
+		out, info := proxiedFields(nil, []byte(c.in))
 		if got := string(out); got != c.want+string(viaLine) {
 			t.Errorf("%q: %q", c.in, got)
 		}
