@@ -2,15 +2,17 @@ package origin
 
 import (
 	"net/http"
-	"strings"
+
+	"github.com/edgefront/edgefront/internal/httpsyntax"
 )
 
 // Edits turn a viewer's request into an origin request without a field
 // map of its own: the request's Header is the viewer's, read and never
 // changed; the fields Skip or Named name are left out (Named without
-// regard to case, as a Connection field lists them), and Extra's lines
-// are written after the viewer's. An origin request with Edits gets no
-// default User-Agent: a viewer that sent none is proxied without one.
+// regard to ASCII case, as a Connection field lists them and as the
+// edge's copy compares them), and Extra's lines are written after the
+// viewer's. An origin request with Edits gets no default User-Agent: a
+// viewer that sent none is proxied without one.
 type Edits struct {
 	Skip  func(name string) bool // name is canonical, as a map's key
 	Named []string
@@ -22,7 +24,7 @@ func (e *Edits) skips(name string) bool {
 		return true
 	}
 	for _, n := range e.Named {
-		if strings.EqualFold(n, name) {
+		if httpsyntax.NameIs(n, name) {
 			return true
 		}
 	}
@@ -61,7 +63,7 @@ func (o *HTTP) PrepareEdits(out *http.Request, e *Edits) {
 		e.Named = append(e.Named, k)
 		kept := e.Extra[:0]
 		for i := 0; i+1 < len(e.Extra); i += 2 {
-			if !strings.EqualFold(e.Extra[i], k) {
+			if !httpsyntax.NameIs(e.Extra[i], k) {
 				kept = append(kept, e.Extra[i], e.Extra[i+1])
 			}
 		}
