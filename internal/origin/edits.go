@@ -56,9 +56,7 @@ func (e *Edits) apply(req *http.Request) *http.Request {
 // origin's custom fields added to e rather than set in out's map: each
 // replaces the viewer's field of its name and an edit's of that name.
 func (o *HTTP) PrepareEdits(out *http.Request, e *Edits) {
-	out.URL.Scheme = o.target.Scheme
-	out.URL.Host = o.target.Host
-	prefixPath(out.URL, o.target.Path)
+	o.point(out)
 	for k, vs := range o.headers {
 		e.Named = append(e.Named, k)
 		kept := e.Extra[:0]

@@ -110,12 +110,17 @@ func (o *HTTP) Target() *url.URL { return o.target }
 // Prepare points out at the origin, below its path prefix, and adds the
 // origin's custom headers.
 func (o *HTTP) Prepare(out *http.Request) {
-	out.URL.Scheme = o.target.Scheme
-	out.URL.Host = o.target.Host
-	prefixPath(out.URL, o.target.Path)
+	o.point(out)
 	for k, v := range o.headers {
 		out.Header[k] = v
 	}
+}
+
+// point aims out's URL at the origin, under its path.
+func (o *HTTP) point(out *http.Request) {
+	out.URL.Scheme = o.target.Scheme
+	out.URL.Host = o.target.Host
+	prefixPath(out.URL, o.target.Path)
 }
 
 // RoundTrip sends the request over the origin's connection pool.
