@@ -263,8 +263,7 @@ func bufferedHead(br *bufio.Reader) []byte {
 // Transfer-Encoding, or with Content-Lengths that disagree. It allocates
 // nothing: it runs on every origin answer.
 func checkFraming(head []byte) error {
-	var length []byte
-	hasLength, te := false, false
+	var f framing
 	for len(head) > 0 {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
@@ -279,15 +278,36 @@ func checkFraming(head []byte) error {
 		name, value := bytes.TrimSpace(line[:colon]), bytes.TrimSpace(line[colon+1:])
 		switch {
 		case httpsyntax.NameIs(name, "Content-Length"):
-			if hasLength && !bytes.Equal(length, value) {
-				return fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
+			if err := f.contentLength(value); err != nil {
+				return err
 			}
-			length, hasLength = value, true
 		case httpsyntax.NameIs(name, "Transfer-Encoding"):
-			te = true
+			f.te = true
 		}
 	}
-	if te && hasLength {
+	return f.end()
+}
+
+// framing is what a head's fields say of how its body ends, taken as
+// they come, for checkFraming and for the raw parse alike.
+type framing struct {
+	length        []byte
+	hasLength, te bool // te: a Transfer-Encoding came
+}
+
+// contentLength takes a Content-Length's value, refusing one that
+// disagrees with an earlier one.
+func (f *framing) contentLength(value []byte) error {
+	if f.hasLength && !bytes.Equal(f.length, value) {
+		return fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, f.length, value)
+	}
+	f.length, f.hasLength = value, true
+	return nil
+}
+
+// end refuses a head with both a Content-Length and a Transfer-Encoding.
+func (f *framing) end() error {
+	if f.te && f.hasLength {
 		return fmt.Errorf("%w: both Content-Length and Transfer-Encoding", ErrFraming)
 	}
 	return nil

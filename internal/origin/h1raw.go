@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -317,8 +316,8 @@ func parseRawHead(head []byte) (*rawHead, bool, error) {
 	fieldsBuf := h.Fields[:0]
 	*h = rawHead{RawResponse: RawResponse{Status: status, Length: -1}, close: minor == '0'}
 	h.head = h
-	keepAlive, hasLength := false, false
-	var length []byte
+	keepAlive := false
+	var f framing
 	for rest := fields; len(rest) > 0; {
 		var l []byte
 		if l, rest, ok = cutLine(rest); !ok {
@@ -331,15 +330,16 @@ func parseRawHead(head []byte) (*rawHead, bool, error) {
 		name, value := l[:colon], httpsyntax.TrimOWS(l[colon+1:])
 		switch {
 		case httpsyntax.NameIs(name, "Content-Length"):
-			if hasLength && !bytes.Equal(length, value) {
-				return nil, false, fmt.Errorf("%w: Content-Lengths %s and %s", ErrFraming, length, value)
+			if err := f.contentLength(value); err != nil {
+				return nil, false, err
 			}
 			n, err := strconv.ParseInt(string(value), 10, 64)
 			if err != nil || n < 0 {
 				return nil, false, nil
 			}
-			h.Length, length, hasLength = n, value, true
+			h.Length = n
 		case httpsyntax.NameIs(name, "Transfer-Encoding"):
+			f.te = true
 			if !httpsyntax.NameIs(value, "chunked") {
 				return nil, false, nil
 			}
@@ -351,8 +351,8 @@ func parseRawHead(head []byte) (*rawHead, bool, error) {
 			}
 		}
 	}
-	if h.Chunked && hasLength {
-		return nil, false, fmt.Errorf("%w: both Content-Length and Transfer-Encoding", ErrFraming)
+	if err := f.end(); err != nil {
+		return nil, false, err
 	}
 	if minor == '0' && keepAlive {
 		h.close = false
