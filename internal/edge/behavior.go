@@ -231,19 +231,13 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 	} else {
 		out.Host = ""
 	}
-	// As CloudFront, the viewer's X-Forwarded-For is kept and the viewer's
-	// address appended to it; with trusted_proxies, only a trusted proxy's,
-	// so the origin can believe what it gets.
-	if xff := in.Header["X-Forwarded-For"]; xff != nil && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
-		out.Header["X-Forwarded-For"] = xff
-	}
 	if b.viewerHeaders&hdrCertPEM != 0 && b.dist.mtls != nil {
 		// Too large for functions, as on CloudFront: only the origin gets it.
 		if pem, ok := viewerCertHeaders(in.TLS, hdrCertPEM)[hdrCertPEM]; ok {
 			out.Header[pem[0]] = []string{pem[1]}
 		}
 	}
-	setXForwarded(out, in)
+	b.setXForwarded(out, in, ex)
 	if via := in.Header.Values("Via"); len(via) > 0 {
 		out.Header["Via"] = append(via[:len(via):len(via)], "1.1 edgefront")
 	} else {
@@ -264,21 +258,33 @@ func (b *Behavior) rewriteFor(pr *httputil.ProxyRequest, ex *exchange) {
 
 var viaEdge = []string{"1.1 edgefront"}
 
-// setXForwarded sets X-Forwarded-For, X-Forwarded-Host and
-// X-Forwarded-Proto as httputil.ProxyRequest.SetXForwarded does, their
-// values in one slice.
-func setXForwarded(out, in *http.Request) {
-	vals := make([]string, 3)
-	proto := "http"
+// forwarded is what an origin request's X-Forwarded-For (none when
+// hasXFF is false: the viewer's address is not one), X-Forwarded-Host
+// and X-Forwarded-Proto say, as httputil.ProxyRequest.SetXForwarded sets
+// them. As CloudFront, the viewer's X-Forwarded-For is kept and the
+// viewer's address appended to it; with trusted_proxies, only a trusted
+// proxy's, so the origin can believe what it gets.
+func (b *Behavior) forwarded(in *http.Request, ex *exchange) (xff string, hasXFF bool, host, proto string) {
+	proto = "http"
 	if in.TLS != nil {
 		proto = "https"
 	}
-	vals[1], vals[2] = in.Host, proto
-	if client, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
-		if prior := out.Header["X-Forwarded-For"]; len(prior) > 0 {
-			client = strings.Join(prior, ", ") + ", " + client
-		}
-		vals[0] = client
+	client, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		return "", false, in.Host, proto
+	}
+	if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
+		client = strings.Join(prior, ", ") + ", " + client
+	}
+	return client, true, in.Host, proto
+}
+
+// setXForwarded sets the forwarded fields in out's map, their values in
+// one slice.
+func (b *Behavior) setXForwarded(out, in *http.Request, ex *exchange) {
+	xff, hasXFF, host, proto := b.forwarded(in, ex)
+	vals := []string{xff, host, proto}
+	if hasXFF {
 		out.Header["X-Forwarded-For"] = vals[0:1:1]
 	} else {
 		delete(out.Header, "X-Forwarded-For")

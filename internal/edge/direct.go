@@ -1,9 +1,7 @@
 package edge
 
 import (
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/edgefront/edgefront/internal/httpsyntax"
 	"github.com/edgefront/edgefront/internal/origin"
@@ -63,19 +61,11 @@ func (b *Behavior) directRequest(in *http.Request, ex *exchange, pr *passRequest
 	if httpguts.HeaderValuesContainsToken(in.Header["Te"], "trailers") {
 		e.Extra = append(e.Extra, "Te", "trailers")
 	}
-	// X-Forwarded-For, X-Forwarded-Host and X-Forwarded-Proto, as
-	// rewriteFor and setXForwarded set them.
-	if client, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
-		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 && (len(b.dist.rt.trusted) == 0 || ex.viaProxy) {
-			client = strings.Join(prior, ", ") + ", " + client
-		}
-		e.Extra = append(e.Extra, "X-Forwarded-For", client)
+	xff, hasXFF, host, proto := b.forwarded(in, ex)
+	if hasXFF {
+		e.Extra = append(e.Extra, "X-Forwarded-For", xff)
 	}
-	proto := "http"
-	if in.TLS != nil {
-		proto = "https"
-	}
-	e.Extra = append(e.Extra, "X-Forwarded-Host", in.Host, "X-Forwarded-Proto", proto)
+	e.Extra = append(e.Extra, "X-Forwarded-Host", host, "X-Forwarded-Proto", proto)
 	for _, v := range in.Header["Via"] {
 		e.Extra = append(e.Extra, "Via", v)
 	}
