@@ -93,6 +93,48 @@ func TestH1ClientBodiesAndReuse(t *testing.T) {
 	}
 }
 
+// A request is written and its answer waited for in one step (send):
+// answers that come at once, thousands in a row on one pooled
+// connection, raw or parsed, are never missed, and a request larger than
+// the writer's buffer goes out whole.
+func TestH1ClientSendsAndWaits(t *testing.T) {
+	srv, conns := h1Origin(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Path+" "+fmt.Sprint(len(r.Header.Get("X-Big"))))
+	})
+	c := newH1Client(time.Second, 2*time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	for i := 0; i < 2000; i++ {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/%d", srv.URL, i), nil)
+		want := fmt.Sprintf("/%d 0", i)
+		if i%100 == 99 {
+			req.Header.Set("X-Big", strings.Repeat("b", 6000))
+			want = fmt.Sprintf("/%d 6000", i)
+		}
+		var body []byte
+		if i%2 == 0 {
+			raw, err := c.roundTripRaw(req, nil)
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			body, _ = io.ReadAll(raw.Body)
+			raw.Body.Close()
+		} else {
+			resp, err := c.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		if string(body) != want {
+			t.Fatalf("request %d: %q, want %q", i, body, want)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections, want one", n)
+	}
+}
+
 func TestH1ClientWriteToSplicesIntoATCPConn(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
 	srv, _ := h1Origin(t, func(w http.ResponseWriter, r *http.Request) {
