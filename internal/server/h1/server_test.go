@@ -280,6 +280,69 @@ func TestLoopIdleTimeoutAfterManyRequests(t *testing.T) {
 	}
 }
 
+// An answer's end leaves as the loop waits for the next request
+// (sendAndWait): a request sent the moment the answer came, whole or in
+// parts, is never missed.
+func TestLoopSendsAndWaits(t *testing.T) {
+	addr, _ := loop(t, echo(), nil)
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	for i := 0; i < 2000; i++ {
+		req := fmt.Sprintf("GET /n%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+		if i%50 == 49 {
+			io.WriteString(c, req[:7])
+			time.Sleep(time.Millisecond)
+			req = req[7:]
+		}
+		io.WriteString(c, req)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if want := fmt.Sprintf("GET /n%d host=h", i); !strings.HasPrefix(string(body), want) {
+			t.Fatalf("answer %d: %q, want %q", i, body, want)
+		}
+	}
+}
+
+// A keep-alive answer whose handler returns as Shutdown waits leaves
+// whole before the connection closes.
+func TestLoopShutdownSendsTheLastAnswer(t *testing.T) {
+	var started atomic.Bool
+	release := make(chan struct{})
+	body := strings.Repeat("z", 20000) // in the writer whole: it leaves after the handler
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Store(true)
+		<-release
+		io.WriteString(w, body)
+	})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	s := &Server{Fallback: &http.Server{Handler: h}}
+	go s.Serve(ln)
+	got := make(chan string)
+	go func() { got <- exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\n\r\n") }()
+	for !started.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error)
+	go func() { done <- s.Shutdown(context.Background()) }()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	out := <-got
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
+	if err != nil {
+		t.Fatalf("the answer in progress: %v (%d bytes)", err, len(out))
+	}
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != body {
+		t.Errorf("the answer in progress: %d bytes of body (%v), want %d", len(b), err, len(body))
+	}
+}
+
 // Shutdown waits for a request in progress, then stops.
 func TestLoopShutdownWaits(t *testing.T) {
 	var started, finished atomic.Bool
