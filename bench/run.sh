@@ -118,31 +118,35 @@ declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CAD
 declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]} [floor]=${pids[5]} [loop]=${pids[6]})
 names=(origin nginx haproxy caddy edgefront floor loop)
 # ticks PID: the CPU time (user and system, in clock ticks of 10 ms) of
-# the process and its children (nginx's workers) so far.
+# the process and its children (nginx's workers) so far, as "user system".
 ticks() {
-  local t=0 p
-  for p in "$1" $(pgrep -P "$1" | tr '\n' ' '); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
-  echo "$t"
+  local u=0 s=0 p
+  for p in "$1" $(pgrep -P "$1" | tr '\n' ' '); do
+    read -r pu ps <<<"$(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null || echo 0 0)"
+    u=$((u + pu)) s=$((s + ps))
+  done
+  echo "$u $s"
 }
-run() { # name -> "rps p99 cpu-µs-a-request"
-  local out t0 t1
-  t0=$(ticks "${proc[$1]}")
+run() { # name -> "rps p99 cpu-µs-a-request user-µs system-µs"
+  local out u0 s0 u1 s1
+  read -r u0 s0 <<<"$(ticks "${proc[$1]}")"
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://${addr[$1]}/api/notes/3")
-  t1=$(ticks "${proc[$1]}")
+  read -r u1 s1 <<<"$(ticks "${proc[$1]}")"
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out" >&2; fi
   echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")" \
-    "$(awk -v t=$((t1 - t0)) '/requests in/ {printf "%.1f", t * 10000 / $1}' <<<"$out")"
+    "$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) '/requests in/ {printf "%.1f %.1f %.1f", (u + s) * 10000 / $1, u * 10000 / $1, s * 10000 / $1}' <<<"$out")"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
-for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; done
+for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; : >"$work/$n.usr"; : >"$work/$n.sys"; done
 : >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"
 for _ in $(seq "$ROUNDS"); do
   declare -A r=()
   for n in "${names[@]}"; do
-    read -r rps p99 cpu <<<"$(run "$n")"
+    read -r rps p99 cpu usr sys <<<"$(run "$n")"
     echo "$rps" >>"$work/$n.rps"; echo "$p99" >>"$work/$n.p99"; echo "$cpu" >>"$work/$n.cpu"; r[$n]=$rps
+    echo "$usr" >>"$work/$n.usr"; echo "$sys" >>"$work/$n.sys"
   done
   best=$(awk -v a="${r[nginx]}" -v b="${r[haproxy]}" 'BEGIN { print (a > b) ? a : b }')
   ratio "${r[edgefront]}" "$best" >>"$work/ratios"; echo >>"$work/ratios"
@@ -152,7 +156,8 @@ for _ in $(seq "$ROUNDS"); do
 done
 echo
 for n in "${names[@]}"; do
-  printf '%-12s %10.0f req/s   p99 %8.3f ms   CPU %6.1f µs a request\n' "$n" "$(median <"$work/$n.rps")" "$(median <"$work/$n.p99")" "$(median <"$work/$n.cpu")"
+  printf '%-12s %10.0f req/s   p99 %8.3f ms   CPU %6.1f µs a request (user %5.1f, system %5.1f)\n' "$n" "$(median <"$work/$n.rps")" "$(median <"$work/$n.p99")" \
+    "$(median <"$work/$n.cpu")" "$(median <"$work/$n.usr")" "$(median <"$work/$n.sys")"
 done
 bestp99=$(awk -v a="$(median <"$work/nginx.p99")" -v b="$(median <"$work/haproxy.p99")" 'BEGIN { print (a < b) ? a : b }')
 echo
