@@ -310,30 +310,11 @@ func TestLoopSendsAndWaits(t *testing.T) {
 // A keep-alive answer whose handler returns as Shutdown waits leaves
 // whole before the connection closes.
 func TestLoopShutdownSendsTheLastAnswer(t *testing.T) {
-	var started atomic.Bool
-	release := make(chan struct{})
 	body := strings.Repeat("z", 20000) // in the writer whole: it leaves after the handler
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started.Store(true)
-		<-release
-		io.WriteString(w, body)
-	})
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	s := &Server{Fallback: &http.Server{Handler: h}}
-	go s.Serve(ln)
-	got := make(chan string)
-	go func() { got <- exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\n\r\n") }()
-	for !started.Load() {
-		time.Sleep(time.Millisecond)
-	}
-	done := make(chan error)
-	go func() { done <- s.Shutdown(context.Background()) }()
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	if err := <-done; err != nil {
+	out, err := answerDuringShutdown(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", body)
+	if err != nil {
 		t.Errorf("shutdown: %v", err)
 	}
-	out := <-got
 	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(out)), nil)
 	if err != nil {
 		t.Fatalf("the answer in progress: %v (%d bytes)", err, len(out))
@@ -345,21 +326,34 @@ func TestLoopShutdownSendsTheLastAnswer(t *testing.T) {
 
 // Shutdown waits for a request in progress, then stops.
 func TestLoopShutdownWaits(t *testing.T) {
+	out, err := answerDuringShutdown(t, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", "done")
+	if err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if !strings.HasSuffix(out, "done") {
+		t.Errorf("the request in progress got %q", out)
+	}
+}
+
+// answerDuringShutdown sends raw to a loop whose handler answers body
+// only once Shutdown has begun to wait for it, checks that Shutdown
+// returned only after the handler, and returns what the client got and
+// what Shutdown returned.
+func answerDuringShutdown(t *testing.T, raw, body string) (string, error) {
+	t.Helper()
 	var started, finished atomic.Bool
 	release := make(chan struct{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started.Store(true)
 		<-release
+		io.WriteString(w, body)
 		finished.Store(true)
-		io.WriteString(w, "done")
 	})
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	s := &Server{Fallback: &http.Server{Handler: h}}
 	go s.Serve(ln)
 	got := make(chan string)
-	go func() {
-		got <- exchange(t, ln.Addr().String(), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
-	}()
+	go func() { got <- exchange(t, ln.Addr().String(), raw) }()
 	for !started.Load() {
 		time.Sleep(time.Millisecond)
 	}
@@ -367,12 +361,11 @@ func TestLoopShutdownWaits(t *testing.T) {
 	go func() { done <- s.Shutdown(context.Background()) }()
 	time.Sleep(50 * time.Millisecond)
 	close(release)
-	if err := <-done; err != nil || !finished.Load() {
-		t.Errorf("shutdown: %v, finished %v", err, finished.Load())
+	err := <-done
+	if !finished.Load() {
+		t.Error("Shutdown returned before the request in progress was answered")
 	}
-	if out := <-got; !strings.HasSuffix(out, "done") {
-		t.Errorf("the request in progress got %q", out)
-	}
+	return <-got, err
 }
 
 // BenchmarkLoopAnswer is the loop's own cost per request, server side
