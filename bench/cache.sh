@@ -12,6 +12,7 @@
 #
 #   bash bench/cache.sh               # 5 rounds of 5 s per contender and size
 #   ROUNDS=7 DURATION=10s CONNS=64 bash bench/cache.sh
+#   EDGE_GOMAXPROCS=1 bash bench/cache.sh # edgefront and the floors on one P
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -19,6 +20,9 @@ source bench/lib.sh
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
+# EDGE_GOMAXPROCS=N runs edgefront and the Go floors with GOMAXPROCS=N
+# (Go's default is a P a core).
+goprocs=${EDGE_GOMAXPROCS:+env GOMAXPROCS=$EDGE_GOMAXPROCS}
 ROUNDS=${ROUNDS:-5}
 
 need nginx wrk curl
@@ -87,9 +91,9 @@ nginx -c "$work/origin/nginx.conf" -p "$work/origin" & pids+=($!)
 nginx -c "$work/proxy/nginx.conf" -p "$work/proxy" & pids+=($!)
 varnishd -F -a "$VARNISH" -f "$work/varnish/default.vcl" -s malloc,256m -n "$work/varnish/state" \
   -p thread_pool_min=50 >"$work/varnish.log" 2>&1 & pids+=($!)
-"$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
-"$work/barehit" "$BARE" 1k.bin=1024 100k.bin=102400 >"$work/barehit.log" 2>&1 & pids+=($!)
-"$work/barehit" -raw "$FLOOR" 1k.bin=1024 100k.bin=102400 >"$work/floor.log" 2>&1 & pids+=($!)
+$goprocs "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
+$goprocs "$work/barehit" "$BARE" 1k.bin=1024 100k.bin=102400 >"$work/barehit.log" 2>&1 & pids+=($!)
+$goprocs "$work/barehit" -raw "$FLOOR" 1k.bin=1024 100k.bin=102400 >"$work/floor.log" 2>&1 & pids+=($!)
 
 for addr in $ORIGIN $NGINX $VARNISH $EDGE $BARE $FLOOR; do
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://$addr/1k.bin" 2>/dev/null && break; sleep 0.1; done
@@ -112,6 +116,7 @@ run() { # name addr file -> "rps p99"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; cache hits only"
+if [ -n "${EDGE_GOMAXPROCS:-}" ]; then echo "edgefront and the Go floors run with GOMAXPROCS=$EDGE_GOMAXPROCS"; fi
 for f in 1k.bin 100k.bin; do
   for a in $EDGE $NGINX $VARNISH $BARE $FLOOR; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$a/$f" >/dev/null; done
   : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"; : >"$work/ratios-bare"; : >"$work/ratios-floor"

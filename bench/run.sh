@@ -14,6 +14,7 @@
 #
 #   bash bench/run.sh                 # 3 rounds of 10 s per contender, 64 connections
 #   ROUNDS=5 DURATION=5s CONNS=128 bash bench/run.sh
+#   EDGE_GOMAXPROCS=1 bash bench/run.sh   # edgefront and the floors on one P
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -21,6 +22,9 @@ source bench/lib.sh
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
+# EDGE_GOMAXPROCS=N runs edgefront and the Go floors with GOMAXPROCS=N
+# (Go's default is a P a core).
+goprocs=${EDGE_GOMAXPROCS:+env GOMAXPROCS=$EDGE_GOMAXPROCS}
 ROUNDS=${ROUNDS:-3}
 
 need nginx caddy haproxy wrk curl
@@ -103,10 +107,10 @@ go build -o "$work/barepass" ./bench/barepass
 nginx -c "$work/nginx-origin/nginx.conf" -p "$work/nginx-origin" & pids+=($!)
 nginx -c "$work/nginx-proxy/nginx.conf" -p "$work/nginx-proxy" & pids+=($!)
 XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work caddy run --config "$work/Caddyfile" --adapter caddyfile >"$work/caddy.log" 2>&1 & pids+=($!)
-"$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
+$goprocs "$work/edgefront" serve -c "$work/edgefront.yaml" >"$work/edgefront.log" 2>&1 & pids+=($!)
 haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 & pids+=($!)
-"$work/barepass" "$FLOOR" "$ORIGIN" >"$work/barepass.log" 2>&1 & pids+=($!)
-"$work/barepass" -loop "$LOOP" "$ORIGIN" >"$work/barepass-loop.log" 2>&1 & pids+=($!)
+$goprocs "$work/barepass" "$FLOOR" "$ORIGIN" >"$work/barepass.log" 2>&1 & pids+=($!)
+$goprocs "$work/barepass" -loop "$LOOP" "$ORIGIN" >"$work/barepass-loop.log" 2>&1 & pids+=($!)
 
 for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY $FLOOR $LOOP; do
   for _ in $(seq 50); do curl -fsS -o /dev/null "http://$addr/api/notes/3" 2>/dev/null && break; sleep 0.1; done
@@ -139,6 +143,7 @@ run() { # name -> "rps p99 cpu-µs-a-request user-µs system-µs"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
+if [ -n "${EDGE_GOMAXPROCS:-}" ]; then echo "edgefront and the Go floors run with GOMAXPROCS=$EDGE_GOMAXPROCS"; fi
 for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; : >"$work/$n.usr"; : >"$work/$n.sys"; done
 : >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"
 for _ in $(seq "$ROUNDS"); do
