@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/clock"
@@ -23,14 +22,6 @@ type conn struct {
 	remote string
 	idle   atomic.Bool
 	rd     clock.Deadline // the read deadline, armed lazily for idle waits
-
-	// raw is the TCP connection beneath c when c's reads are its reads
-	// (rawReads): the loop then sends an answer and waits for the next
-	// request in one step (sendAndWait). sendThenWait is made once; sent
-	// is its state for one answer.
-	raw          syscall.RawConn
-	sendThenWait func(uintptr) bool
-	sent         bool
 
 	buf  []byte // read, not yet served
 	head head
@@ -64,24 +55,15 @@ func (cn *conn) serve() {
 	}()
 	readHeader, idle, maxHeader := s.limits()
 	cn.bw.c, cn.bw.send = writerOf(cn.c), s.SendTimeout
-	if cn.raw = rawReads(cn.c); cn.raw != nil {
-		cn.sendThenWait = cn.sendStep
-	}
 	first := true
 	for {
 		// Wait for the next request: idle_timeout between requests,
 		// read_header_timeout for the first, counted from the first byte.
 		if len(cn.buf) == 0 {
-			// The last answer's end may still be in the writer
-			// (answer): it leaves in the wait.
-			pending := len(cn.bw.b) > 0
 			if s.shutting.Load() {
-				cn.bw.flush()
 				return
 			}
-			if !pending {
-				cn.idle.Store(true)
-			}
+			cn.idle.Store(true)
 			wait := idle
 			if first && readHeader > 0 {
 				wait = readHeader
@@ -96,9 +78,6 @@ func (cn *conn) serve() {
 				}
 			} else if cn.rd.Clear() {
 				cn.c.SetReadDeadline(time.Time{})
-			}
-			if pending && !cn.sendAndWait() {
-				return
 			}
 			if !cn.fill() {
 				return
@@ -147,55 +126,6 @@ func (cn *conn) serve() {
 			return
 		}
 	}
-}
-
-// rawReads is the raw TCP connection beneath c when reading c is
-// reading it: c itself, or a wrapper that says so (ReadConn) over one.
-func rawReads(c net.Conn) syscall.RawConn {
-	for {
-		if tc, ok := c.(*net.TCPConn); ok {
-			raw, err := tc.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return raw
-		}
-		u, ok := c.(interface{ ReadConn() net.Conn })
-		if !ok {
-			return nil
-		}
-		c = u.ReadConn()
-	}
-}
-
-// sendAndWait writes what is left of the last answer and waits until the
-// next request can be read, as an event loop does: without the read a Go
-// connection makes first, which finds nothing yet (the client has not
-// had the answer) and costs a system call of every request. The write is
-// made inside the connection's raw read, once the runtime has forgotten
-// its earlier readiness, so that the readiness of a request sent after
-// the answer cannot be missed. The wait keeps the read deadline (the idle
-// timeout), and the connection is idle (Shutdown may close it) only once
-// the answer is out. It reports false when the connection is done.
-func (cn *conn) sendAndWait() bool {
-	cn.sent = false
-	err := cn.raw.Read(cn.sendThenWait)
-	return err == nil && cn.bw.err == nil
-}
-
-// sendStep is sendAndWait's raw read: the first call writes and asks to
-// wait unless the write failed; the next, once the connection is
-// readable, ends the wait (the read itself is fill's).
-func (cn *conn) sendStep(uintptr) bool {
-	if cn.sent {
-		return true
-	}
-	cn.sent = true
-	if cn.bw.flush() != nil {
-		return true
-	}
-	cn.idle.Store(true)
-	return false
 }
 
 // readWithin sets an exact read deadline d from now, and records it.
@@ -277,11 +207,6 @@ func (cn *conn) answer() bool {
 		return false
 	}
 	w.finish()
-	if cn.raw != nil && !w.closeAfter && len(cn.buf) == cn.head.n {
-		// Nothing more has come: the answer's end leaves as the loop
-		// waits for the next request (sendAndWait).
-		return cn.bw.err == nil
-	}
 	if err := cn.bw.flush(); err != nil {
 		return false
 	}

@@ -280,9 +280,8 @@ func TestLoopIdleTimeoutAfterManyRequests(t *testing.T) {
 	}
 }
 
-// An answer's end leaves as the loop waits for the next request
-// (sendAndWait): a request sent the moment the answer came, whole or in
-// parts, is never missed.
+// A request sent the moment the answer before it came, whole or in
+// parts, is answered: thousands in a row on one connection.
 func TestLoopSendsAndWaits(t *testing.T) {
 	addr, _ := loop(t, echo(), nil)
 	c := dial(t, addr)
@@ -307,10 +306,42 @@ func TestLoopSendsAndWaits(t *testing.T) {
 	}
 }
 
+// A request that comes while the one before it is being answered (a
+// pipelining client's) is answered in turn: its bytes came before the
+// loop waits for more, so the wait must not be what finds them.
+func TestLoopAnswersARequestThatCameDuringTheLast(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(started)
+			<-release
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	addr, _ := loop(t, h, nil)
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-started
+	io.WriteString(c, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(20 * time.Millisecond) // the bytes are in the server's socket before the answer leaves
+	close(release)
+	br := bufio.NewReader(c)
+	for _, want := range []string{"/slow", "/next"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer for %s: %v", want, err)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != want {
+			t.Errorf("answer %q, want %q", b, want)
+		}
+	}
+}
+
 // A keep-alive answer whose handler returns as Shutdown waits leaves
 // whole before the connection closes.
 func TestLoopShutdownSendsTheLastAnswer(t *testing.T) {
-	body := strings.Repeat("z", 20000) // in the writer whole: it leaves after the handler
+	body := strings.Repeat("z", 20000) // in the writer whole: it leaves after the handler returns
 	out, err := answerDuringShutdown(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", body)
 	if err != nil {
 		t.Errorf("shutdown: %v", err)
