@@ -224,10 +224,20 @@ func (pc *h1Conn) headDeadline(d time.Duration) {
 // connection's raw read, once the runtime has forgotten the connection's
 // earlier readiness, so that the answer's readiness, which can only come
 // after the write, cannot be missed. The wait keeps the read deadline
-// (the response timeout, an abort). Bytes already buffered, or a
-// connection without a raw one, are sent and read as usual.
+// (the response timeout, an abort).
+//
+// What the runtime forgets is also what came after the last answer was
+// read: an origin's close while the connection was idle. One that closed
+// outright resets the connection when the request reaches it, which
+// ends the wait; one that lingers (shuts its side and reads on, as Apache
+// does) would leave the request waiting for the response timeout, where
+// a read finds the close at once and the request is sent again. So only
+// a connection back from its last answer for less than hotReuse, as
+// under load, waits this way: no origin closes that soon after an answer
+// without saying so. Any other, and bytes already buffered, are sent and
+// read as usual.
 func (pc *h1Conn) send() error {
-	if pc.raw == nil || pc.br.Buffered() > 0 {
+	if pc.raw == nil || pc.br.Buffered() > 0 || pc.since.IsZero() || clock.Mono().Sub(pc.since) > hotReuse {
 		return pc.bw.Flush()
 	}
 	pc.sent, pc.sendErr = false, nil
@@ -237,6 +247,10 @@ func (pc *h1Conn) send() error {
 	}
 	return err
 }
+
+// hotReuse is how recently a pooled connection's last answer must have
+// ended for send to wait for the next without reading first.
+const hotReuse = time.Millisecond
 
 // sendStep is send's raw read: the first call writes, and asks to wait
 // for readiness unless the write failed; the next, once the connection

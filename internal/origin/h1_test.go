@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -132,6 +133,54 @@ func TestH1ClientSendsAndWaits(t *testing.T) {
 	}
 	if n := conns.Load(); n != 1 {
 		t.Errorf("%d connections, want one", n)
+	}
+}
+
+// An origin that closes an idle connection by shutting its side and
+// reading on (a lingering close, as Apache's) is found closed when the
+// connection is next taken: the request goes out again on a new one
+// at once, without waiting for the response timeout.
+func TestH1ClientRetriesALingeringPooledConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+				time.Sleep(5 * time.Millisecond)
+				c.(*net.TCPConn).CloseWrite() // idle: closed, lingering
+				io.Copy(io.Discard, c)        // reads on, answers nothing
+			}()
+		}
+	}()
+	c := newH1Client(time.Second, 3*time.Second, time.Minute, 4)
+	defer c.CloseIdleConnections()
+	url := "http://" + ln.Addr().String() + "/"
+	h1Get(t, c, "GET", url)
+	time.Sleep(30 * time.Millisecond)
+	start := time.Now()
+	if _, body := h1Get(t, c, "GET", url); body != "ok" {
+		t.Errorf("after the origin closed the idle connection: %q", body)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the second request took %v: it waited on the closed connection", took)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 
