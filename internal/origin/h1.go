@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/clock"
@@ -50,12 +49,6 @@ type h1Conn struct {
 	// abort ends what the connection is doing (its deadline passes): what
 	// a request's context ending calls, made once for the connection.
 	abort func()
-	// raw and sendThenWait serve send (made once for the connection),
-	// sent and sendErr are its state for one request.
-	raw          syscall.RawConn
-	sendThenWait func(uintptr) bool
-	sent         bool
-	sendErr      error
 }
 
 func newH1Client(connect, response, idle time.Duration, maxIdle int) *h1Client {
@@ -90,9 +83,6 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 	tcp := conn.(*net.TCPConn)
 	pc := &h1Conn{tcp: tcp, br: bufio.NewReaderSize(tcp, 16<<10), bw: bufio.NewWriterSize(tcp, 4<<10)}
 	pc.abort = func() { pc.tcp.SetDeadline(time.Unix(1, 0)) }
-	if raw, err := tcp.SyscallConn(); err == nil {
-		pc.raw, pc.sendThenWait = raw, pc.sendStep
-	}
 	return pc, false, nil
 }
 
@@ -189,7 +179,7 @@ func (c *h1Client) exchange(req *http.Request, addr string, pc *h1Conn) (*http.R
 		stop()
 		return nil, err
 	}
-	if err := pc.send(); err != nil {
+	if err := pc.bw.Flush(); err != nil {
 		stop()
 		return nil, err
 	}
@@ -215,53 +205,6 @@ func (pc *h1Conn) headDeadline(d time.Duration) {
 			pc.tcp.SetReadDeadline(t)
 		}
 	}
-}
-
-// send writes the buffered request and waits until the origin's answer
-// can be read, as an event loop does: without the read a Go connection
-// makes first, which finds nothing yet (the origin has not answered) and
-// costs a system call of every exchange. The write is made inside the
-// connection's raw read, once the runtime has forgotten the connection's
-// earlier readiness, so that the answer's readiness, which can only come
-// after the write, cannot be missed. The wait keeps the read deadline
-// (the response timeout, an abort).
-//
-// What the runtime forgets is also what came after the last answer was
-// read: an origin's close while the connection was idle. One that closed
-// outright resets the connection when the request reaches it, which
-// ends the wait; one that lingers (shuts its side and reads on, as Apache
-// does) would leave the request waiting for the response timeout, where
-// a read finds the close at once and the request is sent again. So only
-// a connection back from its last answer for less than hotReuse, as
-// under load, waits this way: no origin closes that soon after an answer
-// without saying so. Any other, and bytes already buffered, are sent and
-// read as usual.
-func (pc *h1Conn) send() error {
-	if pc.raw == nil || pc.br.Buffered() > 0 || pc.since.IsZero() || clock.Mono().Sub(pc.since) > hotReuse {
-		return pc.bw.Flush()
-	}
-	pc.sent, pc.sendErr = false, nil
-	err := pc.raw.Read(pc.sendThenWait)
-	if pc.sendErr != nil {
-		return pc.sendErr
-	}
-	return err
-}
-
-// hotReuse is how recently a pooled connection's last answer must have
-// ended for send to wait for the next without reading first.
-const hotReuse = time.Millisecond
-
-// sendStep is send's raw read: the first call writes, and asks to wait
-// for readiness unless the write failed; the next, once the connection
-// is readable, ends the wait (the read itself is the reader's).
-func (pc *h1Conn) sendStep(uintptr) bool {
-	if pc.sent {
-		return true
-	}
-	pc.sent = true
-	pc.sendErr = pc.bw.Flush()
-	return pc.sendErr != nil
 }
 
 // noDeadline lifts the read deadline: a body read from the socket has

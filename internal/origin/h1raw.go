@@ -102,7 +102,7 @@ func (c *h1Client) exchangeRaw(req *http.Request, e *Edits, addr string, pc *h1C
 			return fail(err)
 		}
 	}
-	if err := pc.send(); err != nil {
+	if err := pc.bw.Flush(); err != nil {
 		return fail(err)
 	}
 	var raw *rawHead

@@ -282,7 +282,7 @@ func TestLoopIdleTimeoutAfterManyRequests(t *testing.T) {
 
 // A request sent the moment the answer before it came, whole or in
 // parts, is answered: thousands in a row on one connection.
-func TestLoopSendsAndWaits(t *testing.T) {
+func TestLoopManyRequestsOnOneConnection(t *testing.T) {
 	addr, _ := loop(t, echo(), nil)
 	c := dial(t, addr)
 	br := bufio.NewReader(c)
