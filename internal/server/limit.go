@@ -92,6 +92,10 @@ func (c *limitConn) Write(p []byte) (int, error) {
 // deadline itself.
 func (c *limitConn) NetConn() net.Conn { return c.Conn }
 
+// ReadConn is the accepted connection, whose bytes Read returns as they
+// come, for a reader that reads them itself.
+func (c *limitConn) ReadConn() net.Conn { return c.Conn }
+
 func (c *limitConn) Close() error {
 	c.once.Do(func() {
 		l := c.l

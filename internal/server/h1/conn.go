@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/edgefront/edgefront/internal/clock"
@@ -22,6 +23,17 @@ type conn struct {
 	remote string
 	idle   atomic.Bool
 	rd     clock.Deadline // the read deadline, armed lazily for idle waits
+
+	readHeader, idleWait time.Duration // the server's limits
+	maxHeader            int
+
+	// step's state: where it is, whether this is the connection's first
+	// wait, the head's deadline is set, it waits for a request; whether
+	// the last raw read took all there was, and the loop has not read
+	// since it last waited.
+	phase, want     int
+	first, timed    bool
+	drained, waited bool
 
 	buf  []byte // read, not yet served
 	head head
@@ -53,78 +65,205 @@ func (cn *conn) serve() {
 		s.announce(cn.c, http.StateClosed)
 		s.wg.Done()
 	}()
-	readHeader, idle, maxHeader := s.limits()
+	cn.readHeader, cn.idleWait, cn.maxHeader = s.limits()
 	cn.bw.c, cn.bw.send = writerOf(cn.c), s.SendTimeout
-	first := true
-	for {
-		// Wait for the next request: idle_timeout between requests,
-		// read_header_timeout for the first, counted from the first byte.
-		if len(cn.buf) == 0 {
-			if s.shutting.Load() {
-				return
-			}
-			cn.idle.Store(true)
-			wait := idle
-			if first && readHeader > 0 {
-				wait = readHeader
-			}
-			if wait > 0 && first {
-				cn.readWithin(wait)
-			} else if wait > 0 {
-				// Lazily: a connection answering request after request
-				// updates its deadline once every many (clock.Deadline).
-				if t, set := cn.rd.Extend(wait); set {
-					cn.c.SetReadDeadline(t)
-				}
-			} else if cn.rd.Clear() {
-				cn.c.SetReadDeadline(time.Time{})
-			}
-			if !cn.fill() {
-				return
-			}
-			cn.idle.Store(false)
+	cn.first = true
+	var end int
+	if raw := rawReads(cn.c); raw != nil {
+		// The connection lives inside one raw read: the poller's word
+		// that bytes came is kept from one request to the next (step).
+		err := raw.Read(func(fd uintptr) bool {
+			end = cn.step(int(fd))
+			return end != stepWait
+		})
+		if err != nil {
+			end = stepClose // timed out, closed, broken
 		}
-		first = false
-		timed := false
-		for {
-			switch parseHead(cn.buf, &cn.head) {
-			case partial:
-				if len(cn.buf) > maxHeader+readChunk {
-					// Too long a head: net/http answers 431.
-					handed = cn.handOver()
-					return
+	} else {
+		end = cn.step(-1)
+	}
+	switch end {
+	case stepHandOver:
+		handed = cn.handOver()
+	case stepLinger:
+		cn.lingeringClose()
+	}
+}
+
+// What step ends with.
+const (
+	stepWait     = iota // wait until the connection can be read, then step again
+	stepClose           // the connection is done
+	stepHandOver        // net/http must answer what was read, and the rest
+	stepLinger          // close after the answer, reading what still comes
+)
+
+// Where step is: between requests, or reading a request's head.
+const (
+	phaseIdle = iota
+	phaseHead
+)
+
+// step serves the connection's requests until it must wait for bytes
+// (raw reads only: fd is the connection's descriptor) or the connection
+// is done. With fd < 0 it reads by blocking, and never waits.
+//
+// Raw reads are an event loop's: after a read that took what the kernel
+// had (a short read), the loop waits for the poller before reading
+// again, instead of a read that would find nothing (after an answer the
+// viewer has not had yet) and cost a system call a request. It is safe
+// because the connection stays inside one raw read (serve): the runtime
+// forgets a connection's readiness only as a read begins, so bytes that
+// came while a request was answered (a pipelining client's next) are
+// still known, and the wait ends at once.
+func (cn *conn) step(fd int) int {
+	s := cn.srv
+	for {
+		if cn.phase == phaseIdle {
+			// Wait for the next request: idle_timeout between requests,
+			// read_header_timeout for the first, counted from the first
+			// byte.
+			if len(cn.buf) == 0 {
+				if s.shutting.Load() {
+					return stepClose
 				}
-				if !timed && readHeader > 0 {
-					// The rest of the head must come within the header
-					// timeout of its first byte. (A head that came whole
-					// needs no deadline of its own: nothing more is read
-					// for it.)
-					cn.readWithin(readHeader)
-					timed = true
+				if cn.want == wantNothing {
+					cn.idle.Store(true)
+					cn.armIdle()
+					cn.want = wantRequest
 				}
-				if !cn.fill() {
-					return
+				switch cn.read(fd) {
+				case readWait:
+					return stepWait
+				case readEnd:
+					return stepClose
 				}
-				continue
-			case handOver:
-				handed = cn.handOver()
-				return
+				cn.want = wantNothing
+				cn.idle.Store(false)
 			}
-			if cn.head.n > maxHeader+readChunk {
-				handed = cn.handOver() // net/http answers 431
-				return
+			cn.first, cn.timed, cn.phase = false, false, phaseHead
+		}
+		switch parseHead(cn.buf, &cn.head) {
+		case partial:
+			if len(cn.buf) > cn.maxHeader+readChunk {
+				return stepHandOver // too long a head: net/http answers 431
 			}
-			break
+			if !cn.timed && cn.readHeader > 0 {
+				// The rest of the head must come within the header
+				// timeout of its first byte. (A head that came whole
+				// needs no deadline of its own: nothing more is read for
+				// it.)
+				cn.readWithin(cn.readHeader)
+				cn.timed = true
+			}
+			switch cn.read(fd) {
+			case readWait:
+				return stepWait
+			case readEnd:
+				return stepClose
+			}
+			continue
+		case handOver:
+			return stepHandOver
+		}
+		if cn.head.n > cn.maxHeader+readChunk {
+			return stepHandOver // net/http answers 431
 		}
 		// The read deadline stays: the handler reads nothing, and the next
 		// wait sets its own.
 		keep := cn.answer()
 		s.answered.Add(1)
 		cn.buf = cn.buf[:copy(cn.buf, cn.buf[cn.head.n:])]
+		cn.phase = phaseIdle
 		if !keep {
-			cn.lingeringClose()
-			return
+			return stepLinger
 		}
+	}
+}
+
+// What the loop waits for between requests.
+const (
+	wantNothing = iota
+	wantRequest // a new request's first bytes: the connection is idle
+)
+
+// armIdle sets the read deadline of the wait for the next request.
+func (cn *conn) armIdle() {
+	wait := cn.idleWait
+	if cn.first && cn.readHeader > 0 {
+		wait = cn.readHeader
+	}
+	if wait > 0 && cn.first {
+		cn.readWithin(wait)
+	} else if wait > 0 {
+		// Lazily: a connection answering request after request updates
+		// its deadline once every many (clock.Deadline).
+		if t, set := cn.rd.Extend(wait); set {
+			cn.c.SetReadDeadline(t)
+		}
+	} else if cn.rd.Clear() {
+		cn.c.SetReadDeadline(time.Time{})
+	}
+}
+
+// What read found.
+const (
+	readGot  = iota // bytes, now in the buffer
+	readWait        // nothing yet: wait for the poller (raw reads only)
+	readEnd         // the connection is done
+)
+
+// read reads more bytes into the buffer. With a raw descriptor it reads
+// without blocking, and answers readWait instead of reading when the
+// last read took all there was and the poller has not woken the loop
+// since.
+func (cn *conn) read(fd int) int {
+	if fd < 0 {
+		if cn.fill() {
+			return readGot
+		}
+		return readEnd
+	}
+	if cn.drained && !cn.waited {
+		cn.waited = true
+		return readWait
+	}
+	cn.waited = false
+	cn.grow()
+	space := cn.buf[len(cn.buf):cap(cn.buf)]
+	for {
+		n, err := syscall.Read(fd, space)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			cn.drained, cn.waited = true, true
+			return readWait
+		case n <= 0:
+			return readEnd
+		}
+		cn.buf = cn.buf[:len(cn.buf)+n]
+		cn.drained = n < len(space)
+		return readGot
+	}
+}
+
+// rawReads is the raw TCP connection beneath c when reading c is
+// reading it: c itself, or a wrapper that says so (ReadConn) over one.
+func rawReads(c net.Conn) syscall.RawConn {
+	for {
+		if tc, ok := c.(*net.TCPConn); ok {
+			raw, err := tc.SyscallConn()
+			if err != nil {
+				return nil
+			}
+			return raw
+		}
+		u, ok := c.(interface{ ReadConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		c = u.ReadConn()
 	}
 }
 
@@ -186,14 +325,19 @@ func (cn *conn) handOver() bool {
 // fill reads more bytes into the buffer; false when the connection is
 // done (closed, timed out, broken).
 func (cn *conn) fill() bool {
+	cn.grow()
+	n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
+	cn.buf = cn.buf[:len(cn.buf)+n]
+	return n > 0 || err == nil
+}
+
+// grow makes room for a read of at least readChunk bytes.
+func (cn *conn) grow() {
 	if cap(cn.buf)-len(cn.buf) < readChunk {
 		nb := make([]byte, len(cn.buf), 2*cap(cn.buf)+readChunk)
 		copy(nb, cn.buf)
 		cn.buf = nb
 	}
-	n, err := cn.c.Read(cn.buf[len(cn.buf):cap(cn.buf)])
-	cn.buf = cn.buf[:len(cn.buf)+n]
-	return n > 0 || err == nil
 }
 
 // answer serves the parsed request; it reports whether the connection

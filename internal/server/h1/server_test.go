@@ -338,6 +338,30 @@ func TestLoopAnswersARequestThatCameDuringTheLast(t *testing.T) {
 	}
 }
 
+// A read that fills the loop's buffer may leave bytes in the kernel: the
+// loop reads again before it waits for more (the poller would not say
+// that bytes it already said came are there). Two pipelined requests,
+// the first exactly the buffer's 4 KiB.
+func TestLoopReadsOnAfterAFullRead(t *testing.T) {
+	addr, _ := loop(t, echo(), nil)
+	first := "GET /n1 HTTP/1.1\r\nHost: h\r\nX-Pad: "
+	first += strings.Repeat("p", readChunk-len(first)-4) + "\r\n\r\n"
+	c := dial(t, addr)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	time.Sleep(20 * time.Millisecond) // the loop waits for the poller: the bytes wake it
+	io.WriteString(c, first+"GET /n2 HTTP/1.1\r\nHost: h\r\n\r\n")
+	br := bufio.NewReader(c)
+	for _, want := range []string{"GET /n1 host=h", "GET /n2 host=h"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer for %q: %v", want, err)
+		}
+		if b, _ := io.ReadAll(resp.Body); !strings.HasPrefix(string(b), want) {
+			t.Errorf("answer %q, want %q", b, want)
+		}
+	}
+}
+
 // A keep-alive answer whose handler returns as Shutdown waits leaves
 // whole before the connection closes.
 func TestLoopShutdownSendsTheLastAnswer(t *testing.T) {
