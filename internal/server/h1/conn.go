@@ -22,7 +22,10 @@ type conn struct {
 	tls    *tls.ConnectionState
 	remote string
 	idle   atomic.Bool
-	rd     clock.Deadline // the read deadline, armed lazily for idle waits
+	// rawMode: the connection is served inside a raw read (step), which
+	// the runtime waits for before it closes the descriptor (close).
+	rawMode atomic.Bool
+	rd      clock.Deadline // the read deadline, armed lazily for idle waits
 
 	readHeader, idleWait time.Duration // the server's limits
 	maxHeader            int
@@ -70,6 +73,7 @@ func (cn *conn) serve() {
 	cn.first = true
 	var end int
 	if raw := rawReads(cn.c); raw != nil {
+		cn.rawMode.Store(true)
 		// The connection lives inside one raw read: the poller's word
 		// that bytes came is kept from one request to the next (step).
 		err := raw.Read(func(fd uintptr) bool {
@@ -265,6 +269,24 @@ func rawReads(c net.Conn) syscall.RawConn {
 		}
 		c = u.ReadConn()
 	}
+}
+
+// close closes the connection from outside its goroutine, at once. The
+// runtime closes a descriptor only once the reads and writes on it have
+// ended, and a connection served inside a raw read is in one until it is
+// done: it is shut both ways first, which ends a wait for a request and
+// an answer in progress alike (its writes fail), and closed in the
+// background, so that the caller does not wait for its handler.
+func (cn *conn) close() {
+	if cn.rawMode.Load() {
+		if tc, ok := writerOf(cn.c).(*net.TCPConn); ok {
+			tc.CloseRead()
+			tc.CloseWrite()
+		}
+		go cn.c.Close()
+		return
+	}
+	cn.c.Close()
 }
 
 // readWithin sets an exact read deadline d from now, and records it.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,6 +165,43 @@ func TestLoopReadsOnAfterAFullRead(t *testing.T) {
 		}
 		if b, _ := io.ReadAll(resp.Body); !strings.HasPrefix(string(b), want) {
 			t.Errorf("answer %q, want %q", b, want)
+		}
+	}
+}
+
+// Close ends every connection at once, one whose handler is still
+// answering included: the client sees it end, and Close does not wait
+// for the handler.
+func TestLoopCloseEndsAnAnswerInProgress(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		io.WriteString(w, "late")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Fallback: &http.Server{Handler: h}}
+	go s.Serve(ln)
+	c := dial(t, ln.Addr().String())
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-started
+	idle := dial(t, ln.Addr().String()) // waits for its first request
+	time.Sleep(20 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(time.Second):
+		t.Error("Close waited for the handler")
+	}
+	for _, conn := range []net.Conn{c, idle} {
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		if b, err := io.ReadAll(conn); err != nil || len(b) != 0 {
+			t.Errorf("after Close the client read %q, %v; want the connection's end", b, err)
 		}
 	}
 }

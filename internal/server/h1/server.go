@@ -67,8 +67,16 @@ var ErrServerClosed = http.ErrServerClosed
 // Serve accepts connections on ln until Shutdown; it also runs the
 // fallback on the connections it hands over.
 func (s *Server) Serve(ln net.Listener) error {
-	s.start(ln.Addr())
+	// Under the lock, so that a Shutdown or Close that comes as Serve
+	// begins sees the listener and the fallback, or none of them and
+	// Serve sees it.
 	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.start(ln.Addr())
 	s.ln = ln
 	s.mu.Unlock()
 	for {
@@ -242,9 +250,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	started := s.fallback != nil
 	s.mu.Unlock()
 	var fbErr error
-	if s.Fallback != nil && s.fallback != nil {
+	if s.Fallback != nil && started {
 		fbErr = s.Fallback.Shutdown(ctx)
 	}
 	done := make(chan struct{})
@@ -288,7 +297,7 @@ func (s *Server) closeIdle(all bool) {
 	defer s.mu.Unlock()
 	for cn := range s.conns {
 		if all || cn.idle.Load() {
-			cn.c.Close()
+			cn.close()
 		}
 	}
 }

@@ -348,3 +348,35 @@ func TestLoopLingersBeforeClosing(t *testing.T) {
 		t.Errorf("read %d of %d bytes: %v", len(b), len(big), err)
 	}
 }
+
+// A Shutdown that comes as Serve begins, or before it, ends it: Serve
+// does not go on accepting on a listener Shutdown never saw.
+func TestLoopShutdownAsServeBegins(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{Fallback: &http.Server{Handler: echo()}}
+		served := make(chan error, 1)
+		if i%2 == 0 {
+			go func() { served <- s.Serve(ln) }()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown %d: %v", i, err)
+		}
+		cancel()
+		if i%2 == 1 {
+			go func() { served <- s.Serve(ln) }()
+		}
+		select {
+		case err := <-served:
+			if err != ErrServerClosed {
+				t.Errorf("Serve %d: %v, want ErrServerClosed", i, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("Serve %d went on after Shutdown", i)
+		}
+	}
+}
