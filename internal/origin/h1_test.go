@@ -140,35 +140,18 @@ func TestH1ClientManyExchangesOnOneConnection(t *testing.T) {
 // connection is next taken: the request goes out again on a new one
 // at once, without waiting for the response timeout.
 func TestH1ClientRetriesALingeringPooledConnection(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var conns atomic.Int64
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Add(1)
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(5 * time.Millisecond)
-				c.(*net.TCPConn).CloseWrite() // idle: closed, lingering
-				io.Copy(io.Discard, c)        // reads on, answers nothing
-			}()
+	addr, conns := rawListener(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
 		}
-	}()
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(5 * time.Millisecond)
+		c.(*net.TCPConn).CloseWrite() // idle: closed, lingering
+		io.Copy(io.Discard, c)        // reads on, answers nothing
+	})
 	c := newH1Client(time.Second, 3*time.Second, time.Minute, 4)
 	defer c.CloseIdleConnections()
-	url := "http://" + ln.Addr().String() + "/"
+	url := "http://" + addr + "/"
 	h1Get(t, c, "GET", url)
 	time.Sleep(30 * time.Millisecond)
 	start := time.Now()

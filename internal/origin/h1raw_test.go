@@ -19,6 +19,30 @@ import (
 // the final head alone), on keep-alive connections until an HTTP/1.0
 // answer; it returns its address and the connections it accepted.
 func cannedOrigin(t *testing.T, answers map[string]string) (string, *atomic.Int64) {
+	return rawListener(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			a := answers[req.URL.Path]
+			if req.Method == http.MethodHead {
+				final := strings.LastIndex(a, "HTTP/1.")
+				a = a[:final+strings.Index(a[final:], "\r\n\r\n")+4]
+			}
+			io.WriteString(c, a)
+			if strings.HasPrefix(a, "HTTP/1.0") {
+				return
+			}
+		}
+	})
+}
+
+// rawListener serves each connection to a loopback listener with serve,
+// closing it after, until the test ends; it returns the listener's
+// address and the connections it accepted.
+func rawListener(t *testing.T, serve func(net.Conn)) (string, *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,25 +57,10 @@ func cannedOrigin(t *testing.T, answers map[string]string) (string, *atomic.Int6
 				return
 			}
 			conns.Add(1)
-			go func(c net.Conn) {
+			go func() {
 				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					a := answers[req.URL.Path]
-					if req.Method == http.MethodHead {
-						final := strings.LastIndex(a, "HTTP/1.")
-						a = a[:final+strings.Index(a[final:], "\r\n\r\n")+4]
-					}
-					io.WriteString(c, a)
-					if strings.HasPrefix(a, "HTTP/1.0") {
-						return
-					}
-				}
-			}(c)
+				serve(c)
+			}()
 		}
 	}()
 	return ln.Addr().String(), &conns
