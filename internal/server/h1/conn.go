@@ -21,20 +21,19 @@ type conn struct {
 	ctx    context.Context
 	tls    *tls.ConnectionState
 	remote string
-	idle   atomic.Bool
-	// rawMode: the connection is served inside a raw read (step), which
-	// the runtime waits for before it closes the descriptor (close).
-	rawMode atomic.Bool
-	rd      clock.Deadline // the read deadline, armed lazily for idle waits
+	idle   atomic.Bool // waiting for a request: Shutdown may close it
+	// raw is the TCP connection beneath c when it is served inside a raw
+	// read (step), which the runtime waits for before it closes the
+	// descriptor (close).
+	raw atomic.Pointer[net.TCPConn]
+	rd  clock.Deadline // the read deadline, armed lazily for idle waits
 
 	readHeader, idleWait time.Duration // the server's limits
 	maxHeader            int
 
-	// step's state: where it is, whether this is the connection's first
-	// wait, the head's deadline is set, it waits for a request; whether
-	// the last raw read took all there was, and the loop has not read
-	// since it last waited.
-	phase, want     int
+	// step's state: whether no request has been answered yet, the
+	// head's deadline is set; whether the last raw read took all there
+	// was, and the loop has not read since it last waited.
 	first, timed    bool
 	drained, waited bool
 
@@ -72,8 +71,14 @@ func (cn *conn) serve() {
 	cn.bw.c, cn.bw.send = writerOf(cn.c), s.SendTimeout
 	cn.first = true
 	var end int
-	if raw := rawReads(cn.c); raw != nil {
-		cn.rawMode.Store(true)
+	var raw syscall.RawConn
+	if tc := rawReads(cn.c); tc != nil {
+		if r, err := tc.SyscallConn(); err == nil {
+			raw = r
+			cn.raw.Store(tc)
+		}
+	}
+	if raw != nil {
 		// The connection lives inside one raw read: the poller's word
 		// that bytes came is kept from one request to the next (step).
 		err := raw.Read(func(fd uintptr) bool {
@@ -102,15 +107,11 @@ const (
 	stepLinger          // close after the answer, reading what still comes
 )
 
-// Where step is: between requests, or reading a request's head.
-const (
-	phaseIdle = iota
-	phaseHead
-)
-
 // step serves the connection's requests until it must wait for bytes
 // (raw reads only: fd is the connection's descriptor) or the connection
-// is done. With fd < 0 it reads by blocking, and never waits.
+// is done. With fd < 0 it reads by blocking, and never waits. Called
+// again after a wait, it goes on where it was: an empty buffer is the
+// wait for a request (idle), bytes in it a head to read on.
 //
 // Raw reads are an event loop's: after a read that took what the kernel
 // had (a short read), the loop waits for the poller before reading
@@ -123,29 +124,24 @@ const (
 func (cn *conn) step(fd int) int {
 	s := cn.srv
 	for {
-		if cn.phase == phaseIdle {
+		if len(cn.buf) == 0 {
 			// Wait for the next request: idle_timeout between requests,
 			// read_header_timeout for the first, counted from the first
 			// byte.
-			if len(cn.buf) == 0 {
-				if s.shutting.Load() {
-					return stepClose
-				}
-				if cn.want == wantNothing {
-					cn.idle.Store(true)
-					cn.armIdle()
-					cn.want = wantRequest
-				}
-				switch cn.read(fd) {
-				case readWait:
-					return stepWait
-				case readEnd:
-					return stepClose
-				}
-				cn.want = wantNothing
-				cn.idle.Store(false)
+			if s.shutting.Load() {
+				return stepClose
 			}
-			cn.first, cn.timed, cn.phase = false, false, phaseHead
+			if !cn.idle.Load() {
+				cn.idle.Store(true)
+				cn.armIdle()
+			}
+			switch cn.read(fd) {
+			case readWait:
+				return stepWait
+			case readEnd:
+				return stepClose
+			}
+			cn.idle.Store(false)
 		}
 		switch parseHead(cn.buf, &cn.head) {
 		case partial:
@@ -178,18 +174,12 @@ func (cn *conn) step(fd int) int {
 		keep := cn.answer()
 		s.answered.Add(1)
 		cn.buf = cn.buf[:copy(cn.buf, cn.buf[cn.head.n:])]
-		cn.phase = phaseIdle
+		cn.first, cn.timed = false, false
 		if !keep {
 			return stepLinger
 		}
 	}
 }
-
-// What the loop waits for between requests.
-const (
-	wantNothing = iota
-	wantRequest // a new request's first bytes: the connection is idle
-)
 
 // armIdle sets the read deadline of the wait for the next request.
 func (cn *conn) armIdle() {
@@ -252,16 +242,12 @@ func (cn *conn) read(fd int) int {
 	}
 }
 
-// rawReads is the raw TCP connection beneath c when reading c is
-// reading it: c itself, or a wrapper that says so (ReadConn) over one.
-func rawReads(c net.Conn) syscall.RawConn {
+// rawReads is the TCP connection beneath c when reading c is reading
+// it: c itself, or a wrapper that says so (ReadConn) over one.
+func rawReads(c net.Conn) *net.TCPConn {
 	for {
 		if tc, ok := c.(*net.TCPConn); ok {
-			raw, err := tc.SyscallConn()
-			if err != nil {
-				return nil
-			}
-			return raw
+			return tc
 		}
 		u, ok := c.(interface{ ReadConn() net.Conn })
 		if !ok {
@@ -278,11 +264,9 @@ func rawReads(c net.Conn) syscall.RawConn {
 // an answer in progress alike (its writes fail), and closed in the
 // background, so that the caller does not wait for its handler.
 func (cn *conn) close() {
-	if cn.rawMode.Load() {
-		if tc, ok := writerOf(cn.c).(*net.TCPConn); ok {
-			tc.CloseRead()
-			tc.CloseWrite()
-		}
+	if tc := cn.raw.Load(); tc != nil {
+		tc.CloseRead()
+		tc.CloseWrite()
 		go cn.c.Close()
 		return
 	}
