@@ -20,9 +20,6 @@ source bench/lib.sh
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-# EDGE_GOMAXPROCS=N runs edgefront and the Go floors with GOMAXPROCS=N
-# (Go's default is a P a core).
-goprocs=${EDGE_GOMAXPROCS:+env GOMAXPROCS=$EDGE_GOMAXPROCS}
 ROUNDS=${ROUNDS:-5}
 
 need nginx wrk curl
@@ -116,7 +113,7 @@ run() { # name addr file -> "rps p99"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; cache hits only"
-if [ -n "${EDGE_GOMAXPROCS:-}" ]; then echo "edgefront and the Go floors run with GOMAXPROCS=$EDGE_GOMAXPROCS"; fi
+say_goprocs
 for f in 1k.bin 100k.bin; do
   for a in $EDGE $NGINX $VARNISH $BARE $FLOOR; do wrk -t"$THREADS" -c"$CONNS" -d1s "http://$a/$f" >/dev/null; done
   : >"$work/ratios-nginx" ; : >"$work/ratios-varnish"; : >"$work/ratios-bare"; : >"$work/ratios-floor"

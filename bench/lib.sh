@@ -36,3 +36,11 @@ to_ms() {
 
 # median prints the median of the numbers on standard input, one a line.
 median() { sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# EDGE_GOMAXPROCS=N runs edgefront and the Go floors with GOMAXPROCS=N
+# (Go's default is a P a core): $goprocs goes before their commands, and
+# say_goprocs prints the setting when there is one.
+goprocs=${EDGE_GOMAXPROCS:+env GOMAXPROCS=$EDGE_GOMAXPROCS}
+say_goprocs() {
+  if [ -n "${EDGE_GOMAXPROCS:-}" ]; then echo "edgefront and the Go floors run with GOMAXPROCS=$EDGE_GOMAXPROCS"; fi
+}

@@ -22,9 +22,6 @@ source bench/lib.sh
 DURATION=${DURATION:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
-# EDGE_GOMAXPROCS=N runs edgefront and the Go floors with GOMAXPROCS=N
-# (Go's default is a P a core).
-goprocs=${EDGE_GOMAXPROCS:+env GOMAXPROCS=$EDGE_GOMAXPROCS}
 ROUNDS=${ROUNDS:-3}
 
 need nginx caddy haproxy wrk curl
@@ -143,7 +140,7 @@ run() { # name -> "rps p99 cpu-µs-a-request user-µs system-µs"
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
-if [ -n "${EDGE_GOMAXPROCS:-}" ]; then echo "edgefront and the Go floors run with GOMAXPROCS=$EDGE_GOMAXPROCS"; fi
+say_goprocs
 for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; : >"$work/$n.usr"; : >"$work/$n.sys"; done
 : >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"
 for _ in $(seq "$ROUNDS"); do
