@@ -43,8 +43,8 @@ func BenchmarkLoopHit(b *testing.B) {
 }
 
 func BenchmarkLoopPass(b *testing.B) {
-	o := rawOrigin(b, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\nContent-Length: 76\r\n\r\n"+
-		`{"id":3,"title":"Scoped error pages","body":"A small uncached API answer."}`+"\n")
+	body := `{"id":3,"title":"Scoped error pages","body":"A small uncached API answer."}` + "\n"
+	o := rawOrigin(b, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Fri, 04 Dec 2026 18:00:00 GMT\r\nContent-Length: %d\r\n\r\n%s", len(body), body))
 	for _, c := range []struct {
 		name     string
 		observed bool
