@@ -15,7 +15,12 @@
 // edgefront spends beyond -loop is its pipeline's; what -loop spends
 // beyond the plain floor is the loop's and the client's.
 //
-//	go run ./bench/barepass [-loop] 127.0.0.1:18105 127.0.0.1:18100
+// With -epoll it is the floor below Go's network poller and scheduler: a
+// locked thread a P, each with its own listening socket and epoll set,
+// relaying bytes between each viewer connection and an origin connection
+// of its own as they come, with no HTTP framing at all (epoll.go).
+//
+//	go run ./bench/barepass [-loop|-epoll] 127.0.0.1:18105 127.0.0.1:18100
 package main
 
 import (
@@ -27,6 +32,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/edgefront/edgefront/internal/config"
@@ -36,10 +42,15 @@ import (
 
 func main() {
 	loop := flag.Bool("loop", false, "serve with edgefront's connection loop and origin client")
+	epoll := flag.Bool("epoll", false, "relay bytes on an epoll loop a thread, below the runtime's poller")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: barepass [-loop] LISTEN ORIGIN")
+		fmt.Fprintln(os.Stderr, "usage: barepass [-loop|-epoll] LISTEN ORIGIN")
 		os.Exit(2)
+	}
+	if *epoll {
+		fmt.Fprintln(os.Stderr, serveEpoll(flag.Arg(0), flag.Arg(1), runtime.GOMAXPROCS(0)))
+		os.Exit(1)
 	}
 	ln, err := net.Listen("tcp", flag.Arg(0))
 	if err != nil {
