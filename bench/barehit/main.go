@@ -9,9 +9,10 @@
 // writes the answer rendered once, head and body in one writev, with
 // nothing else (no parser, no fields, no timeouts, no log). -memfd sends
 // the bodies with sendfile from memory files instead, as a cache that
-// kept its bodies there would.
+// kept its bodies there would; -files DIR from regular files written to
+// DIR, in the page cache, as nginx sends from its cache files.
 //
-//	go run ./bench/barehit [-raw [-memfd]] 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
+//	go run ./bench/barehit [-raw [-memfd | -files DIR]] 127.0.0.1:18204 1k.bin=1024 100k.bin=102400
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 func main() {
 	raw := flag.Bool("raw", false, "a minimal HTTP/1.1 loop instead of net/http")
 	memfd := flag.Bool("memfd", false, "with -raw: bodies sent with sendfile from memory files")
+	dir := flag.String("files", "", "with -raw: bodies sent with sendfile from files written to this directory")
 	cert := flag.String("cert", "", "with -key: serve HTTPS (and HTTP/2) with this certificate")
 	key := flag.String("key", "", "the certificate's key")
 	flag.Parse()
@@ -43,7 +45,7 @@ func main() {
 	}
 	lastMod := time.Now().UTC().Format(http.TimeFormat)
 	if *raw {
-		check(serveRaw(flag.Arg(0), bodies, lastMod, *memfd))
+		check(serveRaw(flag.Arg(0), bodies, lastMod, *memfd, *dir))
 		return
 	}
 	srv := &http.Server{Addr: flag.Arg(0), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -81,11 +83,18 @@ func check(err error) {
 }
 
 // serveRaw answers GET /name with the answer for it, rendered once.
-func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool) error {
+func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool, dir string) error {
 	heads, files := map[string][]byte{}, map[string]int{}
+	sendfile := memfd || dir != ""
 	for path, body := range bodies {
-		if memfd {
-			fd, err := unix.MemfdCreate(path, 0)
+		if sendfile {
+			var fd int
+			var err error
+			if memfd {
+				fd, err = unix.MemfdCreate(path, 0)
+			} else {
+				fd, err = unix.Open(dir+path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600)
+			}
 			if err != nil {
 				return err
 			}
@@ -127,7 +136,7 @@ func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool)
 				if !ok {
 					return
 				}
-				if !memfd {
+				if !sendfile {
 					bufs := net.Buffers{head, bodies[string(path)]}
 					if _, err := bufs.WriteTo(c); err != nil {
 						return
