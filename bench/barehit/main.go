@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ func main() {
 		bodies["/"+name] = make([]byte, n)
 	}
 	lastMod := time.Now().UTC().Format(http.TimeFormat)
+	if *memfd && *dir != "" {
+		check(fmt.Errorf("-memfd and -files: choose one"))
+	}
 	if *raw {
 		check(serveRaw(flag.Arg(0), bodies, lastMod, *memfd, *dir))
 		return
@@ -88,17 +92,8 @@ func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool,
 	sendfile := memfd || dir != ""
 	for path, body := range bodies {
 		if sendfile {
-			var fd int
-			var err error
-			if memfd {
-				fd, err = unix.MemfdCreate(path, 0)
-			} else {
-				fd, err = unix.Open(dir+path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC, 0o600)
-			}
+			fd, err := bodyFile(path, body, memfd, dir)
 			if err != nil {
-				return err
-			}
-			if _, err := unix.Write(fd, body); err != nil {
 				return err
 			}
 			files[path] = fd
@@ -149,6 +144,26 @@ func serveRaw(addr string, bodies map[string][]byte, lastMod string, memfd bool,
 			}
 		}()
 	}
+}
+
+// bodyFile is a descriptor of a file that holds body: a memory file, or
+// a regular file written to dir.
+func bodyFile(path string, body []byte, memfd bool, dir string) (int, error) {
+	var fd int
+	var err error
+	if memfd {
+		fd, err = unix.MemfdCreate(path, 0)
+	} else {
+		fd, err = unix.Open(filepath.Join(dir, path), unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
+	}
+	if err != nil {
+		return -1, err
+	}
+	if n, err := unix.Write(fd, body); err != nil || n != len(body) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("writing %s: %d of %d bytes: %v", path, n, len(body), err)
+	}
+	return fd, nil
 }
 
 // sendAll sends size bytes of the file fd to c with sendfile.
