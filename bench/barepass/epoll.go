@@ -28,16 +28,8 @@ func serveEpoll(listen, origin string, workers int) error {
 	}
 	errs := make(chan error, workers)
 	for range workers {
-		lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		lfd, err := reusePortListener(la)
 		if err != nil {
-			return err
-		}
-		unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-		unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-		if err := unix.Bind(lfd, la); err != nil {
-			return err
-		}
-		if err := unix.Listen(lfd, 4096); err != nil {
 			return err
 		}
 		go func() { errs <- relayLoop(lfd, oa) }()

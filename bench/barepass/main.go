@@ -18,9 +18,12 @@
 // With -epoll it is the floor below Go's network poller and scheduler: a
 // locked thread a P, each with its own listening socket and epoll set,
 // relaying bytes between each viewer connection and an origin connection
-// of its own as they come, with no HTTP framing at all (epoll.go).
+// of its own as they come, with no HTTP framing at all (epoll.go). With
+// -epoll -http the loops proxy HTTP/1.1 instead (epollhttp.go): heads
+// parsed and rewritten both ways, strict framing, an origin pool each
+// loop's viewers share: what an event-loop engine would do for a pass.
 //
-//	go run ./bench/barepass [-loop|-epoll] 127.0.0.1:18105 127.0.0.1:18100
+//	go run ./bench/barepass [-loop|-epoll [-http]] 127.0.0.1:18105 127.0.0.1:18100
 package main
 
 import (
@@ -43,10 +46,15 @@ import (
 func main() {
 	loop := flag.Bool("loop", false, "serve with edgefront's connection loop and origin client")
 	epoll := flag.Bool("epoll", false, "relay bytes on an epoll loop a thread, below the runtime's poller")
+	httpFraming := flag.Bool("http", false, "with -epoll: proxy HTTP/1.1 on the loops, with a shared origin pool")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: barepass [-loop|-epoll] LISTEN ORIGIN")
+		fmt.Fprintln(os.Stderr, "usage: barepass [-loop|-epoll [-http]] LISTEN ORIGIN")
 		os.Exit(2)
+	}
+	if *epoll && *httpFraming {
+		fmt.Fprintln(os.Stderr, serveEpollHTTP(flag.Arg(0), flag.Arg(1), runtime.GOMAXPROCS(0)))
+		os.Exit(1)
 	}
 	if *epoll {
 		fmt.Fprintln(os.Stderr, serveEpoll(flag.Arg(0), flag.Arg(1), runtime.GOMAXPROCS(0)))
