@@ -6,9 +6,9 @@ import (
 	"bytes"
 	"errors"
 	"net"
-	"runtime"
 	"strconv"
 
+	"github.com/edgefront/edgefront/internal/server/evloop"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,48 +22,34 @@ import (
 // what an event-loop engine of edgefront's would do for a plain pass,
 // without its pipeline: the measure of whether one is worth building.
 func serveEpollHTTP(listen, origin string, workers int) error {
-	la, err := sockaddr(listen)
-	if err != nil {
-		return err
-	}
 	oa, err := sockaddr(origin)
 	if err != nil {
 		return err
 	}
-	errs := make(chan error, workers)
-	for range workers {
-		lfd, err := reusePortListener(la)
-		if err != nil {
-			return err
+	loops := map[*evloop.Loop]*httpLoop{}
+	g, err := evloop.Listen(listen, workers, func(c *evloop.Conn) evloop.Handler {
+		w := loops[c.Loop()]
+		v := &hconn{w: w, c: c, in: make([]byte, 0, 4096)}
+		if sa, err := unix.Getpeername(c.Fd()); err == nil {
+			if in4, ok := sa.(*unix.SockaddrInet4); ok {
+				v.addr = []byte(net.IP(in4.Addr[:]).String())
+			}
 		}
-		w := &httpLoop{lfd: lfd, origin: oa}
-		go func() { errs <- w.run() }()
-	}
-	return <-errs
-}
-
-// reusePortListener is a listening socket of its own on la.
-func reusePortListener(la *unix.SockaddrInet4) (int, error) {
-	lfd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		return v
+	})
 	if err != nil {
-		return -1, err
+		return err
 	}
-	unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	unix.SetsockoptInt(lfd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-	if err := unix.Bind(lfd, la); err != nil {
-		unix.Close(lfd)
-		return -1, err
+	for _, l := range g.Loops() {
+		loops[l] = &httpLoop{l: l, origin: oa}
 	}
-	if err := unix.Listen(lfd, 4096); err != nil {
-		unix.Close(lfd)
-		return -1, err
-	}
-	return lfd, nil
+	return g.Serve()
 }
 
 // hconn is one connection of a loop: a viewer's or an origin's.
 type hconn struct {
-	fd     int
+	w      *httpLoop
+	c      *evloop.Conn
 	origin bool
 	in     []byte // read, not yet used
 	// peer is, for a viewer, the origin connection answering its request
@@ -74,111 +60,71 @@ type hconn struct {
 	// a HEAD and its connection closes after the answer.
 	addr       []byte
 	head, last bool
+	failed     bool // answered with an error: closes once it is sent
 	// An origin connection's answer: body bytes still to relay (-1 until
 	// its head is read), and whether the origin closes after it.
 	left   int
 	closes bool
 }
 
+// httpLoop is a loop's shared state: its origin pool and scratch.
 type httpLoop struct {
-	lfd, ep int
-	origin  *unix.SockaddrInet4
-	conns   []*hconn // by descriptor
-	idle    []*hconn // origin connections waiting for a request
-	out     []byte   // the head being written
-	iov     [][]byte
+	l      *evloop.Loop
+	origin *unix.SockaddrInet4
+	idle   []*hconn // origin connections waiting for a request
+	out    []byte   // the head being written
 }
 
-const maxHead = 16 << 10
-
-func (w *httpLoop) run() error {
-	runtime.LockOSThread()
-	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	w.ep = ep
-	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, w.lfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(w.lfd)}); err != nil {
-		return err
-	}
-	events := make([]unix.EpollEvent, 128)
-	for {
-		n, err := unix.EpollWait(ep, events, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		for _, ev := range events[:n] {
-			fd := int(ev.Fd)
-			if fd == w.lfd {
-				w.accept()
-				continue
-			}
-			if fd >= len(w.conns) || w.conns[fd] == nil {
-				continue // closed by an earlier event of this batch
-			}
-			w.readable(w.conns[fd])
-		}
-	}
-}
-
-func (w *httpLoop) add(c *hconn) {
-	for c.fd >= len(w.conns) {
-		w.conns = append(w.conns, nil)
-	}
-	w.conns[c.fd] = c
-	unix.SetsockoptInt(c.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-	unix.EpollCtl(w.ep, unix.EPOLL_CTL_ADD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(c.fd)})
-}
+const (
+	maxHead = 16 << 10
+	// maxQueued is how much of an answer a viewer may have queued before
+	// its origin connection stops being read.
+	maxQueued = 256 << 10
+)
 
 func (w *httpLoop) close(c *hconn) {
-	if c == nil || w.conns[c.fd] != c {
+	if c == nil || c.c == nil {
 		return
 	}
-	w.conns[c.fd] = nil
-	unix.Close(c.fd) // leaves the epoll set with it
+	c.c.Close()
+	c.c = nil
 	if p := c.peer; p != nil {
 		c.peer, p.peer = nil, nil
 		w.close(p) // a viewer without its answer, an origin mid-answer
 	}
 }
 
-func (w *httpLoop) accept() {
-	for {
-		fd, sa, err := unix.Accept4(w.lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-		if err != nil {
-			return // EAGAIN: all taken
-		}
-		c := &hconn{fd: fd, in: make([]byte, 0, 4096)}
-		if in4, ok := sa.(*unix.SockaddrInet4); ok {
-			c.addr = []byte(net.IP(in4.Addr[:]).String())
-		}
-		w.add(c)
-	}
-}
-
-// readable reads what came on c and goes on with its exchange.
-func (w *httpLoop) readable(c *hconn) {
+// Readable reads what came on c and goes on with its exchange.
+func (c *hconn) Readable(*evloop.Conn) {
 	if cap(c.in)-len(c.in) < 2048 {
 		nb := make([]byte, len(c.in), 2*cap(c.in))
 		copy(nb, c.in)
 		c.in = nb
 	}
-	n, err := unix.Read(c.fd, c.in[len(c.in):cap(c.in)])
-	if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+	n, err := c.c.Read(c.in[len(c.in):cap(c.in)])
+	if errors.Is(err, evloop.ErrWouldBlock) {
 		return
 	}
-	if err != nil || n == 0 {
-		w.close(c)
+	if err != nil {
+		c.w.close(c)
 		return
 	}
 	c.in = c.in[:len(c.in)+n]
 	if c.origin {
-		w.answer(c)
+		c.w.answer(c)
 	} else {
-		w.request(c)
+		c.w.request(c)
+	}
+}
+
+// Drained resumes the origin connection a full viewer paused.
+func (c *hconn) Drained(*evloop.Conn) {
+	if c.failed {
+		c.w.close(c)
+		return
+	}
+	if !c.origin && c.peer != nil && c.peer.c != nil {
+		c.peer.c.Resume()
 	}
 }
 
@@ -206,7 +152,7 @@ func (w *httpLoop) request(v *hconn) {
 		return
 	}
 	o.peer, v.peer, o.left, o.closes = v, o, -1, false
-	if writeAll(o.fd, w.out) != nil {
+	if o.c.Write(w.out) != nil {
 		w.close(o)
 	}
 }
@@ -268,7 +214,7 @@ func (w *httpLoop) originConn() *hconn {
 	for len(w.idle) > 0 {
 		o := w.idle[len(w.idle)-1]
 		w.idle = w.idle[:len(w.idle)-1]
-		if w.conns[o.fd] == o {
+		if o.c != nil {
 			return o
 		}
 	}
@@ -282,8 +228,12 @@ func (w *httpLoop) originConn() *hconn {
 		unix.Close(fd)
 		return nil
 	}
-	o := &hconn{fd: fd, origin: true, in: make([]byte, 0, 16<<10)}
-	w.add(o)
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	o := &hconn{w: w, origin: true, in: make([]byte, 0, 16<<10)}
+	if o.c, err = w.l.Adopt(fd, o); err != nil {
+		unix.Close(fd)
+		return nil
+	}
 	return o
 }
 
@@ -309,8 +259,7 @@ func (w *httpLoop) answer(o *hconn) {
 			return
 		}
 		body := min(n, len(o.in)-end)
-		w.iov = append(w.iov[:0], w.out, o.in[end:end+body])
-		if writev(v.fd, w.iov) != nil {
+		if v.c.Write(w.out, o.in[end:end+body]) != nil {
 			w.close(v)
 			return
 		}
@@ -318,7 +267,7 @@ func (w *httpLoop) answer(o *hconn) {
 		o.in = o.in[:copy(o.in, o.in[end+body:])]
 	} else if len(o.in) > 0 {
 		part := min(o.left, len(o.in))
-		if writeAll(v.fd, o.in[:part]) != nil {
+		if v.c.Write(o.in[:part]) != nil {
 			w.close(v)
 			return
 		}
@@ -326,6 +275,9 @@ func (w *httpLoop) answer(o *hconn) {
 		o.in = o.in[:copy(o.in, o.in[part:])]
 	}
 	if o.left > 0 {
+		if v.c.Queued() > maxQueued {
+			o.c.Pause() // until the viewer drains (Drained)
+		}
 		return
 	}
 	// The answer is whole: the origin connection goes back to the pool,
@@ -405,33 +357,20 @@ func (w *httpLoop) viewerHead(o, v *hconn, head []byte) (int, bool) {
 	return length, true
 }
 
-// fail answers v with status and closes it.
+// fail answers v with status and closes it once the answer is sent.
 func (w *httpLoop) fail(v *hconn, status string) {
-	msg := "HTTP/1.1 " + status + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-	writeAll(v.fd, []byte(msg))
-	w.close(v)
+	if p := v.peer; p != nil {
+		v.peer, p.peer = nil, nil
+		w.close(p)
+	}
+	v.failed = true
+	v.c.Pause() // what a failed viewer sends after is not read
+	if v.c.Write([]byte("HTTP/1.1 "+status+"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")) != nil || v.c.Queued() == 0 {
+		w.close(v)
+	}
 }
 
 var crlf = []byte("\r\n")
-
-// writev writes all of iov to fd, waiting for it when its buffer is full.
-func writev(fd int, iov [][]byte) error {
-	n, err := unix.Writev(fd, iov)
-	if err != nil && !errors.Is(err, unix.EAGAIN) {
-		return err
-	}
-	for _, b := range iov {
-		if n >= len(b) {
-			n -= len(b)
-			continue
-		}
-		if err := writeAll(fd, b[max(n, 0):]); err != nil {
-			return err
-		}
-		n = 0
-	}
-	return nil
-}
 
 func isToken(b []byte) bool {
 	if len(b) == 0 {
