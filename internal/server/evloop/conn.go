@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +24,15 @@ type Conn struct {
 	interest uint32 // the events the loop waits for
 	paused   bool
 	closed   bool
+	// err is why the connection broke (a write, a connect, a deadline),
+	// which the next Read gives.
+	err error
+	// connecting is a Dial's connection until the kernel says how the
+	// connect ended.
+	connecting bool
+	// deadline is when the connection times out, zero for never; queued
+	// is the deadline of its entry in the loop's timers, zero for none.
+	deadline, queued time.Time
 	// out is what the socket has not taken yet, sent as it drains; sent
 	// is how much of it has left.
 	out  []byte
@@ -37,10 +47,16 @@ func (c *Conn) Loop() *Loop { return c.l }
 func (c *Conn) Fd() int { return c.fd }
 
 // Read reads what has come, without waiting: ErrWouldBlock when nothing
-// has yet, io.EOF once the peer ended.
+// has yet, io.EOF once the peer ended. Every way a connection fails
+// comes to its handler this way: a queued write or a Dial's connect that
+// failed, a deadline that passed (ErrTimeout) are the next Read's error,
+// and Readable is called for it.
 func (c *Conn) Read(p []byte) (int, error) {
 	if c.closed {
 		return 0, ErrClosed
+	}
+	if c.err != nil {
+		return 0, c.err
 	}
 	for {
 		n, err := unix.Read(c.fd, p)
@@ -66,7 +82,10 @@ func (c *Conn) Write(bufs ...[]byte) error {
 	if c.closed {
 		return ErrClosed
 	}
-	if len(c.out) > c.sent {
+	if c.err != nil {
+		return c.err
+	}
+	if len(c.out) > c.sent || c.connecting {
 		for _, b := range bufs {
 			c.out = append(c.out, b...)
 		}
@@ -113,6 +132,7 @@ func (c *Conn) Close() error {
 	}
 	c.closed = true
 	c.l.forget(c)
+	c.out, c.deadline = nil, time.Time{}
 	return unix.Close(c.fd) // which takes it out of the epoll set
 }
 
@@ -152,30 +172,50 @@ func (c *Conn) want(events uint32) {
 
 // event passes what epoll said of c on to its handler.
 func (c *Conn) event(ev uint32) {
-	if ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.Queued() > 0 {
-		if !c.flush() {
-			return
-		}
+	if c.connecting && ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+		c.connected()
 	}
-	if ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && !c.paused && !c.closed {
+	if c.err == nil && ev&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) != 0 && c.Queued() > 0 {
+		c.flush()
+	}
+	if !c.closed && (c.err != nil || ev&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) != 0 && !c.paused) {
 		c.h.Readable(c)
 	}
 }
 
-// flush sends what is queued, or what the socket takes of it; it is
-// false when the connection broke (and is closed).
-func (c *Conn) flush() bool {
+// connected ends a Dial's wait for its connect, with its outcome.
+func (c *Conn) connected() {
+	c.connecting = false
+	if e, err := unix.GetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil {
+		c.fail(os.NewSyscallError("getsockopt", err))
+	} else if e != 0 {
+		c.fail(os.NewSyscallError("connect", unix.Errno(e)))
+	} else if c.Queued() == 0 {
+		c.want(c.interest &^ unix.EPOLLOUT)
+	}
+}
+
+// fail records why c broke, for its handler's next Read.
+func (c *Conn) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+	c.want(c.interest &^ unix.EPOLLOUT)
+}
+
+// flush sends what is queued, or what the socket takes of it.
+func (c *Conn) flush() {
 	for c.Queued() > 0 {
 		n, err := unix.Write(c.fd, c.out[c.sent:])
 		if err == unix.EINTR {
 			continue
 		}
 		if err == unix.EAGAIN {
-			return true
+			return
 		}
 		if err != nil {
-			c.Close()
-			return false
+			c.fail(os.NewSyscallError("write", err))
+			return
 		}
 		c.sent += n
 	}
@@ -185,7 +225,6 @@ func (c *Conn) flush() bool {
 	c.out, c.sent = c.out[:0], 0
 	c.want(c.interest &^ unix.EPOLLOUT)
 	c.h.Drained(c)
-	return !c.closed
 }
 
 // writev writes bufs at once; it gives how much the socket took, 0 when

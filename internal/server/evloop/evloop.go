@@ -134,6 +134,7 @@ type Loop struct {
 	wake     int     // an eventfd: Post's
 	conns    []*Conn // by descriptor
 	events   []unix.EpollEvent
+	timers   timers
 	stopping bool
 
 	mu     sync.Mutex
@@ -189,7 +190,7 @@ func (l *Loop) run() error {
 	defer runtime.UnlockOSThread()
 	defer l.stop()
 	for !l.stopping {
-		n, err := unix.EpollWait(l.ep, l.events, -1)
+		n, err := unix.EpollWait(l.ep, l.events, l.wait())
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -210,6 +211,7 @@ func (l *Loop) run() error {
 				l.conns[fd].event(ev.Events)
 			}
 		}
+		l.expire()
 	}
 	return ErrClosed
 }
@@ -233,6 +235,7 @@ func (l *Loop) stop() {
 			c.Close()
 		}
 	}
+	l.timers = nil
 	l.mu.Lock()
 	l.posted = nil
 	l.mu.Unlock()
