@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/edgefront/edgefront/internal/server/evloop"
@@ -22,7 +23,7 @@ import (
 // what an event-loop engine of edgefront's would do for a plain pass,
 // without its pipeline: the measure of whether one is worth building.
 func serveEpollHTTP(listen, origin string, workers int) error {
-	oa, err := sockaddr(origin)
+	oa, err := netip.ParseAddrPort(origin)
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ type hconn struct {
 // httpLoop is a loop's shared state: its origin pool and scratch.
 type httpLoop struct {
 	l      *evloop.Loop
-	origin *unix.SockaddrInet4
+	origin netip.AddrPort
 	idle   []*hconn // origin connections waiting for a request
 	out    []byte   // the head being written
 }
@@ -106,6 +107,10 @@ func (c *hconn) Readable(*evloop.Conn) {
 		return
 	}
 	if err != nil {
+		if v := c.peer; c.origin && v != nil && c.left < 0 {
+			c.w.fail(v, "502 Bad Gateway") // no answer came: refused, reset
+			return
+		}
 		c.w.close(c)
 		return
 	}
@@ -218,20 +223,9 @@ func (w *httpLoop) originConn() *hconn {
 			return o
 		}
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	// On loopback the connection is made at once; an engine would wait
-	// for it on the loop.
-	if unix.Connect(fd, w.origin) != nil || unix.SetNonblock(fd, true) != nil {
-		unix.Close(fd)
-		return nil
-	}
-	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	o := &hconn{w: w, origin: true, in: make([]byte, 0, 16<<10)}
-	if o.c, err = w.l.Adopt(fd, o); err != nil {
-		unix.Close(fd)
+	var err error
+	if o.c, err = w.l.Dial(w.origin, o); err != nil {
 		return nil
 	}
 	return o
