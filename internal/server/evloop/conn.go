@@ -230,32 +230,20 @@ func (c *Conn) flush() {
 // writev writes bufs at once; it gives how much the socket took, 0 when
 // it took nothing for now.
 func writev(fd int, bufs [][]byte) (int, error) {
+	name, write := "writev", func() (int, error) { return unix.Writev(fd, bufs) }
 	if len(bufs) == 1 {
-		for {
-			n, err := unix.Write(fd, bufs[0])
-			if err == unix.EINTR {
-				continue
-			}
-			if err == unix.EAGAIN {
-				return 0, nil
-			}
-			if err != nil {
-				return 0, os.NewSyscallError("write", err)
-			}
-			return n, nil
-		}
+		name, write = "write", func() (int, error) { return unix.Write(fd, bufs[0]) }
 	}
 	for {
-		n, err := unix.Writev(fd, bufs)
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
+		n, err := write()
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+		case unix.EAGAIN:
 			return 0, nil
+		default:
+			return 0, os.NewSyscallError(name, err)
 		}
-		if err != nil {
-			return 0, os.NewSyscallError("writev", err)
-		}
-		return n, nil
 	}
 }

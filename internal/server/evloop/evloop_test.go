@@ -46,6 +46,19 @@ func echo(c *Conn) {
 	}
 }
 
+// readSome reads what came on c into buf; it is false when nothing did,
+// and closes c when it ended or broke.
+func readSome(c *Conn, buf []byte) (int, bool) {
+	n, err := c.Read(buf)
+	if err != nil {
+		if !errors.Is(err, ErrWouldBlock) {
+			c.Close()
+		}
+		return 0, false
+	}
+	return n, true
+}
+
 // serve runs a group of n loops on a loopback port with accept, until the
 // test ends; it checks that Serve ends with ErrClosed.
 func serve(t *testing.T, n int, accept func(*Conn) Handler) *Group {
@@ -119,10 +132,7 @@ func TestWriteQueuesWhatTheSocketDoesNotTake(t *testing.T) {
 		return &handler{
 			readable: func(c *Conn) {
 				var buf [64]byte
-				if _, err := c.Read(buf[:]); err != nil {
-					if !errors.Is(err, ErrWouldBlock) {
-						c.Close()
-					}
+				if _, ok := readSome(c, buf[:]); !ok {
 					return
 				}
 				if err := c.Write(body[:10], body[10:]); err != nil {
@@ -167,11 +177,8 @@ func TestPostRunsOnTheLoop(t *testing.T) {
 		return &handler{readable: func(c *Conn) {
 			loopTid.Store(int64(unix.Gettid()))
 			var buf [64]byte
-			n, err := c.Read(buf[:])
-			if err != nil {
-				if !errors.Is(err, ErrWouldBlock) {
-					c.Close()
-				}
+			n, ok := readSome(c, buf[:])
+			if !ok {
 				return
 			}
 			msg := append([]byte("posted "), buf[:n]...)
@@ -204,11 +211,8 @@ func TestDetach(t *testing.T) {
 	g := serve(t, 1, func(c *Conn) Handler {
 		return &handler{readable: func(c *Conn) {
 			var buf [64]byte
-			n, err := c.Read(buf[:])
-			if err != nil {
-				if !errors.Is(err, ErrWouldBlock) {
-					c.Close()
-				}
+			n, ok := readSome(c, buf[:])
+			if !ok {
 				return
 			}
 			first := string(buf[:n])
