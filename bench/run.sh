@@ -16,7 +16,9 @@
 # A ninth, "epollhttp", is barepass -epoll -http: an HTTP/1.1 proxy on
 # those loops (heads parsed and rewritten both ways, strict framing, an
 # origin pool each loop's viewers share), what an event-loop engine of
-# edgefront's would spend on a pass without its pipeline.
+# edgefront's would spend on a pass without its pipeline. A tenth,
+# "coro", is barepass -epoll -coro: the floor's own code, written for
+# goroutines, run on those loops a coroutine a connection.
 #
 #   bash bench/run.sh                 # 3 rounds of 10 s per contender, 64 connections
 #   ROUNDS=5 DURATION=5s CONNS=128 bash bench/run.sh
@@ -32,7 +34,7 @@ ROUNDS=${ROUNDS:-3}
 
 need nginx caddy haproxy wrk curl
 
-ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103 HAPROXY=127.0.0.1:18104 FLOOR=127.0.0.1:18105 LOOP=127.0.0.1:18106 EPOLL=127.0.0.1:18107 EPOLLHTTP=127.0.0.1:18108
+ORIGIN=127.0.0.1:18100 NGINX=127.0.0.1:18101 CADDY=127.0.0.1:18102 EDGE=127.0.0.1:18103 HAPROXY=127.0.0.1:18104 FLOOR=127.0.0.1:18105 LOOP=127.0.0.1:18106 EPOLL=127.0.0.1:18107 EPOLLHTTP=127.0.0.1:18108 CORO=127.0.0.1:18109
 
 mkdir -p "$work/nginx-origin" "$work/nginx-proxy"
 cat > "$work/nginx-origin/nginx.conf" <<CONF
@@ -116,16 +118,17 @@ $goprocs "$work/barepass" "$FLOOR" "$ORIGIN" >"$work/barepass.log" 2>&1 & pids+=
 $goprocs "$work/barepass" -loop "$LOOP" "$ORIGIN" >"$work/barepass-loop.log" 2>&1 & pids+=($!)
 $goprocs "$work/barepass" -epoll "$EPOLL" "$ORIGIN" >"$work/barepass-epoll.log" 2>&1 & pids+=($!)
 $goprocs "$work/barepass" -epoll -http "$EPOLLHTTP" "$ORIGIN" >"$work/barepass-epollhttp.log" 2>&1 & pids+=($!)
+$goprocs "$work/barepass" -epoll -coro "$CORO" "$ORIGIN" >"$work/barepass-coro.log" 2>&1 & pids+=($!)
 
-for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY $FLOOR $LOOP $EPOLL $EPOLLHTTP; do
+for addr in $ORIGIN $NGINX $CADDY $EDGE $HAPROXY $FLOOR $LOOP $EPOLL $EPOLLHTTP $CORO; do
   for _ in $(seq 50); do curl -fsS -o /dev/null "http://$addr/api/notes/3" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://$addr/api/notes/3" || { echo "$addr did not come up"; cat "$work"/*.log; exit 1; }
 done
 
 
-declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE [floor]=$FLOOR [loop]=$LOOP [epoll]=$EPOLL [epollhttp]=$EPOLLHTTP)
-declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]} [floor]=${pids[5]} [loop]=${pids[6]} [epoll]=${pids[7]} [epollhttp]=${pids[8]})
-names=(origin nginx haproxy caddy edgefront floor loop epoll epollhttp)
+declare -A addr=([origin]=$ORIGIN [nginx]=$NGINX [haproxy]=$HAPROXY [caddy]=$CADDY [edgefront]=$EDGE [floor]=$FLOOR [loop]=$LOOP [epoll]=$EPOLL [epollhttp]=$EPOLLHTTP [coro]=$CORO)
+declare -A proc=([origin]=${pids[0]} [nginx]=${pids[1]} [caddy]=${pids[2]} [edgefront]=${pids[3]} [haproxy]=${pids[4]} [floor]=${pids[5]} [loop]=${pids[6]} [epoll]=${pids[7]} [epollhttp]=${pids[8]} [coro]=${pids[9]})
+names=(origin nginx haproxy caddy edgefront floor loop epoll epollhttp coro)
 # ticks PID: the CPU time (user and system, in clock ticks of 10 ms) of
 # the process and its children (nginx's workers) so far, as "user system".
 ticks() {
@@ -150,7 +153,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 echo "load:    wrk -t$THREADS -c$CONNS -d$DURATION --latency; $ROUNDS interleaved rounds, medians; GET of a small JSON answer, not cached"
 say_goprocs
 for n in "${names[@]}"; do wrk -t"$THREADS" -c"$CONNS" -d2s "http://${addr[$n]}/api/notes/3" >/dev/null; : >"$work/$n.rps"; : >"$work/$n.p99"; : >"$work/$n.cpu"; : >"$work/$n.usr"; : >"$work/$n.sys"; done
-: >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"; : >"$work/epoll-best"; : >"$work/epollhttp-best"
+: >"$work/ratios"; : >"$work/ratios-floor"; : >"$work/floor-best"; : >"$work/ratios-loop"; : >"$work/epoll-best"; : >"$work/epollhttp-best"; : >"$work/coro-floor"
 for _ in $(seq "$ROUNDS"); do
   declare -A r=()
   for n in "${names[@]}"; do
@@ -165,6 +168,7 @@ for _ in $(seq "$ROUNDS"); do
   ratio "${r[edgefront]}" "${r[loop]}" >>"$work/ratios-loop"; echo >>"$work/ratios-loop"
   ratio "${r[epoll]}" "$best" >>"$work/epoll-best"; echo >>"$work/epoll-best"
   ratio "${r[epollhttp]}" "$best" >>"$work/epollhttp-best"; echo >>"$work/epollhttp-best"
+  ratio "${r[coro]}" "${r[floor]}" >>"$work/coro-floor"; echo >>"$work/coro-floor"
 done
 echo
 for n in "${names[@]}"; do
@@ -179,3 +183,4 @@ echo "edgefront / floor (bench/barepass)     requests/s: $(median <"$work/ratios
 echo "edgefront / loop (barepass -loop)      requests/s: $(median <"$work/ratios-loop")x   (CPU a request: edgefront $(median <"$work/edgefront.cpu") µs, loop $(median <"$work/loop.cpu") µs, floor $(median <"$work/floor.cpu") µs)"
 echo "epoll (barepass -epoll) / best of nginx and haproxy  requests/s: $(median <"$work/epoll-best")x   (CPU a request: $(median <"$work/epoll.cpu") µs)"
 echo "epollhttp (barepass -epoll -http) / best  requests/s: $(median <"$work/epollhttp-best")x   p99: $(ratio "$(median <"$work/epollhttp.p99")" "$bestp99")x   (CPU a request: $(median <"$work/epollhttp.cpu") µs)"
+echo "coro (barepass -epoll -coro) / floor    requests/s: $(median <"$work/coro-floor")x   p99: $(ratio "$(median <"$work/coro.p99")" "$(median <"$work/floor.p99")")x   (CPU a request: coro $(median <"$work/coro.cpu") µs, floor $(median <"$work/floor.cpu") µs)"

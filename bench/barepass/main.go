@@ -22,8 +22,13 @@
 // -epoll -http the loops proxy HTTP/1.1 instead (epollhttp.go): heads
 // parsed and rewritten both ways, strict framing, an origin pool each
 // loop's viewers share: what an event-loop engine would do for a pass.
+// With -epoll -coro the loops run the floor's own code (serve, written
+// as if it blocked) in a coroutine a connection (iter.Pull), whose reads
+// and writes hand the thread back to the loop instead of waiting
+// (coro.go): whether code written for goroutines can run on a loop at
+// the loop's cost.
 //
-//	go run ./bench/barepass [-loop|-epoll [-http]] 127.0.0.1:18105 127.0.0.1:18100
+//	go run ./bench/barepass [-loop|-epoll [-http|-coro]] 127.0.0.1:18105 127.0.0.1:18100
 package main
 
 import (
@@ -47,10 +52,15 @@ func main() {
 	loop := flag.Bool("loop", false, "serve with edgefront's connection loop and origin client")
 	epoll := flag.Bool("epoll", false, "relay bytes on an epoll loop a thread, below the runtime's poller")
 	httpFraming := flag.Bool("http", false, "with -epoll: proxy HTTP/1.1 on the loops, with a shared origin pool")
+	coro := flag.Bool("coro", false, "with -epoll: run the floor's own code on the loops, a coroutine a connection")
 	flag.Parse()
 	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: barepass [-loop|-epoll [-http]] LISTEN ORIGIN")
+		fmt.Fprintln(os.Stderr, "usage: barepass [-loop|-epoll [-http|-coro]] LISTEN ORIGIN")
 		os.Exit(2)
+	}
+	if *epoll && *coro {
+		fmt.Fprintln(os.Stderr, serveCoro(flag.Arg(0), flag.Arg(1), runtime.GOMAXPROCS(0)))
+		os.Exit(1)
 	}
 	if *epoll && *httpFraming {
 		fmt.Fprintln(os.Stderr, serveEpollHTTP(flag.Arg(0), flag.Arg(1), runtime.GOMAXPROCS(0)))
@@ -76,7 +86,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		go serve(c, flag.Arg(1))
+		go serve(c, func() (net.Conn, error) { return net.Dial("tcp", flag.Arg(1)) })
 	}
 }
 
@@ -134,9 +144,9 @@ func endToEnd(fields []byte) []byte {
 
 // serve proxies one viewer connection's requests (GET and HEAD without
 // bodies, as the benchmark sends) to its own origin connection.
-func serve(c net.Conn, origin string) {
+func serve(c net.Conn, dial func() (net.Conn, error)) {
 	defer c.Close()
-	o, err := net.Dial("tcp", origin)
+	o, err := dial()
 	if err != nil {
 		return
 	}
