@@ -192,6 +192,7 @@ func (c *Conn) connected() {
 		c.fail(os.NewSyscallError("connect", unix.Errno(e)))
 	} else if c.Queued() == 0 {
 		c.want(c.interest &^ unix.EPOLLOUT)
+		c.h.Drained(c) // nothing waits to go, and now it could
 	}
 }
 

@@ -33,7 +33,8 @@ import (
 type Handler interface {
 	// Readable says c has bytes to read, or its peer ended: Read tells.
 	Readable(c *Conn)
-	// Drained says the bytes Write queued are all sent.
+	// Drained says the bytes Write queued are all sent, and that a
+	// Dial's connection is made.
 	Drained(c *Conn)
 }
 
