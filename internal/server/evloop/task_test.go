@@ -53,21 +53,7 @@ func TestTaskServesCodeWrittenForGoroutines(t *testing.T) {
 // A task dials on its loop and relays; while one task awaits slow work
 // on a goroutine, the loop serves the others.
 func TestTaskDialAndAwait(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
-	origin := netip.MustParseAddrPort(ln.Addr().String())
+	origin := echoOrigin(t)
 	g := serve(t, 1, func(c *Conn) Handler {
 		return Serve(c, func(task *Task, nc net.Conn) {
 			defer nc.Close()
@@ -144,4 +130,25 @@ func TestTaskDeadline(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the deadline did not end the read")
 	}
+}
+
+// echoOrigin is a loopback server, on goroutines, that echoes what each
+// connection sends, until the test ends.
+func echoOrigin(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
 }

@@ -86,18 +86,7 @@ func TestDeadline(t *testing.T) {
 // Dial connects without waiting: what is written meanwhile goes once the
 // connection is made, and a refused connect is the next Read's error.
 func TestDial(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			io.Copy(c, c)
-			c.Close()
-		}
-	}()
+	echoAddr := echoOrigin(t)
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	refusing := closed.Addr().String()
 	closed.Close()
@@ -109,7 +98,7 @@ func TestDial(t *testing.T) {
 			if _, ok := readSome(v, buf[:]); !ok {
 				return
 			}
-			for _, addr := range []string{ln.Addr().String(), refusing} {
+			for _, addr := range []string{echoAddr.String(), refusing} {
 				o, err := v.Loop().Dial(netip.MustParseAddrPort(addr), &handler{readable: func(o *Conn) {
 					n, err := o.Read(buf[:])
 					switch {
