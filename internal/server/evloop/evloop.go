@@ -137,6 +137,10 @@ type Loop struct {
 	events   []unix.EpollEvent
 	timers   timers
 	stopping bool
+	// The loop's tasks that have not ended, and how many of them Await
+	// a goroutine.
+	tasks    map[*Task]struct{}
+	awaiting int
 
 	mu     sync.Mutex
 	posted []func()
@@ -237,6 +241,7 @@ func (l *Loop) stop() {
 		}
 	}
 	l.timers = nil
+	l.endTasks()
 	l.mu.Lock()
 	l.posted = nil
 	l.mu.Unlock()

@@ -45,6 +45,10 @@ func Serve(c *Conn, f func(t *Task, nc net.Conn)) Handler {
 		f(t, nc)
 	})
 	t.waiting = nc
+	if c.l.tasks == nil {
+		c.l.tasks = map[*Task]struct{}{}
+	}
+	c.l.tasks[t] = struct{}{}
 	return nc
 }
 
@@ -55,6 +59,29 @@ func (t *Task) resume() {
 	}
 	if _, more := t.next(); !more {
 		t.done, t.waiting = true, nil
+		delete(t.l.tasks, t)
+	}
+}
+
+// endTasks ends the tasks of a loop that stops, its connections closed:
+// each waiting on one is resumed, to find it closed, and those awaiting a
+// goroutine are waited for, so that no coroutine outlives its loop. A
+// task that goes on waiting after a few rounds of that is left.
+func (l *Loop) endTasks() {
+	for range 3 {
+		for t := range l.tasks {
+			if t.waiting != nil {
+				t.resume()
+			}
+		}
+		for l.awaiting > 0 {
+			fds := []unix.PollFd{{Fd: int32(l.wake), Events: unix.POLLIN}}
+			unix.Poll(fds, -1)
+			l.runPosted()
+		}
+		if len(l.tasks) == 0 {
+			return
+		}
 	}
 }
 
@@ -84,9 +111,13 @@ func (t *Task) Dial(addr netip.AddrPort) (net.Conn, error) {
 // Await runs f on a goroutine of its own and yields until it returns:
 // the loop serves its other connections meanwhile.
 func (t *Task) Await(f func()) {
+	t.l.awaiting++
 	go func() {
 		f()
-		t.l.Post(t.resume)
+		t.l.Post(func() {
+			t.l.awaiting--
+			t.resume()
+		})
 	}()
 	t.waiting = nil
 	t.yield(struct{}{})

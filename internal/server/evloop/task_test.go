@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,66 @@ func echoOrigin(t *testing.T) netip.AddrPort {
 		}
 	}()
 	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// Close ends every task: one waiting for bytes, one awaiting a goroutine,
+// one whose connection never spoke; none outlives its loop.
+func TestCloseEndsTasks(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ended := make(chan string, 3)
+	g, err := Listen("127.0.0.1:0", 1, func(c *Conn) Handler {
+		return Serve(c, func(task *Task, nc net.Conn) {
+			buf := make([]byte, 8)
+			n, err := nc.Read(buf)
+			if err != nil {
+				ended <- "silent"
+				return
+			}
+			if string(buf[:n]) == "await" {
+				task.Await(func() { time.Sleep(200 * time.Millisecond) })
+				ended <- "awaited"
+				return
+			}
+			if _, err := nc.Read(buf); err != nil {
+				ended <- "waiting"
+			}
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.Serve() }()
+	for _, msg := range []string{"", "await", "wait"} {
+		nc, err := net.Dial("tcp", g.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		io.WriteString(nc, msg)
+	}
+	time.Sleep(50 * time.Millisecond) // each task is where it waits
+	g.Close()
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Serve: %v", err)
+	}
+	got := map[string]bool{}
+	for range 3 {
+		select {
+		case e := <-ended:
+			got[e] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("tasks ended: %v, then none", got)
+		}
+	}
+	if !got["silent"] || !got["awaited"] || !got["waiting"] {
+		t.Errorf("tasks ended: %v", got)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after Close, %d before", n, before)
+	}
 }
